@@ -1,0 +1,22 @@
+#!/bin/bash
+# The README's two commands.
+#   quickstart.sh run   install what is missing, build, run Tern's main job
+#   quickstart.sh test  install what is missing, build, run the whole suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+case "${1:-}" in
+run)
+	scripts/setup.sh
+	scripts/build.sh build
+	exec scripts/main-job.sh build
+	;;
+test)
+	scripts/setup.sh
+	exec scripts/run-tests.sh
+	;;
+*)
+	echo "usage: $0 run|test" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,43 @@
+#!/bin/bash
+# Install every Debian package that Tern's build, tests and tools need.
+# Idempotent: when everything is present it only checks, in well under a
+# second. Run as root on Debian 12.
+set -euo pipefail
+
+packages=(
+	clang                # libFuzzer targets
+	dpdk                 # PMD plugins (memif, af_xdp, virtio, vhost, ...)
+	dpdk-dev             # dpdk-telemetry.py, dpdk-devbind.py
+	g++                  # bench/ (Google Benchmark is C++)
+	gcc
+	iproute2             # network namespaces and veth in tests
+	libbenchmark-dev
+	libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang
+	libcmocka-dev
+	libdpdk-dev
+	libjemalloc-dev
+	liburing-dev
+	meson
+	ninja-build
+	pkg-config
+	procps               # pgrep/pkill in test cleanup
+	python3              # test helpers parse JSON summaries
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup: all ${#packages[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "setup: missing packages: ${missing[*]}; run as root" >&2
+	exit 1
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Sum meson's test logs of several build directories into one line:
+"N passed, N failed, N skipped". A build that failed counts as one failed
+test. Exits 1 when anything failed, so CI fails with it."""
+import json
+import os
+import sys
+
+PASSED = {"OK", "EXPECTEDFAIL"}
+SKIPPED = {"SKIP"}
+
+
+def count(build_dir):
+    passed = failed = skipped = 0
+    log = os.path.join(build_dir, "meson-logs", "testlog.json")
+    if not os.path.exists(log):
+        print(f"{build_dir}: no test log", file=sys.stderr)
+        return 0, 1, 0
+    with open(log) as f:
+        for line in f:
+            result = json.loads(line)["result"]
+            if result in PASSED:
+                passed += 1
+            elif result in SKIPPED:
+                skipped += 1
+            else:
+                failed += 1
+    print(f"{build_dir}: {passed} passed, {failed} failed, {skipped} skipped")
+    return passed, failed, skipped
+
+
+def main(argv):
+    split = argv.index("--failed-builds") if "--failed-builds" in argv else len(argv)
+    dirs, failed_builds = argv[:split], argv[split + 1:]
+    totals = [0, len(failed_builds), 0]
+    for name in failed_builds:
+        print(f"{name}: build FAILED", file=sys.stderr)
+    for d in dirs:
+        for i, n in enumerate(count(d)):
+            totals[i] += n
+    print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    return 1 if totals[1] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
