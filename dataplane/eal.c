@@ -94,7 +94,7 @@ int tern_eal_build_args(const struct tern_eal_config *cfg, const char *prog,
 			char **argv, unsigned argv_max, char *buf,
 			size_t buf_len)
 {
-	struct arg_writer w = {argv, 0, argv_max, buf, buf_len, 0};
+	struct arg_writer w = { argv, 0, argv_max, buf, buf_len, 0 };
 
 	if (cfg->device_count > TERN_EAL_DEVICES_MAX || cfg->lcores == NULL ||
 	    (cfg->in_memory && cfg->file_prefix != NULL) ||
@@ -124,8 +124,9 @@ int tern_eal_init(const struct tern_eal_config *cfg, const char *prog)
 				       sizeof(buf));
 
 	if (argc < 0) {
-		TERN_LOG(ERR, "EAL configuration is inconsistent or too long "
-			      "(%d): check lcores, memory and device options",
+		TERN_LOG(ERR,
+			 "EAL configuration is inconsistent or too long "
+			 "(%d): check lcores, memory and device options",
 			 argc);
 		return argc;
 	}

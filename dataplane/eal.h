@@ -14,14 +14,14 @@
 #define TERN_EAL_ARGS_MAX 48u
 
 struct tern_eal_config {
-	const char *lcores;      /* EAL -l / --lcores list, e.g. "0,1" */
-	int main_lcore;          /* -1: EAL's default (the first lcore) */
+	const char *lcores;	 /* EAL -l / --lcores list, e.g. "0,1" */
+	int main_lcore;		 /* -1: EAL's default (the first lcore) */
 	const char *file_prefix; /* NULL with in_memory */
 	bool in_memory;
 	bool hugepages; /* false: --no-huge */
 	const char *huge_dir;
 	bool single_file_segments;
-	unsigned mem_mb; /* -m; 0: EAL's default */
+	unsigned mem_mb;       /* -m; 0: EAL's default */
 	const char *log_level; /* e.g. "tern:info"; NULL: default */
 	/* Ports: PCI addresses are allow-listed, vdev strings are passed as
 	 * --vdev. Anything starting with "net_" is a vdev. */

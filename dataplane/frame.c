@@ -159,8 +159,8 @@ static void store_be64(uint8_t *p, uint64_t v)
 
 bool tern_mac_is_broadcast(const uint8_t mac[TERN_ETH_ALEN])
 {
-	static const uint8_t broadcast[TERN_ETH_ALEN] = {0xff, 0xff, 0xff,
-							 0xff, 0xff, 0xff};
+	static const uint8_t broadcast[TERN_ETH_ALEN] = { 0xff, 0xff, 0xff,
+							  0xff, 0xff, 0xff };
 	return memcmp(mac, broadcast, TERN_ETH_ALEN) == 0;
 }
 
@@ -182,8 +182,8 @@ static bool udp_checksum_ok(const uint8_t *ip, const uint8_t *udp,
 	return sum == 0xffff;
 }
 
-static enum tern_drop_reason parse_ipv4(const uint8_t *data,
-					uint32_t frame_len, uint32_t rx_csum,
+static enum tern_drop_reason parse_ipv4(const uint8_t *data, uint32_t frame_len,
+					uint32_t rx_csum,
 					const struct tern_frame_local *local,
 					uint16_t *ip_total_len)
 {
@@ -341,9 +341,9 @@ static void build_udp_checksum(uint8_t *ip, uint8_t *udp, uint16_t udp_len,
 		sum += rte_raw_cksum(udp, udp_len);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	/* Offload wants the plain pseudo-header sum; software the complement. */
-	folded = (tx_csum & TERN_CSUM_UDP_TX) ? (uint16_t)sum
-					      : (uint16_t)~sum;
+	/* Offload wants the plain pseudo-header sum; software the complement.
+	 */
+	folded = (tx_csum & TERN_CSUM_UDP_TX) ? (uint16_t)sum : (uint16_t)~sum;
 	if (folded == 0 && !(tx_csum & TERN_CSUM_UDP_TX))
 		folded = 0xffff; /* 0 means "no checksum" in UDP over IPv4 */
 	memcpy(udp + 6, &folded, sizeof(folded));

@@ -19,7 +19,7 @@
 #define TERN_UDP_HDR_LEN 8u
 #define TERN_HDR_LEN 32u
 /* Bytes in front of a Tern body: Ethernet + IPv4 + UDP + Tern header. */
-#define TERN_FRAME_HDRS_LEN                                                    \
+#define TERN_FRAME_HDRS_LEN \
 	(TERN_ETH_HDR_LEN + TERN_IPV4_HDR_LEN + TERN_UDP_HDR_LEN + TERN_HDR_LEN)
 #define TERN_ETH_ALEN 6u
 
@@ -30,8 +30,9 @@
 
 /* Largest IPv4 datagram a Tern frame may carry (jumbo frames, 9000 MTU). */
 #define TERN_FRAME_MTU_MAX 9000u
-#define TERN_FRAME_BODY_MAX                                                    \
-	(TERN_FRAME_MTU_MAX - TERN_IPV4_HDR_LEN - TERN_UDP_HDR_LEN - TERN_HDR_LEN)
+#define TERN_FRAME_BODY_MAX                                          \
+	(TERN_FRAME_MTU_MAX - TERN_IPV4_HDR_LEN - TERN_UDP_HDR_LEN - \
+	 TERN_HDR_LEN)
 
 /*
  * Message types. A type outside this list is rejected by the parser; each
@@ -39,10 +40,10 @@
  */
 enum tern_msg_type {
 	TERN_MSG_LINK_DATA = 1, /* link test: numbered data frame */
-	TERN_MSG_LINK_ACK = 2,  /* link test: receiver's progress report */
-	TERN_MSG_LINK_END = 3,  /* link test: sender finished, with its count */
+	TERN_MSG_LINK_ACK = 2,	/* link test: receiver's progress report */
+	TERN_MSG_LINK_END = 3,	/* link test: sender finished, with its count */
 	TERN_MSG_LINK_DONE = 4, /* link test: receiver's final verdict */
-	TERN_MSG_TYPE_END,      /* one past the last known type */
+	TERN_MSG_TYPE_END,	/* one past the last known type */
 };
 
 /* Why a frame was dropped. Every drop is counted under exactly one reason. */
@@ -85,8 +86,8 @@ const char *tern_drop_reason_name(enum tern_drop_reason reason);
 /* What the receiving node is, for the "is this frame for us" checks. */
 struct tern_frame_local {
 	uint8_t mac[TERN_ETH_ALEN];
-	uint32_t ipv4;           /* host byte order */
-	uint16_t udp_port_base;  /* host byte order */
+	uint32_t ipv4;		 /* host byte order */
+	uint16_t udp_port_base;	 /* host byte order */
 	uint16_t udp_port_count; /* ports base .. base + count - 1 are ours */
 };
 

@@ -202,8 +202,7 @@ static uint16_t apply_one(struct tern_impair *im, struct rte_mbuf *m,
 		if (im->reordered != NULL)
 			break;
 		im->reordered = m;
-		im->reordered_deadline_tsc =
-			now_tsc + im->reorder_wait_tsc;
+		im->reordered_deadline_tsc = now_tsc + im->reorder_wait_tsc;
 		return n_out;
 	case TERN_IMPAIR_DELAY:
 		if (hold(im, m, now_tsc))

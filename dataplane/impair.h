@@ -16,10 +16,10 @@
 #define TERN_IMPAIR_HELD_MAX 1024u /* frames held back for delay at once */
 
 struct tern_impair_config {
-	double drop;      /* fraction of frames dropped */
+	double drop;	  /* fraction of frames dropped */
 	double duplicate; /* fraction delivered twice */
-	double reorder;   /* fraction held back behind the next frame */
-	double delay;     /* fraction held back for delay_us */
+	double reorder;	  /* fraction held back behind the next frame */
+	double delay;	  /* fraction held back for delay_us */
 	uint32_t delay_us;
 	uint64_t seed;
 };

@@ -11,8 +11,7 @@
 
 extern int tern_logtype;
 
-#define TERN_LOG(level, fmt, ...)                                              \
-	rte_log(RTE_LOG_##level, tern_logtype, "tern: " fmt "\n",             \
-		##__VA_ARGS__)
+#define TERN_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, tern_logtype, "tern: " fmt "\n", ##__VA_ARGS__)
 
 #endif /* TERN_DATAPLANE_LOG_H */

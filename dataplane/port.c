@@ -35,8 +35,8 @@ static void probe_offloads(const struct tern_port_config *cfg,
 			   const struct rte_eth_dev_info *info,
 			   struct rte_eth_conf *conf, struct tern_port *port)
 {
-	const uint64_t rx_csum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM |
-				 RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	const uint64_t rx_csum =
+		RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	const uint64_t rss_udp =
 		RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_IPV4;
 
@@ -73,8 +73,9 @@ static int configure(const struct tern_port_config *cfg,
 	ret = rte_eth_dev_configure(port->port_id, cfg->queue_count,
 				    cfg->queue_count, conf);
 	if (ret != 0 && cfg->rx_interrupts) {
-		TERN_LOG(INFO, "port %s: no Rx interrupts (%s), idle workers "
-			       "will sleep instead",
+		TERN_LOG(INFO,
+			 "port %s: no Rx interrupts (%s), idle workers "
+			 "will sleep instead",
 			 port->name, strerror(-ret));
 		conf->intr_conf.rxq = 0;
 		ret = rte_eth_dev_configure(port->port_id, cfg->queue_count,
@@ -115,10 +116,9 @@ static int setup_queues(const struct tern_port_config *cfg,
 	return 0;
 }
 
-static int wait_link(const struct tern_port_config *cfg,
-		     struct tern_port *port)
+static int wait_link(const struct tern_port_config *cfg, struct tern_port *port)
 {
-	const struct timespec poll = {0, LINK_POLL_MS * 1000000L};
+	const struct timespec poll = { 0, LINK_POLL_MS * 1000000L };
 	struct rte_eth_link link;
 
 	for (unsigned waited = 0;; waited += LINK_POLL_MS) {
@@ -132,18 +132,23 @@ static int wait_link(const struct tern_port_config *cfg,
 	}
 }
 
-static void set_mtu(const struct tern_port_config *cfg,
-		    struct tern_port *port)
+static void set_mtu(const struct tern_port_config *cfg, struct tern_port *port)
 {
-	uint16_t mtu = cfg->mtu ? cfg->mtu : DEFAULT_MTU;
-	int ret = rte_eth_dev_set_mtu(port->port_id, mtu);
+	uint16_t want = cfg->mtu ? cfg->mtu : DEFAULT_MTU;
+	uint16_t mtu = DEFAULT_MTU;
+	int ret;
 
-	if (ret != 0 && rte_eth_dev_get_mtu(port->port_id, &mtu) != 0)
-		mtu = DEFAULT_MTU;
-	if (ret != 0)
+	/* Virtual PMDs (memif) refuse any MTU change, even to their own. */
+	if (rte_eth_dev_get_mtu(port->port_id, &mtu) == 0 && mtu == want) {
+		port->mtu = mtu;
+		return;
+	}
+	ret = rte_eth_dev_set_mtu(port->port_id, want);
+	if (ret == 0)
+		mtu = want;
+	else
 		TERN_LOG(WARNING, "port %s: MTU %u refused (%s); using %u",
-			 port->name, cfg->mtu ? cfg->mtu : DEFAULT_MTU,
-			 strerror(-ret), mtu);
+			 port->name, want, strerror(-ret), mtu);
 	port->mtu = mtu;
 }
 
@@ -160,8 +165,9 @@ static int bring_up(const struct tern_port_config *cfg,
 		return ret;
 	if (info.max_rx_queues < cfg->queue_count ||
 	    info.max_tx_queues < cfg->queue_count) {
-		TERN_LOG(ERR, "port %s: %u workers need %u queues, the PMD "
-			      "offers rx %u tx %u; use fewer worker lcores",
+		TERN_LOG(ERR,
+			 "port %s: %u workers need %u queues, the PMD "
+			 "offers rx %u tx %u; use fewer worker lcores",
 			 port->name, cfg->queue_count, cfg->queue_count,
 			 info.max_rx_queues, info.max_tx_queues);
 		return -ENOTSUP;
@@ -185,8 +191,8 @@ static int bring_up(const struct tern_port_config *cfg,
 	return wait_link(cfg, port);
 }
 
-int tern_port_open(const struct tern_port_config *cfg,
-		   struct rte_mempool *pool, struct tern_port *port)
+int tern_port_open(const struct tern_port_config *cfg, struct rte_mempool *pool,
+		   struct tern_port *port)
 {
 	int ret;
 
@@ -196,15 +202,17 @@ int tern_port_open(const struct tern_port_config *cfg,
 	if (cfg->queue_count == 0)
 		return -EINVAL;
 	if (rte_eth_dev_get_port_by_name(port->name, &port->port_id) != 0) {
-		TERN_LOG(ERR, "port %s: no such device; check the device "
-			      "string and that its PMD is installed",
+		TERN_LOG(ERR,
+			 "port %s: no such device; check the device "
+			 "string and that its PMD is installed",
 			 port->name);
 		return -ENODEV;
 	}
 	ret = bring_up(cfg, pool, port);
 	if (ret == -ETIMEDOUT)
-		TERN_LOG(ERR, "port %s: link still down after %u ms; is the "
-			      "peer running?",
+		TERN_LOG(ERR,
+			 "port %s: link still down after %u ms; is the "
+			 "peer running?",
 			 port->name, cfg->link_wait_ms);
 	else if (ret != 0)
 		TERN_LOG(ERR, "port %s: setup failed: %s", port->name,

@@ -22,7 +22,7 @@ struct tern_port_config {
 	uint16_t queue_count;
 	uint16_t rx_desc; /* 0: 1024 */
 	uint16_t tx_desc; /* 0: 1024 */
-	uint16_t mtu;     /* 0: 1500 */
+	uint16_t mtu;	  /* 0: 1500 */
 	unsigned link_wait_ms;
 	bool rx_interrupts; /* request Rx interrupts (adaptive idle policy) */
 	bool checksum_offload; /* use the NIC's checksum offloads if offered */
@@ -36,7 +36,7 @@ struct tern_port {
 	uint8_t mac[TERN_ETH_ALEN];
 	uint32_t tx_csum;     /* TERN_CSUM_*_TX the NIC fills on send */
 	bool rx_csum_offload; /* the NIC reports IPv4/UDP checksum status */
-	bool rss;             /* RSS across the queues is active */
+	bool rss;	      /* RSS across the queues is active */
 	bool rx_interrupts;   /* Rx interrupts are armed and usable */
 	bool started;
 };
@@ -48,8 +48,8 @@ struct tern_port {
  * port), -ENOTSUP (too few queues), -ETIMEDOUT (link stayed down), or the
  * PMD's error. port is filled either way, for the caller's error message.
  */
-int tern_port_open(const struct tern_port_config *cfg,
-		   struct rte_mempool *pool, struct tern_port *port);
+int tern_port_open(const struct tern_port_config *cfg, struct rte_mempool *pool,
+		   struct tern_port *port);
 
 /* Stop and close a port opened by tern_port_open. */
 void tern_port_close(struct tern_port *port);

@@ -68,8 +68,7 @@ static void add_to_dict(void *arg, unsigned worker __rte_unused,
 }
 
 static int telemetry_worker_stats(const char *cmd __rte_unused,
-				  const char *params,
-				  struct rte_tel_data *data)
+				  const char *params, struct rte_tel_data *data)
 {
 	char *end;
 	unsigned long worker;

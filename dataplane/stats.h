@@ -33,11 +33,10 @@ static inline void tern_counter_add(_Atomic uint64_t *counter, uint64_t n)
 {
 	/* Single writer: a relaxed load+store is enough and avoids a locked
 	 * add; pairs with the relaxed loads in tern_counter_read. */
-	atomic_store_explicit(counter,
-			      atomic_load_explicit(counter,
-						   memory_order_relaxed) +
-				      n,
-			      memory_order_relaxed);
+	atomic_store_explicit(
+		counter,
+		atomic_load_explicit(counter, memory_order_relaxed) + n,
+		memory_order_relaxed);
 }
 
 static inline uint64_t tern_counter_read(_Atomic uint64_t *counter)

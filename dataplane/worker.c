@@ -244,10 +244,9 @@ static void handle_arp(struct tern_dp_worker *worker, uint16_t port_index,
 	uint32_t reply_len = 0;
 	enum tern_drop_reason reason;
 
-	reason = tern_arp_input(rte_pktmbuf_mtod(m, const uint8_t *),
-				rte_pktmbuf_data_len(m),
-				&worker->local[port_index], &worker->neigh,
-				reply, &reply_len);
+	reason = tern_arp_input(
+		rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+		&worker->local[port_index], &worker->neigh, reply, &reply_len);
 	if (reason != TERN_DROP_NONE) {
 		drop(worker, m, reason);
 		return;
@@ -409,7 +408,8 @@ static void idle_sleep(struct tern_dp_worker *worker)
 	struct timespec ts;
 
 	tern_counter_add(&worker->stats->idle_sleeps, 1);
-	if (worker->use_rx_interrupts && worker->sleep_us >= idle->sleep_us_max) {
+	if (worker->use_rx_interrupts &&
+	    worker->sleep_us >= idle->sleep_us_max) {
 		tern_counter_add(&worker->stats->rx_interrupt_waits, 1);
 		rx_interrupts_arm(worker, true);
 		rte_epoll_wait(RTE_EPOLL_PER_THREAD, events, TERN_PORTS_MAX,
@@ -461,8 +461,9 @@ static bool interrupts_setup(struct tern_dp_worker *worker)
 					      (uint16_t)worker->index,
 					      RTE_EPOLL_PER_THREAD,
 					      RTE_INTR_EVENT_ADD, NULL) != 0) {
-			TERN_LOG(INFO, "worker %u: port %s cannot wake it by "
-				       "interrupt; idle sleeps are timed",
+			TERN_LOG(INFO,
+				 "worker %u: port %s cannot wake it by "
+				 "interrupt; idle sleeps are timed",
 				 worker->index, port->name);
 			return false;
 		}
@@ -483,7 +484,8 @@ static int worker_loop(void *arg)
 		uint64_t now = rte_rdtsc();
 		unsigned work = 0;
 
-		for (uint16_t p = 0; p < dp->ports_open; p++) /* rx .. dispatch */
+		for (uint16_t p = 0; p < dp->ports_open;
+		     p++) /* rx .. dispatch */
 			work += rx_port(worker, p, now);
 		work += take_handoffs(worker);
 		if (dp->cfg.handler.on_poll != NULL) /* poll */
@@ -520,13 +522,13 @@ static unsigned pool_size(const struct tern_dp_config *cfg, unsigned workers)
 		workers * TERN_HANDOFF_RING_SIZE;
 
 	for (unsigned p = 0; p < cfg->port_count; p++)
-		descriptors += workers * (cfg->ports[p].rx_desc
-						  ? cfg->ports[p].rx_desc
-						  : 1024u);
+		descriptors +=
+			workers *
+			(cfg->ports[p].rx_desc ? cfg->ports[p].rx_desc : 1024u);
 	for (unsigned p = 0; p < cfg->port_count; p++)
-		descriptors += workers * (cfg->ports[p].tx_desc
-						  ? cfg->ports[p].tx_desc
-						  : 1024u);
+		descriptors +=
+			workers *
+			(cfg->ports[p].tx_desc ? cfg->ports[p].tx_desc : 1024u);
 	return descriptors + workers * (per_worker + MEMPOOL_CACHE) +
 	       cfg->app_mbufs;
 }
@@ -596,8 +598,9 @@ static int open_ports(struct tern_dp *dp)
 		int ret;
 
 		port_cfg.queue_count = (uint16_t)dp->worker_count;
-		port_cfg.rx_interrupts = dp->cfg.idle.rx_interrupts &&
-					 dp->cfg.idle.mode == TERN_IDLE_ADAPTIVE;
+		port_cfg.rx_interrupts =
+			dp->cfg.idle.rx_interrupts &&
+			dp->cfg.idle.mode == TERN_IDLE_ADAPTIVE;
 		ret = tern_port_open(&port_cfg, dp->pool, &dp->ports[p]);
 		if (ret != 0) {
 			if (dp->ports[p].started)
@@ -619,8 +622,9 @@ static int create(struct tern_dp *dp)
 		name, pool_size(&dp->cfg, dp->worker_count), MEMPOOL_CACHE, 0,
 		mbuf_data_room(&dp->cfg), (int)rte_socket_id());
 	if (dp->pool == NULL) {
-		TERN_LOG(ERR, "cannot create the mbuf pool: %s; give EAL more "
-			      "memory (-m / --mem-mb)",
+		TERN_LOG(ERR,
+			 "cannot create the mbuf pool: %s; give EAL more "
+			 "memory (-m / --mem-mb)",
 			 rte_strerror(rte_errno));
 		return -rte_errno;
 	}
@@ -679,8 +683,7 @@ int tern_dp_launch(struct tern_dp *dp)
 
 	if (dp->main_is_worker)
 		return 0;
-	RTE_LCORE_FOREACH_WORKER(lcore)
-	{
+	RTE_LCORE_FOREACH_WORKER (lcore) {
 		int ret = rte_eal_remote_launch(worker_loop,
 						&dp->workers[index], lcore);
 		if (ret != 0) {
@@ -694,7 +697,7 @@ int tern_dp_launch(struct tern_dp *dp)
 
 void tern_dp_wait(struct tern_dp *dp)
 {
-	const struct timespec nap = {0, 1000000};
+	const struct timespec nap = { 0, 1000000 };
 	unsigned lcore;
 	bool running = true;
 
@@ -706,8 +709,8 @@ void tern_dp_wait(struct tern_dp *dp)
 	 * not steal cycles from workers, so it naps until they are done. */
 	while (running) {
 		running = false;
-		RTE_LCORE_FOREACH_WORKER(lcore)
-		running |= rte_eal_get_lcore_state(lcore) == RUNNING;
+		RTE_LCORE_FOREACH_WORKER (lcore)
+			running |= rte_eal_get_lcore_state(lcore) == RUNNING;
 		if (running)
 			nanosleep(&nap, NULL);
 	}

@@ -35,7 +35,7 @@
 #define TERN_HANDOFF_RING_SIZE 1024u
 
 enum tern_idle_mode {
-	TERN_IDLE_BUSY,     /* dedicated cores: never yield */
+	TERN_IDLE_BUSY,	    /* dedicated cores: never yield */
 	TERN_IDLE_ADAPTIVE, /* shared cores: spin, pause, then sleep */
 };
 

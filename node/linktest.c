@@ -52,7 +52,8 @@ static void usage(FILE *out)
 	      "Verify a link through Tern's dataplane: the sender streams\n"
 	      "numbered frames, the receiver checks every byte and number.\n"
 	      "\n"
-	      "  --port DEVICE         vdev devargs (net_memif0,role=server,...)"
+	      "  --port DEVICE         vdev devargs "
+	      "(net_memif0,role=server,...)"
 	      " or PCI address\n"
 	      "  --file-prefix NAME    EAL file prefix (default "
 	      "tern-linktest-<pid>)\n"
@@ -86,7 +87,8 @@ static void usage(FILE *out)
 	      "supported\n"
 	      "  --timeout-ms N        give up after N ms without progress "
 	      "(default 10000)\n"
-	      "  --linger-ms N         receiver: stay up N ms after the verdict\n"
+	      "  --linger-ms N         receiver: stay up N ms after the "
+	      "verdict\n"
 	      "  --json                print the summary as one JSON line\n"
 	      "\n"
 	      "exit: 0 verified, 1 verification failed, 2 usage, 3 setup, "
@@ -161,35 +163,35 @@ enum option_id {
 };
 
 static const struct option long_options[] = {
-	{"role", required_argument, NULL, OPT_ROLE},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"file-prefix", required_argument, NULL, OPT_FILE_PREFIX},
-	{"in-memory", no_argument, NULL, OPT_IN_MEMORY},
-	{"lcores", required_argument, NULL, OPT_LCORES},
-	{"main-lcore", required_argument, NULL, OPT_MAIN_LCORE},
-	{"hugepages", no_argument, NULL, OPT_HUGEPAGES},
-	{"huge-dir", required_argument, NULL, OPT_HUGE_DIR},
-	{"single-file-segments", no_argument, NULL, OPT_SINGLE_FILE},
-	{"mem-mb", required_argument, NULL, OPT_MEM_MB},
-	{"mtu", required_argument, NULL, OPT_MTU},
-	{"ip", required_argument, NULL, OPT_IP},
-	{"peer-ip", required_argument, NULL, OPT_PEER_IP},
-	{"peer-mac", required_argument, NULL, OPT_PEER_MAC},
-	{"udp-port", required_argument, NULL, OPT_UDP_PORT},
-	{"count", required_argument, NULL, OPT_COUNT},
-	{"size", required_argument, NULL, OPT_SIZE},
-	{"window", required_argument, NULL, OPT_WINDOW},
-	{"garbage", required_argument, NULL, OPT_GARBAGE},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"impair", required_argument, NULL, OPT_IMPAIR},
-	{"allow-loss", no_argument, NULL, OPT_ALLOW_LOSS},
-	{"idle", required_argument, NULL, OPT_IDLE},
-	{"rx-intr", no_argument, NULL, OPT_RX_INTR},
-	{"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-	{"linger-ms", required_argument, NULL, OPT_LINGER},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
+	{ "in-memory", no_argument, NULL, OPT_IN_MEMORY },
+	{ "lcores", required_argument, NULL, OPT_LCORES },
+	{ "main-lcore", required_argument, NULL, OPT_MAIN_LCORE },
+	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "huge-dir", required_argument, NULL, OPT_HUGE_DIR },
+	{ "single-file-segments", no_argument, NULL, OPT_SINGLE_FILE },
+	{ "mem-mb", required_argument, NULL, OPT_MEM_MB },
+	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "ip", required_argument, NULL, OPT_IP },
+	{ "peer-ip", required_argument, NULL, OPT_PEER_IP },
+	{ "peer-mac", required_argument, NULL, OPT_PEER_MAC },
+	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "garbage", required_argument, NULL, OPT_GARBAGE },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "impair", required_argument, NULL, OPT_IMPAIR },
+	{ "allow-loss", no_argument, NULL, OPT_ALLOW_LOSS },
+	{ "idle", required_argument, NULL, OPT_IDLE },
+	{ "rx-intr", no_argument, NULL, OPT_RX_INTR },
+	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
+	{ "linger-ms", required_argument, NULL, OPT_LINGER },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
 };
 
 static void set_defaults(struct cli *cli)
@@ -202,8 +204,8 @@ static void set_defaults(struct cli *cli)
 	cli->opts.seed = 1;
 	cli->opts.udp_port = 7700;
 	cli->opts.timeout_ms = 10000;
-	snprintf(cli->file_prefix, sizeof(cli->file_prefix),
-		 "tern-linktest-%d", (int)getpid());
+	snprintf(cli->file_prefix, sizeof(cli->file_prefix), "tern-linktest-%d",
+		 (int)getpid());
 	cli->eal.lcores = "0";
 	cli->eal.main_lcore = -1;
 	cli->eal.file_prefix = cli->file_prefix;
@@ -316,8 +318,8 @@ static int parse_text_option(struct cli *cli, int id, const char *name,
 	case OPT_IDLE:
 		if (strcmp(arg, "busy") != 0 && strcmp(arg, "adaptive") != 0)
 			break;
-		cli->dp.idle.mode = arg[0] == 'b' ? TERN_IDLE_BUSY
-						  : TERN_IDLE_ADAPTIVE;
+		cli->dp.idle.mode =
+			arg[0] == 'b' ? TERN_IDLE_BUSY : TERN_IDLE_ADAPTIVE;
 		return 0;
 	default:
 		return -ENOENT;
@@ -357,7 +359,8 @@ static int check_cli(struct cli *cli)
 {
 	bool send = cli->opts.role == LINKTEST_SEND;
 
-	if (cli->opts.role != LINKTEST_SEND && cli->opts.role != LINKTEST_RECV) {
+	if (cli->opts.role != LINKTEST_SEND &&
+	    cli->opts.role != LINKTEST_RECV) {
 		fputs("tern-linktest: --role send|recv is required\n", stderr);
 		return -EINVAL;
 	}
@@ -483,8 +486,9 @@ static void print_summary(const struct cli *cli, struct tern_dp *dp,
 		       "%.2f Gbit/s; lost %" PRIu64 ", duplicates %" PRIu64
 		       ", corrupt %" PRIu64 ", malformed dropped %" PRIu64 "\n",
 		       cli->opts.role == LINKTEST_SEND ? "sent" : "received",
-		       frames, seconds, fps, fps * wire_bytes * 8 / 1e9, r->lost,
-		       r->duplicates, r->corrupt, tern_stats_drops_total(stats));
+		       frames, seconds, fps, fps * wire_bytes * 8 / 1e9,
+		       r->lost, r->duplicates, r->corrupt,
+		       tern_stats_drops_total(stats));
 		return;
 	}
 	if (cli->opts.role == LINKTEST_SEND) {
@@ -556,7 +560,8 @@ static int run(struct cli *cli)
 	 * LINK_DONE, has closed its own: neither side is polling then while
 	 * the other tears the link down. Telemetry stays up meanwhile. */
 	if (cli->opts.role == LINKTEST_RECV)
-		usleep(1000u * RTE_MAX(cli->opts.linger_ms, RECV_CLOSE_DELAY_MS));
+		usleep(1000u *
+		       RTE_MAX(cli->opts.linger_ms, RECV_CLOSE_DELAY_MS));
 	tern_dp_destroy(dp);
 	linktest_free(lt);
 	return code;

@@ -98,7 +98,8 @@ static uint32_t break_field(uint8_t *f, uint32_t len, enum garbage_kind kind,
 		ip[0] = 0x46;
 		return len;
 	case G_IP_LENGTH:
-		/* Only the IPv4 sum: the UDP sum would follow the bad length. */
+		/* Only the IPv4 sum: the UDP sum would follow the bad length.
+		 */
 		ip[2] = 0xff;
 		ip[10] = ip[11] = 0;
 		((struct rte_ipv4_hdr *)ip)->hdr_checksum =
@@ -167,6 +168,7 @@ uint32_t linktest_garbage(uint8_t *frame, uint32_t cap, uint64_t n,
 		return valid_frame(frame, addr, TERN_MSG_LINK_DONE, 4);
 	len = valid_frame(frame, addr, TERN_MSG_LINK_DATA, BODY_LEN);
 	if (kind == G_TRUNCATED)
-		return 1 + (uint32_t)(next_random(rng) % (TERN_FRAME_HDRS_LEN - 1));
+		return 1 +
+		       (uint32_t)(next_random(rng) % (TERN_FRAME_HDRS_LEN - 1));
 	return break_field(frame, len, kind, rng);
 }

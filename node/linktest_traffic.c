@@ -130,7 +130,8 @@ static void finish(struct linktest *lt, enum linktest_status status)
 
 static bool timed_out(struct linktest *lt, uint64_t now)
 {
-	return since(now, lt->last_progress_tsc) > ms_to_tsc(lt, lt->opts.timeout_ms);
+	return since(now, lt->last_progress_tsc) >
+	       ms_to_tsc(lt, lt->opts.timeout_ms);
 }
 
 static int send_msg(struct tern_dp_worker *w, const struct tern_frame_addr *to,
@@ -153,10 +154,11 @@ static unsigned sender_arp(struct linktest *lt, struct tern_dp_worker *w,
 			   uint64_t now)
 {
 	const struct tern_frame_local *local = tern_dp_worker_local(w, 0);
-	const uint8_t *mac = lt->opts.peer_mac_known
-				     ? lt->opts.peer_mac
-				     : tern_neigh_lookup(tern_dp_worker_neigh(w),
-							 lt->opts.peer_ipv4);
+	const uint8_t *mac =
+		lt->opts.peer_mac_known
+			? lt->opts.peer_mac
+			: tern_neigh_lookup(tern_dp_worker_neigh(w),
+					    lt->opts.peer_ipv4);
 	uint8_t request[TERN_ARP_FRAME_LEN];
 
 	if (mac != NULL) {
@@ -185,8 +187,8 @@ static unsigned sender_garbage(struct linktest *lt, struct tern_dp_worker *w)
 	uint8_t frame[512];
 	unsigned sent = 0;
 
-	while (lt->result.garbage_sent < lt->opts.garbage && sent < TERN_BURST &&
-	       tern_dp_tx_room(w, 0) > 0) {
+	while (lt->result.garbage_sent < lt->opts.garbage &&
+	       sent < TERN_BURST && tern_dp_tx_room(w, 0) > 0) {
 		uint32_t len = linktest_garbage(frame, sizeof(frame),
 						lt->result.garbage_sent,
 						&lt->rng, &lt->to_peer);
@@ -236,7 +238,8 @@ static unsigned sender_data(struct linktest *lt, struct tern_dp_worker *w,
 		lt->result.first_tsc = now;
 	/* A lost tail of ACKs must not stall the run: after a quiet spell,
 	 * let one more window go. */
-	if (since(now, lt->last_progress_tsc) > ms_to_tsc(lt, STALL_RESCUE_MS) &&
+	if (since(now, lt->last_progress_tsc) >
+		    ms_to_tsc(lt, STALL_RESCUE_MS) &&
 	    lt->next_seq - lt->acked_seq >= lt->opts.window) {
 		lt->acked_seq = lt->next_seq;
 		lt->last_progress_tsc = now;
@@ -403,9 +406,9 @@ static void receiver_verdict(struct linktest *lt, struct tern_dp_worker *w,
 	send_msg(w, &lt->to_sender, TERN_MSG_LINK_DONE, 0, lt->done_body,
 		 sizeof(lt->done_body));
 	finish(lt, (r->lost == 0 && r->duplicates == 0 && r->corrupt == 0) ||
-			   lt->opts.allow_loss
-		       ? LINKTEST_OK
-		       : LINKTEST_FAILED);
+				   lt->opts.allow_loss
+			   ? LINKTEST_OK
+			   : LINKTEST_FAILED);
 }
 
 static unsigned receiver_poll(struct linktest *lt, struct tern_dp_worker *w,
@@ -433,8 +436,7 @@ static unsigned receiver_poll(struct linktest *lt, struct tern_dp_worker *w,
 /* ---- handler --------------------------------------------------------------*/
 
 static void on_frames(void *arg, struct tern_dp_worker *w __rte_unused,
-		      uint16_t port_index,
-		      struct rte_mbuf **mbufs,
+		      uint16_t port_index, struct rte_mbuf **mbufs,
 		      const struct tern_frame_view *views, uint16_t count)
 {
 	struct linktest *lt = arg;

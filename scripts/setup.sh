@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
 	clang                # libFuzzer targets
+	clang-format         # the format check in the fast suite
 	dpdk                 # PMD plugins (memif, af_xdp, virtio, vhost, ...)
 	dpdk-dev             # dpdk-telemetry.py, dpdk-devbind.py
 	g++                  # bench/ (Google Benchmark is C++)

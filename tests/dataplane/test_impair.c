@@ -39,8 +39,14 @@ static void test_parse_valid(void **state)
 static void test_parse_invalid(void **state)
 {
 	static const char *const bad[] = {
-		"drop",          "drop=",      "drop=1.5",  "drop=-0.1",
-		"loss=0.1",      "drop=0.1x",  "seed=-1",   "delay-us=2000000",
+		"drop",
+		"drop=",
+		"drop=1.5",
+		"drop=-0.1",
+		"loss=0.1",
+		"drop=0.1x",
+		"seed=-1",
+		"delay-us=2000000",
 		"drop=0.6,dup=0.6",
 	};
 	struct tern_impair_config cfg;
@@ -49,9 +55,9 @@ static void test_parse_invalid(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(tern_impair_parse(bad[i], &cfg, err,
-						   sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(
+			tern_impair_parse(bad[i], &cfg, err, sizeof(err)),
+			-EINVAL);
 		assert_true(strlen(err) > 0);
 	}
 }
@@ -61,7 +67,7 @@ static void test_shares_match_config(void **state)
 	struct tern_impair_config cfg;
 	struct tern_impair im;
 	char err[128];
-	unsigned counts[TERN_IMPAIR_DELAY + 1] = {0};
+	unsigned counts[TERN_IMPAIR_DELAY + 1] = { 0 };
 
 	(void)state;
 	assert_int_equal(tern_impair_parse("drop=0.05,dup=0.01,reorder=0.02,"
@@ -86,8 +92,8 @@ static void test_seed_replays(void **state)
 	int differ = 0;
 
 	(void)state;
-	assert_int_equal(tern_impair_parse("drop=0.3,dup=0.3,seed=7", &cfg,
-					   err, sizeof(err)),
+	assert_int_equal(tern_impair_parse("drop=0.3,dup=0.3,seed=7", &cfg, err,
+					   sizeof(err)),
 			 0);
 	tern_impair_init(&a, &cfg, TSC_HZ, NULL);
 	tern_impair_init(&b, &cfg, TSC_HZ, NULL);
