@@ -257,8 +257,8 @@ uint32_t tern_arp_build_request(uint8_t *frame,
 				const uint8_t src_mac[TERN_ETH_ALEN],
 				uint32_t src_ipv4, uint32_t target_ipv4)
 {
-	static const uint8_t broadcast[TERN_ETH_ALEN] = {0xff, 0xff, 0xff,
-							 0xff, 0xff, 0xff};
+	static const uint8_t broadcast[TERN_ETH_ALEN] = { 0xff, 0xff, 0xff,
+							  0xff, 0xff, 0xff };
 	static const uint8_t unknown[TERN_ETH_ALEN];
 
 	arp_write(frame, broadcast, src_mac, ARP_OPER_REQUEST, src_ipv4,

@@ -21,7 +21,7 @@ struct tern_neigh_entry {
 	uint32_t ipv4; /* host byte order */
 	uint8_t mac[TERN_ETH_ALEN];
 	bool in_use;
-	bool is_static; /* from configuration: ARP never overrides it */
+	bool is_static;	      /* from configuration: ARP never overrides it */
 	uint64_t learned_seq; /* age order of dynamic entries, for eviction */
 };
 

@@ -14,6 +14,7 @@
  *   14     1    version 4, IHL 5 (0x45); anything else is rejected
  *   15     1    DSCP/ECN, ignored
  *   16     2    IPv4 total length: 20 + 8 + UDP payload, <= frame length - 14
+ *               and <= 9000 (TERN_FRAME_MTU_MAX)
  *   18     2    identification, ignored
  *   20     2    flags + fragment offset: MF must be 0, offset must be 0
  *   22     1    TTL, ignored
@@ -95,7 +96,6 @@ static const char *const drop_reason_names[TERN_DROP_REASON_COUNT] = {
 	[TERN_DROP_SEGMENTED] = "segmented",
 	[TERN_DROP_NO_HANDLER] = "no_handler",
 	[TERN_DROP_IMPAIRED] = "impaired",
-	[TERN_DROP_TX_FULL] = "tx_full",
 	[TERN_DROP_HANDOFF_FULL] = "handoff_full",
 };
 
@@ -197,6 +197,7 @@ static enum tern_drop_reason parse_ipv4(const uint8_t *data, uint32_t frame_len,
 		return TERN_DROP_IP_OPTIONS;
 	*ip_total_len = load_be16(ip + 2);
 	if (*ip_total_len < TERN_IPV4_HDR_LEN + TERN_UDP_HDR_LEN ||
+	    *ip_total_len > TERN_FRAME_MTU_MAX ||
 	    *ip_total_len > frame_len - OFF_IP)
 		return TERN_DROP_IP_LENGTH;
 	if (load_be16(ip + 6) & (IPV4_FLAG_MF | IPV4_FRAG_OFFSET_MASK))

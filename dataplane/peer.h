@@ -19,7 +19,7 @@
 struct tern_peer {
 	uint16_t node_id;
 	uint16_t port_index; /* index into the node's port list */
-	uint32_t ipv4;       /* host byte order */
+	uint32_t ipv4;	     /* host byte order */
 	uint16_t udp_port_base;
 	uint8_t mac[TERN_ETH_ALEN];
 	bool mac_known; /* false until configured or resolved by ARP */
@@ -50,7 +50,8 @@ unsigned tern_peer_resolve(struct tern_peer_table *table,
 /*
  * Addresses of a frame from this node (self, UDP source port src_port) to
  * worker `worker` of peer node_id. 0, -ENOENT for an unknown peer, or
- * -EHOSTUNREACH while its MAC is unknown.
+ * -EHOSTUNREACH while its MAC is unknown, or -ERANGE when base + worker
+ * would pass UDP port 65535.
  */
 int tern_peer_frame_addr(const struct tern_peer_table *table, uint16_t node_id,
 			 uint16_t worker, const struct tern_frame_local *self,
