@@ -536,12 +536,16 @@ static unsigned pool_size(const struct tern_dp_config *cfg, unsigned workers)
 static uint16_t mbuf_data_room(const struct tern_dp_config *cfg)
 {
 	uint16_t mtu = 1500;
+	uint32_t room;
 
 	for (unsigned p = 0; p < cfg->port_count; p++)
 		if (cfg->ports[p].mtu > mtu)
 			mtu = cfg->ports[p].mtu;
-	/* One segment holds a whole frame of the largest MTU. */
-	return (uint16_t)(RTE_PKTMBUF_HEADROOM + mtu + TERN_ETH_HDR_LEN + 4);
+	/* One segment holds a whole frame of the largest MTU, with room for
+	 * a VLAN tag and a virtio-net header. DPDK's default size is the
+	 * floor: AF_XDP needs UMEM chunks of at least 2 KiB. */
+	room = RTE_PKTMBUF_HEADROOM + mtu + TERN_ETH_HDR_LEN + 4 + 12;
+	return (uint16_t)RTE_MAX(room, (uint32_t)RTE_MBUF_DEFAULT_BUF_SIZE);
 }
 
 static int create_rings(struct tern_dp *dp)

@@ -9,6 +9,7 @@ packages=(
 	clang-format         # the format check in the fast suite
 	dpdk                 # PMD plugins (memif, af_xdp, virtio, vhost, ...)
 	dpdk-dev             # dpdk-telemetry.py, dpdk-devbind.py
+	ethtool              # veth settings in the AF_XDP test
 	g++                  # bench/ (Google Benchmark is C++)
 	gcc
 	iproute2             # network namespaces and veth in tests
