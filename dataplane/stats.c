@@ -8,6 +8,8 @@
 #include "stats.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,10 @@
 #include "log.h"
 
 static struct tern_worker_stats *telemetry_stats;
-static unsigned telemetry_count;
+/* Published after telemetry_stats with release, read with acquire by the
+ * telemetry thread; set to 0 before the stats memory goes away. */
+static atomic_uint telemetry_count;
+static bool telemetry_registered;
 
 uint64_t tern_stats_drops_total(struct tern_worker_stats *stats)
 {
@@ -55,8 +60,11 @@ static int telemetry_workers(const char *cmd __rte_unused,
 			     const char *params __rte_unused,
 			     struct rte_tel_data *data)
 {
+	unsigned count =
+		atomic_load_explicit(&telemetry_count, memory_order_acquire);
+
 	rte_tel_data_start_array(data, RTE_TEL_INT_VAL);
-	for (unsigned i = 0; i < telemetry_count; i++)
+	for (unsigned i = 0; i < count; i++)
 		rte_tel_data_add_array_int(data, (int)i);
 	return 0;
 }
@@ -76,7 +84,9 @@ static int telemetry_worker_stats(const char *cmd __rte_unused,
 	if (params == NULL || *params == '\0')
 		return -EINVAL;
 	worker = strtoul(params, &end, 10);
-	if (*end != '\0' || worker >= telemetry_count)
+	if (*end != '\0' ||
+	    worker >= atomic_load_explicit(&telemetry_count,
+					   memory_order_acquire))
 		return -EINVAL;
 	rte_tel_data_start_dict(data);
 	tern_stats_visit(&telemetry_stats[worker], (unsigned)worker,
@@ -87,12 +97,15 @@ static int telemetry_worker_stats(const char *cmd __rte_unused,
 int tern_stats_telemetry_register(struct tern_worker_stats *stats,
 				  unsigned count)
 {
-	int ret;
+	int ret = 0;
 
-	if (telemetry_stats != NULL)
-		return -EALREADY;
+	atomic_store_explicit(&telemetry_count, 0, memory_order_release);
 	telemetry_stats = stats;
-	telemetry_count = count;
+	/* Pairs with the acquire loads in the command callbacks. */
+	atomic_store_explicit(&telemetry_count, stats != NULL ? count : 0,
+			      memory_order_release);
+	if (telemetry_registered)
+		return 0;
 	ret = rte_telemetry_register_cmd("/tern/workers", telemetry_workers,
 					 "List Tern worker indexes.");
 	if (ret == 0)
@@ -101,5 +114,6 @@ int tern_stats_telemetry_register(struct tern_worker_stats *stats,
 			"Counters of one worker. Parameters: int worker index");
 	if (ret != 0)
 		TERN_LOG(ERR, "cannot register telemetry commands: %d", ret);
+	telemetry_registered = ret == 0;
 	return ret;
 }

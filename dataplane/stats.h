@@ -54,9 +54,10 @@ static inline void tern_stats_drop(struct tern_worker_stats *stats,
 uint64_t tern_stats_drops_total(struct tern_worker_stats *stats);
 
 /*
- * Register the telemetry commands /tern/workers and /tern/worker_stats,<i>
- * over an array of `count` stats blocks owned by the caller for the life of
- * the process. 0 or a negative errno.
+ * Serve the telemetry commands /tern/workers and /tern/worker_stats,<i>
+ * from an array of `count` stats blocks owned by the caller; call again
+ * with NULL before freeing them (the commands then list no worker).
+ * 0 or a negative errno.
  */
 int tern_stats_telemetry_register(struct tern_worker_stats *stats,
 				  unsigned count);

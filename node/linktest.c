@@ -562,6 +562,7 @@ static int run(struct cli *cli)
 	if (cli->opts.role == LINKTEST_RECV)
 		usleep(1000u *
 		       RTE_MAX(cli->opts.linger_ms, RECV_CLOSE_DELAY_MS));
+	tern_stats_telemetry_register(NULL, 0);
 	tern_dp_destroy(dp);
 	linktest_free(lt);
 	return code;
