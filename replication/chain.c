@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The chain replication state machine (see chain.h for the model).
+ *
+ * Memory: everything lives in the caller's block, sized by
+ * tern_chain_size: the replica, the Sent list (entries plus a byte ring
+ * holding the forwarded batches for retransmission), the head's pending
+ * replies and its producer table. Nothing is allocated afterwards.
+ *
+ * Acks: a replica acknowledges upstream min(durable_end, downstream), so an
+ * acknowledged offset is durable on it and on every replica after it. The
+ * head's own ack is the commit index. Retransmission is driven by the
+ * sender: a batch not acknowledged within retransmit_ns is sent again, and a
+ * NACK (the successor saw a gap) resends everything past its log end. A
+ * duplicate APPEND is answered with the current ack, which heals a lost ACK.
+ */
+#include "chain.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+#define RECENT_SEQUENCES 5u
+#define PRODUCER_PROBES 16u
+#define RETRANSMIT_BURST 32u
+
+struct sent_entry {
+	uint64_t base;
+	uint64_t sent_ns;
+	uint32_t count;
+	uint32_t len;
+	uint32_t arena_off;
+};
+
+struct pending_reply {
+	uint64_t client;
+	uint64_t producer_id;
+	uint64_t sequence;
+	uint64_t base;
+	uint32_t count;
+};
+
+struct recent_batch {
+	uint64_t sequence;
+	uint64_t base;
+	uint32_t count;
+};
+
+struct producer {
+	uint64_t id;
+	uint64_t last_used;
+	uint64_t last_sequence;
+	struct recent_batch recent[RECENT_SEQUENCES];
+	uint8_t recent_count;
+	uint8_t recent_next;
+	bool in_use;
+};
+
+struct tern_chain {
+	struct tern_chain_config cfg;
+	const struct tern_chain_ops *ops;
+	void *ctx;
+	uint16_t predecessor, successor;
+	enum tern_chain_role role;
+
+	uint64_t log_end, durable_end, downstream, commit;
+	uint64_t acked_sent;  /* last ack value sent upstream */
+	uint64_t commit_sent; /* last commit sent downstream */
+	uint64_t last_forward_ns;
+	uint64_t last_nack_end, last_nack_ns;
+	uint64_t producer_clock;
+
+	/* Sent list: a ring of entries, their bytes in a ring arena. */
+	struct sent_entry *sent;
+	uint32_t sent_head, sent_count;
+	uint8_t *arena;
+	uint32_t arena_head, arena_tail;
+
+	struct pending_reply *pending;
+	uint32_t pending_head, pending_count;
+
+	struct producer *producers;
+	struct tern_chain_counters counters;
+};
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+size_t tern_chain_size(const struct tern_chain_config *cfg)
+{
+	return align8(sizeof(struct tern_chain)) +
+	       align8(sizeof(struct sent_entry) * cfg->window_batches) +
+	       align8(sizeof(struct pending_reply) * cfg->window_batches) +
+	       align8(sizeof(struct producer) * cfg->producers_max) +
+	       align8(cfg->window_bytes);
+}
+
+/* ---- Sent list ------------------------------------------------------------
+ */
+
+static struct sent_entry *sent_at(struct tern_chain *c, uint32_t i)
+{
+	return &c->sent[(c->sent_head + i) % c->cfg.window_batches];
+}
+
+/* Reserve len contiguous bytes in the arena ring; -1 when they do not fit. */
+static int64_t arena_reserve(struct tern_chain *c, uint32_t len)
+{
+	uint32_t size = c->cfg.window_bytes;
+	uint32_t off;
+
+	if (c->sent_count == 0)
+		c->arena_head = c->arena_tail = 0;
+	if (c->sent_count == 0 || c->arena_tail > c->arena_head) {
+		if (size - c->arena_tail >= len) {
+			off = c->arena_tail;
+		} else if (c->arena_head > len) {
+			off = 0; /* wrap; the bytes at the end stay unused */
+		} else {
+			return -1;
+		}
+	} else if (c->arena_head - c->arena_tail > len) {
+		off = c->arena_tail;
+	} else {
+		return -1;
+	}
+	c->arena_tail = off + len;
+	return off;
+}
+
+static bool sent_push(struct tern_chain *c, uint64_t base, uint32_t count,
+		      const void *batch, uint32_t len, uint64_t now_ns)
+{
+	struct sent_entry *e;
+	int64_t off;
+
+	if (c->sent_count == c->cfg.window_batches)
+		return false;
+	off = arena_reserve(c, len);
+	if (off < 0)
+		return false;
+	memcpy(c->arena + off, batch, len);
+	e = sent_at(c, c->sent_count);
+	e->base = base;
+	e->count = count;
+	e->len = len;
+	e->arena_off = (uint32_t)off;
+	e->sent_ns = now_ns;
+	c->sent_count++;
+	return true;
+}
+
+/* Drop the entries the successor has acknowledged. */
+static void sent_trim(struct tern_chain *c)
+{
+	while (c->sent_count > 0) {
+		struct sent_entry *e = sent_at(c, 0);
+
+		if (e->base + e->count > c->downstream)
+			break;
+		c->arena_head = e->arena_off + e->len;
+		c->sent_head = (c->sent_head + 1) % c->cfg.window_batches;
+		c->sent_count--;
+	}
+}
+
+/* Would the Sent list take a batch of len bytes now? */
+static bool sent_has_room(struct tern_chain *c, uint32_t len)
+{
+	uint32_t head = c->arena_head, tail = c->arena_tail;
+	bool room;
+
+	if (c->sent_count == c->cfg.window_batches)
+		return false;
+	room = arena_reserve(c, len) >= 0;
+	c->arena_head = head; /* a probe: undo the reservation */
+	c->arena_tail = tail;
+	return room;
+}
+
+static bool window_has_room(struct tern_chain *c, uint32_t len)
+{
+	if (c->pending_count == c->cfg.window_batches)
+		return false;
+	return c->successor == TERN_CHAIN_NODE_NONE || sent_has_room(c, len);
+}
+
+static void forward(struct tern_chain *c, const struct sent_entry *e,
+		    uint64_t now_ns)
+{
+	c->ops->send_append(c->ctx, c->successor, c->cfg.epoch, e->base,
+			    e->count, c->commit, c->arena + e->arena_off,
+			    e->len);
+	c->last_forward_ns = now_ns;
+	c->commit_sent = c->commit;
+}
+
+/* ---- acks and the commit index ------------------------------------------- */
+
+static void reply_committed(struct tern_chain *c)
+{
+	while (c->pending_count > 0) {
+		struct pending_reply *p = &c->pending[c->pending_head];
+
+		if (p->base + p->count > c->commit)
+			break;
+		c->ops->reply_produce(c->ctx, p->client, TERN_PRODUCE_OK,
+				      p->producer_id, p->sequence, p->base,
+				      p->count);
+		c->pending_head = (c->pending_head + 1) % c->cfg.window_batches;
+		c->pending_count--;
+	}
+}
+
+static void learn_commit(struct tern_chain *c, uint64_t commit)
+{
+	/* A replica never holds less than what is committed; clamp anyway so
+	 * that a bad frame cannot make it serve offsets it does not hold. */
+	if (commit > c->log_end)
+		commit = c->log_end;
+	if (commit <= c->commit)
+		return;
+	c->commit = commit;
+	if (c->ops->committed != NULL)
+		c->ops->committed(c->ctx, commit);
+	reply_committed(c);
+}
+
+static uint64_t own_ack(const struct tern_chain *c)
+{
+	if (c->successor == TERN_CHAIN_NODE_NONE)
+		return c->durable_end;
+	return c->durable_end < c->downstream ? c->durable_end : c->downstream;
+}
+
+static void update_ack(struct tern_chain *c)
+{
+	uint64_t ack = own_ack(c);
+
+	if (c->predecessor == TERN_CHAIN_NODE_NONE) {
+		learn_commit(c, ack);
+		return;
+	}
+	if (ack <= c->acked_sent)
+		return;
+	c->acked_sent = ack;
+	c->ops->send_ack(c->ctx, c->predecessor, c->cfg.epoch, ack, c->commit);
+	c->counters.acks_sent++;
+}
+
+/* ---- producer table (head only) ------------------------------------------ */
+
+static struct producer *producer_find(struct tern_chain *c, uint64_t id,
+				      bool create)
+{
+	uint32_t n = c->cfg.producers_max;
+	uint32_t start = (uint32_t)((id * 0x9e3779b97f4a7c15ull) >> 32) % n;
+	struct producer *victim = NULL;
+
+	for (uint32_t i = 0; i < PRODUCER_PROBES && i < n; i++) {
+		struct producer *p = &c->producers[(start + i) % n];
+
+		if (p->in_use && p->id == id)
+			return p;
+		if (!p->in_use && victim == NULL)
+			victim = p;
+	}
+	if (!create)
+		return NULL;
+	if (victim == NULL) { /* evict the least recently used probed slot */
+		for (uint32_t i = 0; i < PRODUCER_PROBES && i < n; i++) {
+			struct producer *p = &c->producers[(start + i) % n];
+
+			if (victim == NULL || p->last_used < victim->last_used)
+				victim = p;
+		}
+	}
+	if (victim == NULL) /* unreachable: producers_max >= 1 */
+		victim = &c->producers[start];
+	memset(victim, 0, sizeof(*victim));
+	victim->id = id;
+	return victim;
+}
+
+static const struct recent_batch *producer_recent(const struct producer *p,
+						  uint64_t sequence)
+{
+	for (uint8_t i = 0; i < p->recent_count; i++)
+		if (p->recent[i].sequence == sequence)
+			return &p->recent[i];
+	return NULL;
+}
+
+static void producer_record(struct tern_chain *c, struct producer *p,
+			    uint64_t sequence, uint64_t base, uint32_t count)
+{
+	p->in_use = true;
+	p->last_sequence = sequence;
+	p->last_used = ++c->producer_clock;
+	p->recent[p->recent_next] =
+		(struct recent_batch){ sequence, base, count };
+	p->recent_next = (uint8_t)((p->recent_next + 1) % RECENT_SEQUENCES);
+	if (p->recent_count < RECENT_SEQUENCES)
+		p->recent_count++;
+}
+
+/* ---- events ----------------------------------------------------------------
+ */
+
+static void reply(struct tern_chain *c, uint64_t client,
+		  enum tern_produce_status status, uint64_t producer_id,
+		  uint64_t sequence)
+{
+	c->ops->reply_produce(c->ctx, client, status, producer_id, sequence, 0,
+			      0);
+}
+
+/* A retry of a batch the head already took: its original offsets once
+ * committed; while pending, the original reply will carry them. */
+static bool produce_duplicate(struct tern_chain *c, const struct producer *p,
+			      uint64_t client, uint64_t sequence)
+{
+	const struct recent_batch *r = producer_recent(p, sequence);
+
+	if (r == NULL)
+		return false;
+	c->counters.produce_duplicates++;
+	if (r->base + r->count <= c->commit)
+		c->ops->reply_produce(c->ctx, client, TERN_PRODUCE_OK, p->id,
+				      sequence, r->base, r->count);
+	return true;
+}
+
+static enum tern_produce_status produce_check(struct tern_chain *c,
+					      struct producer *p,
+					      uint64_t sequence, uint32_t len)
+{
+	if (len > c->cfg.window_bytes)
+		return TERN_PRODUCE_TOO_LARGE;
+	if (p->in_use && sequence <= p->last_sequence)
+		return TERN_PRODUCE_SEQUENCE_OLD;
+	if (p->in_use && sequence > p->last_sequence + 1)
+		return TERN_PRODUCE_OUT_OF_ORDER;
+	if (!window_has_room(c, len))
+		return TERN_PRODUCE_BUSY;
+	return TERN_PRODUCE_OK;
+}
+
+void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
+			   uint64_t producer_id, uint64_t sequence,
+			   uint32_t count, const void *batch, uint32_t len,
+			   uint64_t now_ns)
+{
+	enum tern_produce_status status;
+	struct pending_reply *pending;
+	uint64_t base = c->log_end;
+	struct producer *p;
+
+	if (c->predecessor != TERN_CHAIN_NODE_NONE ||
+	    c->role == TERN_CHAIN_NOT_MEMBER) {
+		reply(c, client, TERN_PRODUCE_NOT_HEAD, producer_id, sequence);
+		return;
+	}
+	p = producer_find(c, producer_id, true);
+	if (p->in_use && produce_duplicate(c, p, client, sequence))
+		return;
+	status = produce_check(c, p, sequence, len);
+	if (status == TERN_PRODUCE_OK &&
+	    c->ops->append(c->ctx, base, count, batch, len) != 0)
+		status = TERN_PRODUCE_LOG_FAILED;
+	if (status != TERN_PRODUCE_OK) {
+		c->counters.busy += status == TERN_PRODUCE_BUSY;
+		reply(c, client, status, producer_id, sequence);
+		return;
+	}
+	c->log_end += count;
+	c->counters.produced++;
+	producer_record(c, p, sequence, base, count);
+	pending = &c->pending[(c->pending_head + c->pending_count) %
+			      c->cfg.window_batches];
+	*pending = (struct pending_reply){ client, producer_id, sequence, base,
+					   count };
+	c->pending_count++;
+	if (c->successor != TERN_CHAIN_NODE_NONE) {
+		bool pushed = sent_push(c, base, count, batch, len, now_ns);
+
+		assert(pushed); /* window_has_room said so */
+		(void)pushed;
+		forward(c, sent_at(c, c->sent_count - 1), now_ns);
+		c->counters.forwarded++;
+	}
+}
+
+static void nack(struct tern_chain *c, uint64_t now_ns)
+{
+	/* Reordering can put many frames past a gap; one NACK per gap per
+	 * quarter retransmit period is enough for the predecessor. */
+	if (c->last_nack_end == c->log_end &&
+	    now_ns - c->last_nack_ns < c->cfg.retransmit_ns / 4)
+		return;
+	c->last_nack_end = c->log_end;
+	c->last_nack_ns = now_ns;
+	c->ops->send_nack(c->ctx, c->predecessor, c->cfg.epoch, c->log_end);
+	c->counters.nacks_sent++;
+}
+
+static bool from_ok(struct tern_chain *c, uint32_t epoch, uint16_t from,
+		    uint16_t expected, enum tern_chain_reject wrong_sender)
+{
+	if (epoch != c->cfg.epoch) {
+		c->counters.rejected[TERN_CHAIN_REJECT_STALE_EPOCH]++;
+		return false;
+	}
+	if (from != expected || expected == TERN_CHAIN_NODE_NONE) {
+		c->counters.rejected[wrong_sender]++;
+		return false;
+	}
+	return true;
+}
+
+static void accept_append(struct tern_chain *c, uint64_t base, uint32_t count,
+			  const void *batch, uint32_t len, uint64_t now_ns)
+{
+	bool forwarding = c->successor != TERN_CHAIN_NODE_NONE;
+
+	/* Without room to keep it for resending, do not take it: the
+	 * predecessor resends it after its timeout. */
+	if (forwarding && !sent_has_room(c, len))
+		return;
+	if (c->ops->append(c->ctx, base, count, batch, len) != 0)
+		return;
+	c->log_end += count;
+	c->counters.appended++;
+	if (forwarding) {
+		bool pushed = sent_push(c, base, count, batch, len, now_ns);
+
+		assert(pushed); /* sent_has_room said so */
+		(void)pushed;
+		forward(c, sent_at(c, c->sent_count - 1), now_ns);
+		c->counters.forwarded++;
+	}
+}
+
+void tern_chain_on_append(struct tern_chain *c, uint16_t from, uint32_t epoch,
+			  uint64_t base, uint32_t count, uint64_t commit,
+			  const void *batch, uint32_t len, uint64_t now_ns)
+{
+	if (!from_ok(c, epoch, from, c->predecessor,
+		     TERN_CHAIN_REJECT_NOT_PREDECESSOR))
+		return;
+	if (base == c->log_end && count > 0) {
+		accept_append(c, base, count, batch, len, now_ns);
+	} else if (base + count <= c->log_end) {
+		/* Already held: the prefix property makes it the same bytes.
+		 * Answer with the current ack in case ours was lost. */
+		c->counters.rejected[TERN_CHAIN_REJECT_DUPLICATE]++;
+		c->acked_sent = 0;
+		update_ack(c);
+	} else {
+		c->counters.rejected[TERN_CHAIN_REJECT_GAP]++;
+		nack(c, now_ns);
+	}
+	learn_commit(c, commit);
+}
+
+void tern_chain_on_ack(struct tern_chain *c, uint16_t from, uint32_t epoch,
+		       uint64_t acked, uint64_t commit)
+{
+	(void)commit; /* downstream replicas learn commit from upstream */
+	if (!from_ok(c, epoch, from, c->successor,
+		     TERN_CHAIN_REJECT_NOT_SUCCESSOR))
+		return;
+	if (acked > c->log_end) {
+		c->counters.rejected[TERN_CHAIN_REJECT_BAD_ACK]++;
+		return;
+	}
+	if (acked <= c->downstream)
+		return;
+	c->downstream = acked;
+	sent_trim(c);
+	update_ack(c);
+}
+
+void tern_chain_on_nack(struct tern_chain *c, uint16_t from, uint32_t epoch,
+			uint64_t log_end, uint64_t now_ns)
+{
+	if (!from_ok(c, epoch, from, c->successor,
+		     TERN_CHAIN_REJECT_NOT_SUCCESSOR))
+		return;
+	if (log_end > c->log_end) {
+		c->counters.rejected[TERN_CHAIN_REJECT_BAD_ACK]++;
+		return;
+	}
+	c->counters.nacks_received++;
+	for (uint32_t i = 0; i < c->sent_count; i++) {
+		struct sent_entry *e = sent_at(c, i);
+
+		if (e->base + e->count <= log_end)
+			continue;
+		e->sent_ns = now_ns;
+		forward(c, e, now_ns);
+		c->counters.retransmitted++;
+	}
+}
+
+void tern_chain_on_commit(struct tern_chain *c, uint16_t from, uint32_t epoch,
+			  uint64_t commit)
+{
+	if (!from_ok(c, epoch, from, c->predecessor,
+		     TERN_CHAIN_REJECT_NOT_PREDECESSOR))
+		return;
+	learn_commit(c, commit);
+}
+
+void tern_chain_on_durable(struct tern_chain *c, uint64_t durable_end)
+{
+	assert(durable_end <= c->log_end);
+	if (durable_end <= c->durable_end)
+		return;
+	c->durable_end = durable_end;
+	update_ack(c);
+}
+
+void tern_chain_on_timer(struct tern_chain *c, uint64_t now_ns)
+{
+	uint32_t resent = 0;
+
+	for (uint32_t i = 0; i < c->sent_count && resent < RETRANSMIT_BURST;
+	     i++) {
+		struct sent_entry *e = sent_at(c, i);
+
+		if (now_ns - e->sent_ns < c->cfg.retransmit_ns)
+			continue;
+		e->sent_ns = now_ns;
+		forward(c, e, now_ns);
+		c->counters.retransmitted++;
+		resent++;
+	}
+	if (c->successor != TERN_CHAIN_NODE_NONE &&
+	    c->commit > c->commit_sent &&
+	    now_ns - c->last_forward_ns >= c->cfg.commit_idle_ns) {
+		c->ops->send_commit(c->ctx, c->successor, c->cfg.epoch,
+				    c->commit);
+		c->commit_sent = c->commit;
+		c->last_forward_ns = now_ns;
+	}
+}
+
+/* ---- set-up and observation --------------------------------------------- */
+
+static int find_self(const struct tern_chain_config *cfg)
+{
+	for (uint8_t i = 0; i < cfg->length; i++)
+		if (cfg->nodes[i] == cfg->self)
+			return i;
+	return -1;
+}
+
+static bool config_ok(const struct tern_chain_config *cfg)
+{
+	if (cfg->length == 0 || cfg->length > TERN_CHAIN_LEN_MAX ||
+	    cfg->window_batches == 0 || cfg->window_bytes == 0 ||
+	    cfg->producers_max == 0 || cfg->retransmit_ns == 0)
+		return false;
+	for (uint8_t i = 0; i < cfg->length; i++)
+		for (uint8_t j = 0; j < i; j++)
+			if (cfg->nodes[i] == cfg->nodes[j] ||
+			    cfg->nodes[i] == TERN_CHAIN_NODE_NONE)
+				return false;
+	return true;
+}
+
+static void place(struct tern_chain *c)
+{
+	int i = find_self(&c->cfg);
+	int last = c->cfg.length - 1;
+
+	c->predecessor = i > 0 ? c->cfg.nodes[i - 1] : TERN_CHAIN_NODE_NONE;
+	c->successor =
+		i >= 0 && i < last ? c->cfg.nodes[i + 1] : TERN_CHAIN_NODE_NONE;
+	if (i < 0)
+		c->role = TERN_CHAIN_NOT_MEMBER;
+	else if (last == 0)
+		c->role = TERN_CHAIN_HEAD_AND_TAIL;
+	else if (i == 0)
+		c->role = TERN_CHAIN_HEAD;
+	else if (i == last)
+		c->role = TERN_CHAIN_TAIL;
+	else
+		c->role = TERN_CHAIN_MIDDLE;
+	if (i < 0)
+		c->predecessor = c->successor = TERN_CHAIN_NODE_NONE;
+}
+
+struct tern_chain *tern_chain_init(void *mem,
+				   const struct tern_chain_config *cfg,
+				   const struct tern_chain_ops *ops, void *ctx,
+				   uint64_t log_end, uint64_t durable_end,
+				   int *err)
+{
+	struct tern_chain *c = mem;
+	uint8_t *p = mem;
+
+	if (!config_ok(cfg) || durable_end > log_end) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	memset(mem, 0, tern_chain_size(cfg));
+	c->cfg = *cfg;
+	c->ops = ops;
+	c->ctx = ctx;
+	p += align8(sizeof(*c));
+	c->sent = (struct sent_entry *)(void *)p;
+	p += align8(sizeof(struct sent_entry) * cfg->window_batches);
+	c->pending = (struct pending_reply *)(void *)p;
+	p += align8(sizeof(struct pending_reply) * cfg->window_batches);
+	c->producers = (struct producer *)(void *)p;
+	p += align8(sizeof(struct producer) * cfg->producers_max);
+	c->arena = p;
+	c->log_end = log_end;
+	c->durable_end = durable_end;
+	place(c);
+	*err = 0;
+	return c;
+}
+
+enum tern_chain_role tern_chain_role(const struct tern_chain *c)
+{
+	return c->role;
+}
+
+uint64_t tern_chain_log_end(const struct tern_chain *c)
+{
+	return c->log_end;
+}
+
+uint64_t tern_chain_durable_end(const struct tern_chain *c)
+{
+	return c->durable_end;
+}
+
+uint64_t tern_chain_commit(const struct tern_chain *c)
+{
+	return c->commit;
+}
+
+uint64_t tern_chain_acked(const struct tern_chain *c)
+{
+	return own_ack(c);
+}
+
+uint32_t tern_chain_window_used(const struct tern_chain *c)
+{
+	return c->sent_count > c->pending_count ? c->sent_count
+						: c->pending_count;
+}
+
+const struct tern_chain_counters *
+tern_chain_counters(const struct tern_chain *c)
+{
+	return &c->counters;
+}
+
+int tern_chain_read_check(const struct tern_chain *c, uint64_t offset)
+{
+	if (offset < c->commit)
+		return 0;
+	if (offset >= c->log_end || c->successor == TERN_CHAIN_NODE_NONE)
+		return -EAGAIN;
+	return -EXDEV;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Chain replication of one partition: a deterministic state machine.
+ *
+ * Events go in (a message arrived, the local log became durable up to an
+ * offset, time passed); actions come out through an ops table (append to
+ * the local log, send a message, reply to a producer). Nothing here knows
+ * about packets, lcores or files: ternd binds the ops to the dataplane and
+ * the partition log, the simulator in tests/ binds them to a seeded faulty
+ * network and an in-memory disk.
+ *
+ * Offsets count records. A batch [base, base + count) is opaque bytes here.
+ *
+ *   log_end        next offset this replica will hold
+ *   durable_end    one past the last offset its own log has made durable
+ *   downstream     highest offset the successor acknowledged (tail: none)
+ *   ack            what this replica acknowledges upstream:
+ *                  min(durable_end, downstream), tail: durable_end
+ *   commit         one past the last offset every replica holds durably:
+ *                  the head's ack; others learn it from APPEND and COMMIT
+ *
+ * The head orders writes: it de-duplicates (producer id, sequence), assigns
+ * offsets, appends locally and forwards APPEND to its successor at once.
+ * A replica accepts APPEND only at its log end (a batch it already holds is
+ * acknowledged again; a gap is answered with NACK carrying its log end).
+ * Forwarded batches stay in the Sent list, a bounded window, until the
+ * successor acknowledges them; they are resent on timeout and on NACK. A
+ * full window makes the head answer BUSY: backpressure, never a drop. A
+ * producer gets PRODUCE_ACK once the commit index covers its batch.
+ */
+#ifndef TERN_REPLICATION_CHAIN_H
+#define TERN_REPLICATION_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TERN_CHAIN_LEN_MAX 8u
+#define TERN_CHAIN_NODE_NONE UINT16_MAX
+
+enum tern_chain_durability {
+	TERN_CHAIN_DURABILITY_DISK = 0,
+	TERN_CHAIN_DURABILITY_MEMORY,
+};
+
+enum tern_chain_role {
+	TERN_CHAIN_HEAD_AND_TAIL, /* a chain of one */
+	TERN_CHAIN_HEAD,
+	TERN_CHAIN_MIDDLE,
+	TERN_CHAIN_TAIL,
+	TERN_CHAIN_NOT_MEMBER,
+};
+
+/* Outcome of a produce request, as sent in PRODUCE_ACK. */
+enum tern_produce_status {
+	TERN_PRODUCE_OK = 0,
+	TERN_PRODUCE_BUSY,	   /* window full: retry the same sequence */
+	TERN_PRODUCE_NOT_HEAD,	   /* send to the chain's head */
+	TERN_PRODUCE_OUT_OF_ORDER, /* sequence skips ahead: resend from last+1
+				    */
+	TERN_PRODUCE_SEQUENCE_OLD, /* sequence older than remembered */
+	TERN_PRODUCE_TOO_LARGE,	   /* batch over the window's byte budget */
+	TERN_PRODUCE_LOG_FAILED,   /* the local log refused the append */
+};
+
+/* Why an event was ignored; each is counted. */
+enum tern_chain_reject {
+	TERN_CHAIN_REJECT_STALE_EPOCH = 0,
+	TERN_CHAIN_REJECT_NOT_PREDECESSOR,
+	TERN_CHAIN_REJECT_NOT_SUCCESSOR,
+	TERN_CHAIN_REJECT_GAP,
+	TERN_CHAIN_REJECT_DUPLICATE,
+	TERN_CHAIN_REJECT_BAD_ACK,
+	TERN_CHAIN_REJECT_COUNT,
+};
+
+struct tern_chain_config {
+	uint32_t partition;
+	uint32_t epoch;
+	uint16_t self;
+	uint16_t nodes[TERN_CHAIN_LEN_MAX]; /* head first */
+	uint8_t length;
+	enum tern_chain_durability durability;
+	uint32_t window_batches; /* Sent list entries */
+	uint32_t window_bytes;	 /* Sent list bytes */
+	uint32_t producers_max;	 /* de-duplication table size */
+	uint64_t retransmit_ns;	 /* resend an unacknowledged batch after */
+	uint64_t commit_idle_ns; /* send COMMIT downstream when idle after */
+};
+
+/* Actions. ctx is the binding's own; every op returns nothing the state
+ * machine depends on except append, whose failure it handles. */
+struct tern_chain_ops {
+	/* Append [base, base + count) to the local log. 0 or -errno. The log
+	 * reports durability later through tern_chain_on_durable. */
+	int (*append)(void *ctx, uint64_t base, uint32_t count,
+		      const void *batch, uint32_t len);
+	void (*send_append)(void *ctx, uint16_t to, uint32_t epoch,
+			    uint64_t base, uint32_t count, uint64_t commit,
+			    const void *batch, uint32_t len);
+	void (*send_ack)(void *ctx, uint16_t to, uint32_t epoch, uint64_t acked,
+			 uint64_t commit);
+	void (*send_nack)(void *ctx, uint16_t to, uint32_t epoch,
+			  uint64_t log_end);
+	void (*send_commit)(void *ctx, uint16_t to, uint32_t epoch,
+			    uint64_t commit);
+	void (*reply_produce)(void *ctx, uint64_t client,
+			      enum tern_produce_status status,
+			      uint64_t producer_id, uint64_t sequence,
+			      uint64_t base, uint32_t count);
+	/* The commit index moved to commit (reads may now return below it). */
+	void (*committed)(void *ctx, uint64_t commit);
+};
+
+struct tern_chain_counters {
+	uint64_t produced;
+	uint64_t produce_duplicates;
+	uint64_t busy;
+	uint64_t appended;
+	uint64_t forwarded;
+	uint64_t retransmitted;
+	uint64_t nacks_sent;
+	uint64_t nacks_received;
+	uint64_t acks_sent;
+	uint64_t rejected[TERN_CHAIN_REJECT_COUNT];
+};
+
+struct tern_chain;
+
+/* Size of the state for cfg, for the caller to allocate at start-up. */
+size_t tern_chain_size(const struct tern_chain_config *cfg);
+
+/*
+ * Initialise a replica in mem (tern_chain_size bytes, 8-byte aligned) for a
+ * log that already holds [0, log_end) of which [0, durable_end) is durable.
+ * Returns the replica, or NULL with *err = -EINVAL for a bad config.
+ */
+struct tern_chain *tern_chain_init(void *mem,
+				   const struct tern_chain_config *cfg,
+				   const struct tern_chain_ops *ops, void *ctx,
+				   uint64_t log_end, uint64_t durable_end,
+				   int *err);
+
+/* Events. now_ns is the binding's monotonic clock. */
+void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
+			   uint64_t producer_id, uint64_t sequence,
+			   uint32_t count, const void *batch, uint32_t len,
+			   uint64_t now_ns);
+void tern_chain_on_append(struct tern_chain *c, uint16_t from, uint32_t epoch,
+			  uint64_t base, uint32_t count, uint64_t commit,
+			  const void *batch, uint32_t len, uint64_t now_ns);
+void tern_chain_on_ack(struct tern_chain *c, uint16_t from, uint32_t epoch,
+		       uint64_t acked, uint64_t commit);
+void tern_chain_on_nack(struct tern_chain *c, uint16_t from, uint32_t epoch,
+			uint64_t log_end, uint64_t now_ns);
+void tern_chain_on_commit(struct tern_chain *c, uint16_t from, uint32_t epoch,
+			  uint64_t commit);
+void tern_chain_on_durable(struct tern_chain *c, uint64_t durable_end);
+void tern_chain_on_timer(struct tern_chain *c, uint64_t now_ns);
+
+/* Observation, for reads, stats and the invariant checks. */
+enum tern_chain_role tern_chain_role(const struct tern_chain *c);
+uint64_t tern_chain_log_end(const struct tern_chain *c);
+uint64_t tern_chain_durable_end(const struct tern_chain *c);
+uint64_t tern_chain_commit(const struct tern_chain *c);
+uint64_t tern_chain_acked(const struct tern_chain *c);
+uint32_t tern_chain_window_used(const struct tern_chain *c);
+const struct tern_chain_counters *
+tern_chain_counters(const struct tern_chain *c);
+
+/*
+ * May a read at offset be served here (CRAQ clean read)? 0 when
+ * offset < commit; -EAGAIN when nothing at offset is known committed yet
+ * and this replica cannot learn it sooner than by waiting (offset at the
+ * log end, or this is the tail); -EXDEV when this replica holds offset but
+ * does not know whether it is committed (ask the tail, which learns first).
+ */
+int tern_chain_read_check(const struct tern_chain *c, uint64_t offset);
+
+#endif /* TERN_REPLICATION_CHAIN_H */
