@@ -64,8 +64,10 @@ struct tern_chain {
 	enum tern_chain_role role;
 
 	uint64_t log_end, durable_end, downstream, commit;
-	uint64_t acked_sent;  /* last ack value sent upstream */
-	uint64_t commit_sent; /* last commit sent downstream */
+	uint64_t acked_sent;	    /* last ack value sent upstream */
+	uint64_t commit_sent;	    /* last commit sent downstream */
+	uint64_t downstream_commit; /* commit the successor said it knows */
+	uint64_t ack_repeat_ns;	    /* when the ack was last repeated */
 	uint64_t last_forward_ns;
 	uint64_t last_nack_end, last_nack_ns;
 	uint64_t producer_clock;
@@ -333,15 +335,19 @@ static bool produce_duplicate(struct tern_chain *c, const struct producer *p,
 	return true;
 }
 
+/* p is NULL for a producer the head does not know. */
 static enum tern_produce_status produce_check(struct tern_chain *c,
-					      struct producer *p,
+					      const struct producer *p,
 					      uint64_t sequence, uint32_t len)
 {
 	if (len > c->cfg.window_bytes)
 		return TERN_PRODUCE_TOO_LARGE;
-	if (p->in_use && sequence <= p->last_sequence)
+	if (p != NULL && sequence <= p->last_sequence)
 		return TERN_PRODUCE_SEQUENCE_OLD;
-	if (p->in_use && sequence > p->last_sequence + 1)
+	/* A producer the head does not know starts at sequence 0: taking a
+	 * later one first would leave the earlier ones, still in flight,
+	 * SEQUENCE_OLD and never written. */
+	if (sequence > (p != NULL ? p->last_sequence + 1 : 0))
 		return TERN_PRODUCE_OUT_OF_ORDER;
 	if (!window_has_room(c, len))
 		return TERN_PRODUCE_BUSY;
@@ -363,8 +369,10 @@ void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
 		reply(c, client, TERN_PRODUCE_NOT_HEAD, producer_id, sequence);
 		return;
 	}
-	p = producer_find(c, producer_id, true);
-	if (p->in_use && produce_duplicate(c, p, client, sequence))
+	/* Known producers only: a request refused below must not take (and
+	 * so evict) a slot of the producer table. */
+	p = producer_find(c, producer_id, false);
+	if (p != NULL && produce_duplicate(c, p, client, sequence))
 		return;
 	status = produce_check(c, p, sequence, len);
 	if (status == TERN_PRODUCE_OK &&
@@ -377,6 +385,8 @@ void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
 	}
 	c->log_end += count;
 	c->counters.produced++;
+	if (p == NULL)
+		p = producer_find(c, producer_id, true);
 	producer_record(c, p, sequence, base, count);
 	pending = &c->pending[(c->pending_head + c->pending_count) %
 			      c->cfg.window_batches];
@@ -468,7 +478,6 @@ void tern_chain_on_append(struct tern_chain *c, uint16_t from, uint32_t epoch,
 void tern_chain_on_ack(struct tern_chain *c, uint16_t from, uint32_t epoch,
 		       uint64_t acked, uint64_t commit)
 {
-	(void)commit; /* downstream replicas learn commit from upstream */
 	if (!from_ok(c, epoch, from, c->successor,
 		     TERN_CHAIN_REJECT_NOT_SUCCESSOR))
 		return;
@@ -476,6 +485,9 @@ void tern_chain_on_ack(struct tern_chain *c, uint16_t from, uint32_t epoch,
 		c->counters.rejected[TERN_CHAIN_REJECT_BAD_ACK]++;
 		return;
 	}
+	/* The successor reports the commit it knows (a restarted one knows
+	 * none); the timer resends COMMIT until it has caught up. */
+	c->downstream_commit = commit < c->commit ? commit : c->commit;
 	if (acked <= c->downstream)
 		return;
 	c->downstream = acked;
@@ -512,6 +524,10 @@ void tern_chain_on_commit(struct tern_chain *c, uint16_t from, uint32_t epoch,
 		     TERN_CHAIN_REJECT_NOT_PREDECESSOR))
 		return;
 	learn_commit(c, commit);
+	/* Answer with our ack and commit, so that the predecessor stops
+	 * resending COMMIT. */
+	c->acked_sent = 0;
+	update_ack(c);
 }
 
 void tern_chain_on_durable(struct tern_chain *c, uint64_t durable_end)
@@ -527,6 +543,16 @@ void tern_chain_on_timer(struct tern_chain *c, uint64_t now_ns)
 {
 	uint32_t resent = 0;
 
+	/* ACK and COMMIT are not resent like APPEND. While this replica
+	 * knows a commit below its own ack (a COMMIT was lost, or it restarted
+	 * on a durable log), it repeats its ack every retransmit_ns: that
+	 * reports its commit, and the predecessor resends COMMIT. */
+	if (c->predecessor != TERN_CHAIN_NODE_NONE && c->commit < own_ack(c) &&
+	    now_ns - c->ack_repeat_ns >= c->cfg.retransmit_ns) {
+		c->ack_repeat_ns = now_ns;
+		c->acked_sent = 0;
+	}
+	update_ack(c);
 	for (uint32_t i = 0; i < c->sent_count && resent < RETRANSMIT_BURST;
 	     i++) {
 		struct sent_entry *e = sent_at(c, i);
@@ -538,8 +564,12 @@ void tern_chain_on_timer(struct tern_chain *c, uint64_t now_ns)
 		c->counters.retransmitted++;
 		resent++;
 	}
+	/* COMMIT is not acknowledged as such: resend it after retransmit_ns
+	 * while the successor has not reported it in an ACK. */
 	if (c->successor != TERN_CHAIN_NODE_NONE &&
-	    c->commit > c->commit_sent &&
+	    (c->commit > c->commit_sent ||
+	     (c->commit > c->downstream_commit &&
+	      now_ns - c->last_forward_ns >= c->cfg.retransmit_ns)) &&
 	    now_ns - c->last_forward_ns >= c->cfg.commit_idle_ns) {
 		c->ops->send_commit(c->ctx, c->successor, c->cfg.epoch,
 				    c->commit);

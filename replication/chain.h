@@ -21,12 +21,16 @@
  *
  * The head orders writes: it de-duplicates (producer id, sequence), assigns
  * offsets, appends locally and forwards APPEND to its successor at once.
+ * A producer the head does not know starts at sequence 0.
  * A replica accepts APPEND only at its log end (a batch it already holds is
  * acknowledged again; a gap is answered with NACK carrying its log end).
  * Forwarded batches stay in the Sent list, a bounded window, until the
  * successor acknowledges them; they are resent on timeout and on NACK. A
  * full window makes the head answer BUSY: backpressure, never a drop. A
  * producer gets PRODUCE_ACK once the commit index covers its batch.
+ * An ACK also carries the commit its sender knows: a replica resends
+ * COMMIT until its successor reports it, and repeats its ACK while it
+ * knows a commit below its own ack (a lost COMMIT, or after a restart).
  */
 #ifndef TERN_REPLICATION_CHAIN_H
 #define TERN_REPLICATION_CHAIN_H
