@@ -28,7 +28,8 @@
  *   40     2    UDP checksum: must be non-zero and verify
  *   42     4    Tern magic 0x54524e31 ("TRN1")
  *   46     1    Tern version, 1
- *   47     1    message type (enum tern_msg_type)
+ *   47     1    message type (enum tern_msg_type: link test 1-4,
+ *               replication 5-12, bodies in replication/wire.h)
  *   48     1    flags (per type; unknown bits are ignored)
  *   49     1    Tern header length in bytes: >= 32 (later versions may grow
  *                it; a receiver skips what it does not know)
@@ -99,12 +100,25 @@ static const char *const drop_reason_names[TERN_DROP_REASON_COUNT] = {
 	[TERN_DROP_HANDOFF_FULL] = "handoff_full",
 };
 
-/* Body sizes the link-test messages need (see node/linktest.c). */
+/*
+ * Smallest body of each type. The link-test sizes come from node/linktest.c.
+ * The replication sizes are the fixed parts specified in replication/wire.h
+ * (its TERN_WIRE_*_BODY_MIN); the dataplane does not include replication
+ * headers, so tests/replication/test_wire.c checks that the two agree.
+ */
 static const uint32_t msg_body_min[TERN_MSG_TYPE_END] = {
-	[TERN_MSG_LINK_DATA] = 0,
-	[TERN_MSG_LINK_ACK] = 16,
-	[TERN_MSG_LINK_END] = 8,
-	[TERN_MSG_LINK_DONE] = 32,
+	[TERN_MSG_LINK_DATA] = 0,    /* any length */
+	[TERN_MSG_LINK_ACK] = 16,    /* two u64 */
+	[TERN_MSG_LINK_END] = 8,     /* one u64 */
+	[TERN_MSG_LINK_DONE] = 32,   /* four u64 */
+	[TERN_MSG_PRODUCE] = 56,     /* one batch header */
+	[TERN_MSG_PRODUCE_ACK] = 32, /* fixed size */
+	[TERN_MSG_APPEND] = 72,	     /* 16 + one batch header */
+	[TERN_MSG_ACK] = 8,	     /* fixed size */
+	[TERN_MSG_NACK] = 0,	     /* empty */
+	[TERN_MSG_COMMIT] = 0,	     /* empty */
+	[TERN_MSG_FETCH] = 16,	     /* fixed size */
+	[TERN_MSG_FETCH_RESP] = 24,  /* 24 + zero or more batches */
 };
 
 const char *tern_drop_reason_name(enum tern_drop_reason reason)

@@ -43,7 +43,16 @@ enum tern_msg_type {
 	TERN_MSG_LINK_ACK = 2,	/* link test: receiver's progress report */
 	TERN_MSG_LINK_END = 3,	/* link test: sender finished, with its count */
 	TERN_MSG_LINK_DONE = 4, /* link test: receiver's final verdict */
-	TERN_MSG_TYPE_END,	/* one past the last known type */
+	/* Replication: bodies specified in replication/wire.h. */
+	TERN_MSG_PRODUCE = 5,	  /* producer -> head: a record batch */
+	TERN_MSG_PRODUCE_ACK = 6, /* head -> producer: outcome and offsets */
+	TERN_MSG_APPEND = 7,	  /* replica -> successor: batch at an offset */
+	TERN_MSG_ACK = 8,	  /* replica -> predecessor: acked offset */
+	TERN_MSG_NACK = 9,	  /* replica -> predecessor: gap, its log end */
+	TERN_MSG_COMMIT = 10,	  /* replica -> successor: commit index */
+	TERN_MSG_FETCH = 11,	  /* reader -> any replica: read from offset */
+	TERN_MSG_FETCH_RESP = 12, /* replica -> reader: batches or status */
+	TERN_MSG_TYPE_END,	  /* one past the last known type */
 };
 
 /* Why a frame was dropped. Every drop is counted under exactly one reason. */

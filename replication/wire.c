@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Replication message bodies, Tern header version 1.
+ *
+ * Every message rides in a Tern frame (dataplane/frame.c specifies the
+ * frame and the 32-byte Tern header). For every message below the header
+ * carries:
+ *
+ *   type         the message type (enum tern_msg_type, values 5-12)
+ *   flags        none defined: sent as 0, ignored
+ *   epoch        the chain configuration the sender is in for this
+ *                partition; a client sends the epoch it last learned (0
+ *                when it knows none), a reply carries the replier's
+ *   partition    the partition the message is about
+ *   sender node  the sending node's id; a client, which is not a node,
+ *                sends 0xffff (TERN_CHAIN_NODE_NONE)
+ *   aux          the 64-bit field named per message below
+ *
+ * Bodies follow. Integers are big endian, like the rest of the frame; the
+ * record batches they carry are opaque bytes here (their own format, in
+ * partition/batch.c, is little endian and has its own CRC). "pad" and
+ * "reserved" bytes are sent as 0 and a receiver rejects a message where
+ * they are not, so that a later version can give them a meaning. A body
+ * must have exactly the length its layout gives: bytes past it are an
+ * error, not an extension (a new field comes with a new header version).
+ *
+ * PRODUCE (5), producer -> head. aux: request id, chosen by the client and
+ * echoed in the reply.
+ *   off len field
+ *     0  n  one record batch, n >= 56 (a batch header); the head reads the
+ *           producer id, sequence and record count from it
+ *
+ * PRODUCE_ACK (6), head -> producer. aux: request id of the PRODUCE.
+ *   off len field
+ *     0  1  status: enum tern_produce_status (replication/chain.h), 0-6
+ *     1  3  pad
+ *     4  4  record count: >= 1 when status is OK, else 0
+ *     8  8  producer id, as in the batch
+ *    16  8  sequence, as in the batch
+ *    24  8  base offset: the batch's first offset when status is OK, else
+ *           0; base + count must not overflow 64 bits
+ *    32     end (exactly 32 bytes)
+ *
+ * APPEND (7), replica -> successor (head -> middle ... -> tail).
+ * aux: base offset, the batch's first offset.
+ *   off len field
+ *     0  8  commit: the commit index the sender knows
+ *     8  4  record count, >= 1; base + count must not overflow 64 bits
+ *    12  4  reserved
+ *    16  n  the record batch, n >= 56
+ *
+ * ACK (8), replica -> predecessor (the tail first, then each node up the
+ * chain). aux: the acknowledged offset, one past the last record the
+ * sender and everything below it hold (min of its own durable offset and
+ * its successor's ACK).
+ *   off len field
+ *     0  8  commit: the commit index the sender knows
+ *     8     end (exactly 8 bytes)
+ *
+ * NACK (9), replica -> predecessor, on an APPEND past its log end.
+ * aux: the sender's log end, where the predecessor resends from.
+ * Empty body.
+ *
+ * COMMIT (10), replica -> successor, when the commit index moved and no
+ * APPEND carries it. aux: the commit index. Empty body.
+ *
+ * FETCH (11), reader -> any replica of the partition. aux: request id.
+ *   off len field
+ *     0  8  offset: the first offset wanted
+ *     8  4  max bytes: budget for the batches in the reply, >= 1
+ *    12  4  max wait ms: how long to wait for data at offset (long poll);
+ *           0 answers at once, the node clamps it to its own limit
+ *    16     end (exactly 16 bytes)
+ *
+ * FETCH_RESP (12), replica -> reader. aux: request id of the FETCH.
+ *   off len field
+ *     0  1  status: enum tern_fetch_status, 0-6
+ *     1  1  pad
+ *     2  2  redirect node: for REDIRECT_TAIL the tail's node id (not
+ *           0xffff); for any other status 0xffff
+ *     4  4  reserved
+ *     8  8  commit: the commit index the replier knows
+ *    16  8  next offset: where the reader goes on from; for OK one past
+ *           the last record returned, and never above commit
+ *    24  n  OK: whole batches back to back, n >= 56; any other status:
+ *           nothing (n = 0)
+ *
+ * Each decoder checks the body length against the fixed part before it
+ * reads a field and against the whole layout before it accepts, and every
+ * pointer it returns lies inside the body. Encoder and decoder share one
+ * rule check per message, so an encoder never builds what its decoder
+ * would refuse.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "wire.h"
+
+_Static_assert(TERN_WIRE_APPEND_BODY_MIN == 72, "APPEND layout changed");
+_Static_assert(TERN_WIRE_PRODUCE_ACK_BODY_LEN == 32,
+	       "PRODUCE_ACK layout changed");
+_Static_assert(TERN_WIRE_FETCH_RESP_BODY_MIN == 24, "FETCH_RESP changed");
+/* The produce statuses of chain.h are wire values: pin them. */
+_Static_assert(TERN_PRODUCE_OK == 0 && TERN_PRODUCE_BUSY == 1 &&
+		       TERN_PRODUCE_NOT_HEAD == 2 &&
+		       TERN_PRODUCE_OUT_OF_ORDER == 3 &&
+		       TERN_PRODUCE_SEQUENCE_OLD == 4 &&
+		       TERN_PRODUCE_TOO_LARGE == 5 &&
+		       TERN_PRODUCE_LOG_FAILED == 6,
+	       "PRODUCE_ACK status values are on the wire");
+_Static_assert(TERN_FETCH_STATUS_END <= UINT8_MAX + 1,
+	       "fetch status must fit its byte");
+
+static const char *const fetch_status_names[TERN_FETCH_STATUS_END] = {
+	[TERN_FETCH_OK] = "ok",
+	[TERN_FETCH_REDIRECT_TAIL] = "redirect_tail",
+	[TERN_FETCH_NOT_SERVED_HERE] = "not_served_here",
+	[TERN_FETCH_STALE_EPOCH] = "stale_epoch",
+	[TERN_FETCH_NO_DATA_YET] = "no_data_yet",
+	[TERN_FETCH_ERROR] = "error",
+	[TERN_FETCH_OUT_OF_RANGE] = "out_of_range",
+};
+
+const char *tern_wire_fetch_status_name(enum tern_fetch_status status)
+{
+	if ((unsigned)status >= TERN_FETCH_STATUS_END)
+		return "invalid";
+	return fetch_status_names[status];
+}
+
+static uint16_t load_be16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t load_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	       ((uint32_t)p[2] << 8) | p[3];
+}
+
+static uint64_t load_be64(const uint8_t *p)
+{
+	return ((uint64_t)load_be32(p) << 32) | load_be32(p + 4);
+}
+
+static void store_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void store_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static void store_be64(uint8_t *p, uint64_t v)
+{
+	store_be32(p, (uint32_t)(v >> 32));
+	store_be32(p + 4, (uint32_t)v);
+}
+
+static bool range_overflows(uint64_t base, uint32_t count)
+{
+	return base > UINT64_MAX - count;
+}
+
+/*
+ * Body length of a fixed part plus n batch bytes, or -EMSGSIZE when it
+ * passes cap. The sum is taken in 64 bits so that no n can wrap it.
+ */
+static int body_fits(uint32_t fixed, uint32_t n, uint32_t cap)
+{
+	uint64_t len = (uint64_t)fixed + n;
+
+	if (len > cap || len > INT32_MAX)
+		return -EMSGSIZE;
+	return (int)len;
+}
+
+/* ---- PRODUCE ------------------------------------------------------------- */
+
+static int produce_check(const struct tern_wire_produce *m)
+{
+	if (m->batch_len < TERN_WIRE_BATCH_MIN)
+		return -EMSGSIZE;
+	return 0;
+}
+
+int tern_wire_produce_encode(uint8_t *body, uint32_t cap,
+			     const struct tern_wire_produce *m, uint64_t *aux)
+{
+	int len = produce_check(m);
+
+	if (len < 0)
+		return -EINVAL;
+	len = body_fits(0, m->batch_len, cap);
+	if (len < 0)
+		return len;
+	memmove(body, m->batch, m->batch_len);
+	*aux = m->request_id;
+	return len;
+}
+
+int tern_wire_produce_decode(const uint8_t *body, uint32_t body_len,
+			     uint64_t aux, struct tern_wire_produce *m)
+{
+	struct tern_wire_produce d = {
+		.request_id = aux,
+		.batch = body,
+		.batch_len = body_len,
+	};
+	int rc = produce_check(&d);
+
+	if (rc < 0)
+		return rc;
+	*m = d;
+	return 0;
+}
+
+/* ---- PRODUCE_ACK --------------------------------------------------------- */
+
+static int produce_ack_check(const struct tern_wire_produce_ack *m)
+{
+	if ((unsigned)m->status > TERN_WIRE_PRODUCE_STATUS_LAST)
+		return -EINVAL;
+	if (m->status != TERN_PRODUCE_OK)
+		return m->count == 0 && m->base == 0 ? 0 : -EINVAL;
+	if (m->count == 0 || range_overflows(m->base, m->count))
+		return -EINVAL;
+	return 0;
+}
+
+int tern_wire_produce_ack_encode(uint8_t *body, uint32_t cap,
+				 const struct tern_wire_produce_ack *m,
+				 uint64_t *aux)
+{
+	int rc = produce_ack_check(m);
+
+	if (rc < 0)
+		return rc;
+	if (cap < TERN_WIRE_PRODUCE_ACK_BODY_LEN)
+		return -EMSGSIZE;
+	body[0] = (uint8_t)m->status;
+	memset(body + 1, 0, 3);
+	store_be32(body + 4, m->count);
+	store_be64(body + 8, m->producer_id);
+	store_be64(body + 16, m->sequence);
+	store_be64(body + 24, m->base);
+	*aux = m->request_id;
+	return TERN_WIRE_PRODUCE_ACK_BODY_LEN;
+}
+
+int tern_wire_produce_ack_decode(const uint8_t *body, uint32_t body_len,
+				 uint64_t aux, struct tern_wire_produce_ack *m)
+{
+	struct tern_wire_produce_ack d;
+	int rc;
+
+	if (body_len != TERN_WIRE_PRODUCE_ACK_BODY_LEN)
+		return -EMSGSIZE;
+	if (body[0] > TERN_WIRE_PRODUCE_STATUS_LAST || body[1] != 0 ||
+	    body[2] != 0 || body[3] != 0)
+		return -EINVAL;
+	d = (struct tern_wire_produce_ack){
+		.request_id = aux,
+		.status = (enum tern_produce_status)body[0],
+		.count = load_be32(body + 4),
+		.producer_id = load_be64(body + 8),
+		.sequence = load_be64(body + 16),
+		.base = load_be64(body + 24),
+	};
+	rc = produce_ack_check(&d);
+	if (rc < 0)
+		return rc;
+	*m = d;
+	return 0;
+}
+
+/* ---- APPEND -------------------------------------------------------------- */
+
+static int append_check(const struct tern_wire_append *m)
+{
+	if (m->batch_len < TERN_WIRE_BATCH_MIN)
+		return -EMSGSIZE;
+	if (m->count == 0 || range_overflows(m->base, m->count))
+		return -EINVAL;
+	return 0;
+}
+
+int tern_wire_append_encode(uint8_t *body, uint32_t cap,
+			    const struct tern_wire_append *m, uint64_t *aux)
+{
+	int len = append_check(m);
+
+	if (len < 0)
+		return -EINVAL;
+	len = body_fits(TERN_WIRE_APPEND_BATCH_OFF, m->batch_len, cap);
+	if (len < 0)
+		return len;
+	/* Move the batch before writing the fixed part, so that a batch the
+	 * caller built anywhere in the body is read before it is overwritten.
+	 */
+	memmove(body + TERN_WIRE_APPEND_BATCH_OFF, m->batch, m->batch_len);
+	store_be64(body, m->commit);
+	store_be32(body + 8, m->count);
+	store_be32(body + 12, 0);
+	*aux = m->base;
+	return len;
+}
+
+int tern_wire_append_decode(const uint8_t *body, uint32_t body_len,
+			    uint64_t aux, struct tern_wire_append *m)
+{
+	struct tern_wire_append d;
+	int rc;
+
+	if (body_len < TERN_WIRE_APPEND_BODY_MIN)
+		return -EMSGSIZE;
+	if (load_be32(body + 12) != 0)
+		return -EINVAL;
+	d = (struct tern_wire_append){
+		.base = aux,
+		.commit = load_be64(body),
+		.count = load_be32(body + 8),
+		.batch = body + TERN_WIRE_APPEND_BATCH_OFF,
+		.batch_len = body_len - TERN_WIRE_APPEND_BATCH_OFF,
+	};
+	rc = append_check(&d);
+	if (rc < 0)
+		return rc;
+	*m = d;
+	return 0;
+}
+
+/* ---- ACK, NACK, COMMIT --------------------------------------------------- */
+
+int tern_wire_ack_encode(uint8_t *body, uint32_t cap,
+			 const struct tern_wire_ack *m, uint64_t *aux)
+{
+	if (cap < TERN_WIRE_ACK_BODY_LEN)
+		return -EMSGSIZE;
+	store_be64(body, m->commit);
+	*aux = m->acked;
+	return TERN_WIRE_ACK_BODY_LEN;
+}
+
+int tern_wire_ack_decode(const uint8_t *body, uint32_t body_len, uint64_t aux,
+			 struct tern_wire_ack *m)
+{
+	if (body_len != TERN_WIRE_ACK_BODY_LEN)
+		return -EMSGSIZE;
+	m->acked = aux;
+	m->commit = load_be64(body);
+	return 0;
+}
+
+int tern_wire_nack_encode(uint8_t *body, uint32_t cap,
+			  const struct tern_wire_nack *m, uint64_t *aux)
+{
+	(void)body;
+	(void)cap;
+	*aux = m->log_end;
+	return TERN_WIRE_NACK_BODY_LEN;
+}
+
+int tern_wire_nack_decode(const uint8_t *body, uint32_t body_len, uint64_t aux,
+			  struct tern_wire_nack *m)
+{
+	(void)body;
+	if (body_len != TERN_WIRE_NACK_BODY_LEN)
+		return -EMSGSIZE;
+	m->log_end = aux;
+	return 0;
+}
+
+int tern_wire_commit_encode(uint8_t *body, uint32_t cap,
+			    const struct tern_wire_commit *m, uint64_t *aux)
+{
+	(void)body;
+	(void)cap;
+	*aux = m->commit;
+	return TERN_WIRE_COMMIT_BODY_LEN;
+}
+
+int tern_wire_commit_decode(const uint8_t *body, uint32_t body_len,
+			    uint64_t aux, struct tern_wire_commit *m)
+{
+	(void)body;
+	if (body_len != TERN_WIRE_COMMIT_BODY_LEN)
+		return -EMSGSIZE;
+	m->commit = aux;
+	return 0;
+}
+
+/* ---- FETCH --------------------------------------------------------------- */
+
+int tern_wire_fetch_encode(uint8_t *body, uint32_t cap,
+			   const struct tern_wire_fetch *m, uint64_t *aux)
+{
+	if (m->max_bytes == 0)
+		return -EINVAL;
+	if (cap < TERN_WIRE_FETCH_BODY_LEN)
+		return -EMSGSIZE;
+	store_be64(body, m->offset);
+	store_be32(body + 8, m->max_bytes);
+	store_be32(body + 12, m->max_wait_ms);
+	*aux = m->request_id;
+	return TERN_WIRE_FETCH_BODY_LEN;
+}
+
+int tern_wire_fetch_decode(const uint8_t *body, uint32_t body_len, uint64_t aux,
+			   struct tern_wire_fetch *m)
+{
+	struct tern_wire_fetch d;
+
+	if (body_len != TERN_WIRE_FETCH_BODY_LEN)
+		return -EMSGSIZE;
+	d = (struct tern_wire_fetch){
+		.request_id = aux,
+		.offset = load_be64(body),
+		.max_bytes = load_be32(body + 8),
+		.max_wait_ms = load_be32(body + 12),
+	};
+	if (d.max_bytes == 0)
+		return -EINVAL;
+	*m = d;
+	return 0;
+}
+
+/* ---- FETCH_RESP ---------------------------------------------------------- */
+
+static int fetch_resp_check(const struct tern_wire_fetch_resp *m)
+{
+	if ((unsigned)m->status >= TERN_FETCH_STATUS_END)
+		return -EINVAL;
+	if ((m->status == TERN_FETCH_REDIRECT_TAIL) !=
+	    (m->redirect_node != TERN_CHAIN_NODE_NONE))
+		return -EINVAL;
+	if (m->status != TERN_FETCH_OK)
+		return m->batches_len == 0 ? 0 : -EMSGSIZE;
+	if (m->batches_len < TERN_WIRE_BATCH_MIN)
+		return -EMSGSIZE;
+	if (m->next_offset > m->commit)
+		return -EINVAL;
+	return 0;
+}
+
+int tern_wire_fetch_resp_encode(uint8_t *body, uint32_t cap,
+				const struct tern_wire_fetch_resp *m,
+				uint64_t *aux)
+{
+	int len = fetch_resp_check(m);
+
+	if (len < 0)
+		return -EINVAL;
+	len = body_fits(TERN_WIRE_FETCH_RESP_BATCH_OFF, m->batches_len, cap);
+	if (len < 0)
+		return len;
+	/* Batches first, as in tern_wire_append_encode(). */
+	if (m->batches_len > 0)
+		memmove(body + TERN_WIRE_FETCH_RESP_BATCH_OFF, m->batches,
+			m->batches_len);
+	body[0] = (uint8_t)m->status;
+	body[1] = 0;
+	store_be16(body + 2, m->redirect_node);
+	store_be32(body + 4, 0);
+	store_be64(body + 8, m->commit);
+	store_be64(body + 16, m->next_offset);
+	*aux = m->request_id;
+	return len;
+}
+
+int tern_wire_fetch_resp_decode(const uint8_t *body, uint32_t body_len,
+				uint64_t aux, struct tern_wire_fetch_resp *m)
+{
+	struct tern_wire_fetch_resp d;
+	int rc;
+
+	if (body_len < TERN_WIRE_FETCH_RESP_BODY_MIN)
+		return -EMSGSIZE;
+	if (body[0] >= TERN_FETCH_STATUS_END || body[1] != 0 ||
+	    load_be32(body + 4) != 0)
+		return -EINVAL;
+	d = (struct tern_wire_fetch_resp){
+		.request_id = aux,
+		.status = (enum tern_fetch_status)body[0],
+		.redirect_node = load_be16(body + 2),
+		.commit = load_be64(body + 8),
+		.next_offset = load_be64(body + 16),
+		.batches = body + TERN_WIRE_FETCH_RESP_BATCH_OFF,
+		.batches_len = body_len - TERN_WIRE_FETCH_RESP_BATCH_OFF,
+	};
+	rc = fetch_resp_check(&d);
+	if (rc < 0)
+		return rc;
+	*m = d;
+	return 0;
+}
