@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Proves the partition log on the real io_uring and filesystem (a
+ * temporary directory under /tmp): group commit (one write and one sync per
+ * flush, whatever the number of appends), durable offsets that advance only
+ * through reaped completions, reads by offset from the tail cache and from
+ * disk, the replica append's offset checks, the sparse index, segment roll
+ * and reopen, retention by size and by age, and recovery: a torn tail is
+ * cut off, a corrupt batch in the middle (with valid data after it) makes
+ * the partition CORRUPT and serving stops below it, flipped bytes, a
+ * truncated file, a deleted index and a CRC error found on read. Each
+ * recovery case is also run through tern_log_check, as tern-logcheck does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "check.h"
+#include "log.h"
+#include "log_pvt.h"
+#include "util.h"
+
+#define VMAX 600
+#define READ_CAP (64u << 10)
+
+struct fixture {
+	char *root;
+	char *shm_root; /* test_tmpfs */
+	char part[512];
+	struct tern_log_io *io;
+	struct tern_log *log;
+	struct tern_log_conf conf;
+	struct tern_log_recovery rec;
+	uint8_t rbuf[READ_CAP];
+};
+
+static void conf_small(struct tern_log_conf *c, const char *root)
+{
+	tern_log_conf_defaults(c);
+	c->dir = root;
+	c->topic = "orders";
+	c->partition = 3;
+	c->segment_bytes = 256u << 10;
+	c->staging_bytes = 32u << 10;
+	c->limits.max_batch_bytes = 8u << 10;
+	c->limits.max_record_bytes = 4u << 10;
+	c->index_interval_bytes = 4096;
+	c->tail_batches = 256;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	int err;
+
+	assert_non_null(f);
+	f->root = util_tmpdir(NULL);
+	assert_non_null(f->root);
+	conf_small(&f->conf, f->root);
+	snprintf(f->part, sizeof(f->part), "%s/orders-3", f->root);
+	f->io = tern_log_io_create(64, 16, 16, &err);
+	assert_non_null(f->io);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tern_log_close(f->log);
+	tern_log_io_destroy(f->io);
+	util_rmrf(f->root);
+	util_rmrf(f->shm_root);
+	free(f->root);
+	free(f->shm_root);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fixture *f)
+{
+	int err;
+
+	tern_log_close(f->log);
+	f->log = tern_log_open(f->io, &f->conf, &f->rec, &err);
+	assert_int_equal(err, 0);
+	assert_non_null(f->log);
+}
+
+static void seg_path(struct fixture *f, uint64_t base, const char *ext,
+		     char *out, size_t size)
+{
+	assert_int_equal(tern_seg_path(out, size, f->part, base, ext), 0);
+}
+
+/* Every offset of [from, to) reads back as written. */
+static void read_all(struct fixture *f, uint64_t from, uint64_t to)
+{
+	uint64_t o = from;
+
+	while (o < to) {
+		uint64_t next;
+		int n = util_read(f->io, f->log, o, f->rbuf, READ_CAP);
+
+		assert_true(n > 0);
+		assert_true(
+			util_batches_ok(f->rbuf, (uint32_t)n, 0, VMAX, &next));
+		assert_true(next > o);
+		o = next;
+	}
+}
+
+static void test_group_commit(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t b[16384];
+	uint64_t writes, syncs;
+	int i;
+
+	reopen(f);
+	assert_int_equal(tern_log_end_offset(f->log), 0);
+	assert_true(f->rec.direct_io); /* ext4 /tmp takes O_DIRECT */
+	for (i = 0; i < 10; i++) {
+		uint64_t base = tern_log_end_offset(f->log);
+		uint32_t len = util_batch(b, sizeof(b), base, VMAX);
+
+		assert_int_equal(tern_log_append(f->log, b, len),
+				 (int64_t)base);
+	}
+	/* Nothing is durable before a completion is reaped. */
+	assert_int_equal(tern_log_durable_offset(f->log), 0);
+	writes = tern_log_stats(f->log)->writes;
+	syncs = tern_log_stats(f->log)->syncs;
+	assert_int_equal(tern_log_flush(f->log), 0);
+	assert_int_equal(tern_log_durable_offset(f->log), 0);
+	/* Appends during the write join the next one. */
+	for (i = 0; i < 5; i++) {
+		uint64_t base = tern_log_end_offset(f->log);
+		uint32_t len = util_batch(b, sizeof(b), base, VMAX);
+
+		assert_int_equal(tern_log_append(f->log, b, len),
+				 (int64_t)base);
+	}
+	assert_int_equal(tern_log_flush(f->log), 0); /* one in flight */
+	assert_int_equal(tern_log_stats(f->log)->writes, writes + 1);
+	assert_int_equal(tern_log_stats(f->log)->syncs, syncs + 1);
+	util_settle(f->io, f->log, 200000);
+	assert_int_equal(tern_log_stats(f->log)->writes, writes + 2);
+	assert_int_equal(tern_log_stats(f->log)->syncs, syncs + 2);
+	assert_int_equal(tern_log_durable_offset(f->log),
+			 tern_log_end_offset(f->log));
+	read_all(f, 0, tern_log_end_offset(f->log));
+	/* Reopen: same end, everything readable from disk. */
+	uint64_t end = tern_log_end_offset(f->log);
+	reopen(f);
+	assert_int_equal(tern_log_end_offset(f->log), end);
+	assert_false(f->rec.truncated);
+	assert_false(f->rec.corrupt);
+	read_all(f, 0, end);
+	assert_true(tern_log_stats(f->log)->reads_disk > 0);
+}
+
+static void test_reads_and_errors(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t b[16384];
+	struct tern_log_read req = { .buf = f->rbuf, .cap = 100 };
+	uint32_t len;
+
+	reopen(f);
+	assert_int_equal(util_fill(f->io, f->log, 50, VMAX), 0);
+	/* Still staged: served from the cache at once. */
+	req.offset = 49;
+	assert_int_equal(tern_log_read(f->log, &req), -EINVAL);
+	req.cap = READ_CAP;
+	assert_true(tern_log_read(f->log, &req) > 0);
+	req.offset = tern_log_end_offset(f->log);
+	assert_int_equal(tern_log_read(f->log, &req), -ENODATA);
+	util_settle(f->io, f->log, 200000);
+	read_all(f, 0, tern_log_end_offset(f->log));
+
+	/* Replica appends: exactly at the end only. */
+	len = util_batch(b, sizeof(b), tern_log_end_offset(f->log), VMAX);
+	assert_int_equal(tern_log_append_at(f->log, b, len,
+					    tern_log_end_offset(f->log) - 1),
+			 -EEXIST);
+	assert_int_equal(tern_log_append_at(f->log, b, len,
+					    tern_log_end_offset(f->log) + 1),
+			 -ERANGE);
+	assert_int_equal(
+		tern_log_append_at(f->log, b, len, tern_log_end_offset(f->log)),
+		(int64_t)tern_log_end_offset(f->log));
+	/* Invalid batches are refused and counted. */
+	len = util_batch(b, sizeof(b), tern_log_end_offset(f->log), VMAX);
+	b[len - 1] ^= 1;
+	assert_int_equal(tern_log_append(f->log, b, len), -EBADMSG);
+	assert_int_equal(tern_log_append(f->log, b, len + 1), -EBADMSG);
+	assert_int_equal(tern_log_stats(f->log)->append_rejected, 2);
+	assert_int_equal(tern_log_state(f->log), TERN_LOG_OK);
+}
+
+static void test_oversize(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t b[65536], v[6000];
+	struct tern_batch_builder bb;
+	struct tern_batch_limits big = { 1u << 20, 1u << 20 };
+	struct tern_record_in r = { NULL, 0, v, sizeof(v), NULL, 0 };
+	int len;
+
+	reopen(f);
+	assert_int_equal(
+		tern_batch_builder_init(&bb, b, sizeof(b), &big, 0, 0, 0, NULL),
+		0);
+	assert_int_equal(tern_batch_builder_add(&bb, &r, NULL), 0);
+	len = tern_batch_builder_finish(&bb, 0, NULL);
+	/* 6 KB record > max_record_bytes 4 KiB. */
+	assert_int_equal(tern_log_append(f->log, b, (uint32_t)len), -EMSGSIZE);
+	assert_int_equal(tern_batch_builder_add(&bb, &r, NULL), 0);
+	len = tern_batch_builder_finish(&bb, 0, NULL);
+	f->conf.limits.max_record_bytes = 8u << 10;
+	reopen(f);
+	/* 12 KB batch > max_batch_bytes 8 KiB. */
+	assert_int_equal(tern_log_append(f->log, b, (uint32_t)len), -EMSGSIZE);
+	/* Configurations that cannot work are refused. */
+	struct tern_log_conf bad = f->conf;
+	int err;
+	bad.staging_bytes = 8u << 10; /* < max batch + 4 KiB */
+	assert_null(tern_log_open(f->io, &bad, &f->rec, &err));
+	assert_int_equal(err, -EINVAL);
+	bad = f->conf;
+	bad.topic = "../x";
+	assert_null(tern_log_open(f->io, &bad, &f->rec, &err));
+	assert_int_equal(err, -EINVAL);
+}
+
+static void test_index(void **state)
+{
+	struct tern_seg_index idx;
+	const struct tern_index_entry *e;
+	uint32_t pos = 0, rel = 0, i;
+
+	(void)state;
+	assert_int_equal(tern_index_init(&idx, 1u << 20, 4096), 0);
+	assert_null(tern_index_lookup(&idx, 0));
+	/* Batches of 1000 bytes and 2 records: an entry every 5 batches. */
+	for (i = 0; i < 500; i++) {
+		tern_index_note(&idx, rel, pos);
+		pos += 1000;
+		rel += 2;
+	}
+	assert_int_equal(idx.count, 100);
+	assert_int_equal(idx.e[0].rel, 0);
+	assert_int_equal(idx.e[1].pos, 5000);
+	for (i = 0; i < 1000; i++) {
+		e = tern_index_lookup(&idx, i);
+		assert_non_null(e);
+		assert_true(e->rel <= i);
+		/* The batch holding i starts < interval after the entry. */
+		assert_true((i / 2) * 1000 - e->pos < 4096 + 1000);
+		assert_int_equal(e->rel, (i / 10) * 10);
+	}
+	e = tern_index_lookup(&idx, 1u << 30);
+	assert_int_equal(e->rel, 990);
+	tern_index_free(&idx);
+}
+
+static void test_roll_reopen_retention(void **state)
+{
+	struct fixture *f = *state;
+	char path[1024];
+	struct stat sb;
+	uint64_t end, start;
+	int deleted;
+
+	f->conf.retention_bytes = 0;
+	reopen(f);
+	/* ~1.3 MB of batches into 256 KiB segments. */
+	assert_int_equal(util_fill(f->io, f->log, 4000, VMAX), 0);
+	util_settle(f->io, f->log, 200000);
+	end = tern_log_end_offset(f->log);
+	assert_true(tern_log_segment_count(f->log) >= 5);
+	assert_true(tern_log_stats(f->log)->rolls >= 4);
+	seg_path(f, 0, ".log", path, sizeof(path));
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 256 << 10); /* preallocated */
+	seg_path(f, 0, ".index", path, sizeof(path));
+	assert_int_equal(stat(path, &sb), 0);
+	read_all(f, 0, end);
+	reopen(f);
+	assert_int_equal(f->rec.indexes_rebuilt, 0);
+	assert_true(f->rec.segments >= 5);
+	assert_int_equal(tern_log_end_offset(f->log), end);
+	read_all(f, 0, end);
+
+	/* Age: the oldest segments' newest timestamp is ~its offsets + 1. */
+	f->conf.retention_ms = 1;
+	reopen(f);
+	{
+		uint64_t *bases;
+		uint32_t n;
+
+		assert_int_equal(tern_seg_list(f->part, &bases, &n), 0);
+		start = bases[1];
+		free(bases);
+	}
+	/* Segment 0's newest batch has timestamp <= segment 1's base. */
+	assert_int_equal(tern_log_retain(f->log, 1000000 + start - 1), 0);
+	deleted = tern_log_retain(f->log, 1000000 + start + 1);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(tern_log_start_offset(f->log), start);
+	seg_path(f, 0, ".log", path, sizeof(path));
+	assert_int_equal(stat(path, &sb), -1);
+	struct tern_log_read req = { .offset = 0,
+				     .buf = f->rbuf,
+				     .cap = READ_CAP };
+	assert_int_equal(tern_log_read(f->log, &req), -ERANGE);
+	/* Size: keep at most 2 segments' worth; never the active one. */
+	f->conf.retention_ms = 0;
+	f->conf.retention_bytes = 2 * (256u << 10);
+	reopen(f);
+	deleted = tern_log_retain(f->log, 0);
+	assert_true(deleted >= 1);
+	assert_int_equal(tern_log_segment_count(f->log), 2);
+	f->conf.retention_bytes = 1;
+	reopen(f);
+	tern_log_retain(f->log, 0);
+	assert_int_equal(tern_log_segment_count(f->log), 1);
+	assert_int_equal(tern_log_end_offset(f->log), end);
+	read_all(f, tern_log_start_offset(f->log), end);
+	/* Appends go on after retention. */
+	assert_int_equal(util_fill(f->io, f->log, end + 100, VMAX), 0);
+	util_settle(f->io, f->log, 200000);
+	assert_int_equal(tern_log_durable_offset(f->log),
+			 tern_log_end_offset(f->log));
+}
+
+struct found {
+	unsigned kinds[16];
+	unsigned problems;
+};
+
+static void on_found(void *arg, const struct tern_check_finding *fd)
+{
+	struct found *x = arg;
+
+	x->kinds[fd->kind]++;
+	x->problems += fd->problem;
+}
+
+static struct found check(struct fixture *f)
+{
+	struct tern_check_conf c = { .limits = f->conf.limits,
+				     .torn_window = f->conf.staging_bytes };
+	struct tern_check_summary sum;
+	struct found x;
+
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(tern_log_check(f->part, &c, on_found, &x, &sum), 0);
+	assert_int_equal(sum.problems, x.problems);
+	return x;
+}
+
+/* A log of ~2 segments, closed cleanly. */
+static uint64_t make_log(struct fixture *f, uint64_t n)
+{
+	uint64_t end;
+
+	reopen(f);
+	assert_int_equal(util_fill(f->io, f->log, n, VMAX), 0);
+	util_settle(f->io, f->log, 200000);
+	end = tern_log_end_offset(f->log);
+	tern_log_close(f->log);
+	f->log = NULL;
+	return end;
+}
+
+static uint64_t last_base(struct fixture *f)
+{
+	uint64_t *bases, b;
+	uint32_t n;
+
+	assert_int_equal(tern_seg_list(f->part, &bases, &n), 0);
+	assert_true(n > 0);
+	b = bases[n - 1];
+	free(bases);
+	return b;
+}
+
+static void test_recover_torn_tail(void **state)
+{
+	struct fixture *f = *state;
+	char path[1024];
+	uint64_t end = make_log(f, 300), base = last_base(f);
+	int64_t pos;
+	struct found x;
+	int fd;
+
+	seg_path(f, base, ".log", path, sizeof(path));
+	pos = util_batch_pos(path, base, end - 1);
+	assert_true(pos >= 0);
+	/* Half of a new batch after the end: a torn write. */
+	static uint8_t b[16384];
+	uint32_t len = util_batch(b, sizeof(b), end, VMAX);
+	int64_t at = util_batch_pos(path, base, end - 1);
+	struct tern_batch_header h;
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, b + 8192, 56, at), 56);
+	assert_int_equal(
+		tern_batch_peek(b + 8192, 56, &f->conf.limits, &h, NULL),
+		-ENODATA);
+	assert_int_equal(pwrite(fd, b, len / 2, at + h.length), len / 2);
+	close(fd);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_TORN_TAIL], 1);
+	assert_int_equal(x.kinds[TERN_CHECK_CORRUPT], 0);
+
+	reopen(f);
+	assert_true(f->rec.truncated);
+	assert_false(f->rec.corrupt);
+	assert_int_equal(f->rec.truncated_offset, end);
+	assert_int_equal(f->rec.truncated_pos, (uint64_t)(at + h.length));
+	assert_int_equal(tern_log_end_offset(f->log), end);
+	/* The cut is zeroed through to the end of the file. */
+	{
+		static uint8_t z[64u << 10];
+		size_t i;
+
+		fd = open(path, O_RDONLY);
+		assert_true(fd >= 0);
+		assert_true(pread(fd, z, sizeof(z), at + h.length) > 0);
+		close(fd);
+		for (i = 0; i < sizeof(z); i++)
+			assert_int_equal(z[i], 0);
+	}
+	read_all(f, 0, end);
+	/* Appends continue over the cut; the checker is happy after. */
+	assert_int_equal(util_fill(f->io, f->log, end + 50, VMAX), 0);
+	util_settle(f->io, f->log, 200000);
+	read_all(f, 0, tern_log_end_offset(f->log));
+	tern_log_close(f->log);
+	f->log = NULL;
+	x = check(f);
+	assert_int_equal(x.problems, 0);
+
+	/* A flipped byte in the last batch: within one write of the end. */
+	end = make_log(f, 0);
+	base = last_base(f);
+	seg_path(f, base, ".log", path, sizeof(path));
+	pos = util_batch_pos(path, base, end - 1);
+	util_flip(path, (uint64_t)pos + 60);
+	reopen(f);
+	assert_true(f->rec.truncated);
+	assert_true(f->rec.truncated_offset < end);
+	assert_int_equal(tern_log_end_offset(f->log), f->rec.truncated_offset);
+	read_all(f, 0, tern_log_end_offset(f->log));
+
+	/* A segment file cut short in the middle of a batch. */
+	end = make_log(f, 0);
+	base = last_base(f);
+	seg_path(f, base, ".log", path, sizeof(path));
+	pos = util_batch_pos(path, base, end - 1);
+	assert_int_equal(truncate(path, pos + 30), 0);
+	reopen(f);
+	assert_true(f->rec.truncated);
+	assert_int_equal(f->rec.truncated_pos, (uint64_t)pos);
+	read_all(f, 0, tern_log_end_offset(f->log));
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, f->conf.segment_bytes);
+}
+
+static void test_recover_corrupt_middle(void **state)
+{
+	struct fixture *f = *state;
+	char path[1024];
+	uint64_t end, base, bad;
+	static uint8_t b[16384];
+	int64_t pos;
+	struct found x;
+
+	/* One segment of ~200 KB: far more than one write (32 KiB). */
+	end = make_log(f, 600);
+	base = last_base(f);
+	assert_int_equal(base, 0);
+	seg_path(f, base, ".log", path, sizeof(path));
+	bad = 100;
+	pos = util_batch_pos(path, base, bad);
+	assert_true(pos > 0);
+	util_flip(path, (uint64_t)pos + 70);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_CORRUPT], 1);
+	assert_true(x.problems >= 1);
+
+	reopen(f);
+	assert_false(f->rec.truncated);
+	assert_true(f->rec.corrupt);
+	assert_int_equal(f->rec.corrupt_pos, (uint64_t)pos);
+	assert_int_equal(tern_log_state(f->log), TERN_LOG_CORRUPT);
+	bad = f->rec.corrupt_offset;
+	assert_true(bad <= 100);
+	assert_int_equal(tern_log_end_offset(f->log), bad);
+	/* Serves below the damage, nothing at or past it, no appends. */
+	read_all(f, 0, bad);
+	struct tern_log_read req = { .offset = bad,
+				     .buf = f->rbuf,
+				     .cap = READ_CAP };
+	assert_int_equal(tern_log_read(f->log, &req), -ENODATA);
+	uint32_t len = util_batch(b, sizeof(b), bad, VMAX);
+	assert_int_equal(tern_log_append(f->log, b, len), -EBADMSG);
+	/* Never truncated: the bytes after the damage are still there. */
+	tern_log_close(f->log);
+	f->log = NULL;
+	assert_true(util_batch_pos(path, 0, end - 1) > pos);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, b, 56, pos), 56);
+	close(fd);
+	assert_memory_equal(b, "TRN1", 4);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_CORRUPT], 1);
+}
+
+static void test_recover_sealed_and_index(void **state)
+{
+	struct fixture *f = *state;
+	char path[1024];
+	uint64_t end = make_log(f, 2500);
+	int64_t pos;
+	struct found x;
+	int n;
+
+	x = check(f);
+	assert_int_equal(x.problems, 0);
+	assert_true(x.kinds[TERN_CHECK_SEGMENT] >= 3);
+	/* A deleted index is rebuilt at open. */
+	seg_path(f, 0, ".index", path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_INDEX_MISSING], 1);
+	assert_int_equal(x.problems, 1);
+	reopen(f);
+	assert_int_equal(f->rec.indexes_rebuilt, 1);
+	assert_false(f->rec.corrupt);
+	read_all(f, 0, end);
+	tern_log_close(f->log);
+	f->log = NULL;
+	assert_int_equal(access(path, F_OK), 0);
+	/* A damaged index is detected and rebuilt too. */
+	util_flip(path, 70);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_INDEX_INVALID], 1);
+	reopen(f);
+	assert_int_equal(f->rec.indexes_rebuilt, 1);
+
+	/* A flipped byte in a sealed segment, index intact: found on read. */
+	tern_log_close(f->log);
+	f->log = NULL;
+	seg_path(f, 0, ".log", path, sizeof(path));
+	pos = util_batch_pos(path, 0, 200);
+	util_flip(path, (uint64_t)pos + 80);
+	reopen(f);
+	assert_int_equal(tern_log_state(f->log), TERN_LOG_OK);
+	n = util_read(f->io, f->log, 200, f->rbuf, READ_CAP);
+	assert_int_equal(n, -EBADMSG);
+	assert_int_equal(tern_log_stats(f->log)->read_corrupt, 1);
+	read_all(f, 0, 190);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_CORRUPT], 1);
+
+	/* With its index gone too, open finds it: CORRUPT below it. */
+	tern_log_close(f->log);
+	f->log = NULL;
+	seg_path(f, 0, ".index", path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	reopen(f);
+	assert_true(f->rec.corrupt);
+	assert_int_equal(f->rec.corrupt_segment, 0);
+	assert_int_equal(tern_log_state(f->log), TERN_LOG_CORRUPT);
+	assert_true(tern_log_end_offset(f->log) <= 200);
+	read_all(f, 0, tern_log_end_offset(f->log));
+}
+
+static void test_tmpfs(void **state)
+{
+	struct fixture *f = *state;
+	struct stat sb;
+	char *root;
+	if (stat("/dev/shm", &sb) < 0) {
+		skip();
+		return;
+	}
+	root = util_tmpdir("/dev/shm");
+	assert_non_null(root);
+	f->shm_root = root;
+	f->conf.dir = root;
+	reopen(f);
+	assert_int_equal(util_fill(f->io, f->log, 1000, VMAX), 0);
+	util_settle(f->io, f->log, 200000);
+	assert_int_equal(tern_log_durable_offset(f->log),
+			 tern_log_end_offset(f->log));
+	read_all(f, 0, tern_log_end_offset(f->log));
+	uint64_t end = tern_log_end_offset(f->log);
+	reopen(f);
+	assert_int_equal(tern_log_end_offset(f->log), end);
+	read_all(f, 0, end);
+	tern_log_close(f->log);
+	f->log = NULL;
+	f->conf.dir = f->root;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_group_commit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reads_and_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
+		cmocka_unit_test(test_index),
+		cmocka_unit_test_setup_teardown(test_roll_reopen_retention,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_torn_tail, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_recover_corrupt_middle,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_sealed_and_index,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tmpfs, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
