@@ -20,7 +20,7 @@
 #include <errno.h>
 #include <string.h>
 
-#define RECENT_SEQUENCES 5u
+#define PRODUCER_WINDOW_MAX 65535u
 #define PRODUCER_PROBES 16u
 #define RETRANSMIT_BURST 32u
 
@@ -50,9 +50,9 @@ struct producer {
 	uint64_t id;
 	uint64_t last_used;
 	uint64_t last_sequence;
-	struct recent_batch recent[RECENT_SEQUENCES];
-	uint8_t recent_count;
-	uint8_t recent_next;
+	struct recent_batch *recent; /* producer_window entries */
+	uint32_t recent_count;
+	uint32_t recent_next;
 	bool in_use;
 };
 
@@ -96,6 +96,8 @@ size_t tern_chain_size(const struct tern_chain_config *cfg)
 	       align8(sizeof(struct sent_entry) * cfg->window_batches) +
 	       align8(sizeof(struct pending_reply) * cfg->window_batches) +
 	       align8(sizeof(struct producer) * cfg->producers_max) +
+	       align8(sizeof(struct recent_batch) * cfg->producers_max *
+		      cfg->producer_window) +
 	       align8(cfg->window_bytes);
 }
 
@@ -260,6 +262,7 @@ static struct producer *producer_find(struct tern_chain *c, uint64_t id,
 	uint32_t n = c->cfg.producers_max;
 	uint32_t start = (uint32_t)((id * 0x9e3779b97f4a7c15ull) >> 32) % n;
 	struct producer *victim = NULL;
+	struct recent_batch *recent;
 
 	for (uint32_t i = 0; i < PRODUCER_PROBES && i < n; i++) {
 		struct producer *p = &c->producers[(start + i) % n];
@@ -281,7 +284,9 @@ static struct producer *producer_find(struct tern_chain *c, uint64_t id,
 	}
 	if (victim == NULL) /* unreachable: producers_max >= 1 */
 		victim = &c->producers[start];
+	recent = victim->recent; /* its slice of the start-up block stays */
 	memset(victim, 0, sizeof(*victim));
+	victim->recent = recent;
 	victim->id = id;
 	return victim;
 }
@@ -289,7 +294,7 @@ static struct producer *producer_find(struct tern_chain *c, uint64_t id,
 static const struct recent_batch *producer_recent(const struct producer *p,
 						  uint64_t sequence)
 {
-	for (uint8_t i = 0; i < p->recent_count; i++)
+	for (uint32_t i = 0; i < p->recent_count; i++)
 		if (p->recent[i].sequence == sequence)
 			return &p->recent[i];
 	return NULL;
@@ -303,8 +308,8 @@ static void producer_record(struct tern_chain *c, struct producer *p,
 	p->last_used = ++c->producer_clock;
 	p->recent[p->recent_next] =
 		(struct recent_batch){ sequence, base, count };
-	p->recent_next = (uint8_t)((p->recent_next + 1) % RECENT_SEQUENCES);
-	if (p->recent_count < RECENT_SEQUENCES)
+	p->recent_next = (p->recent_next + 1) % c->cfg.producer_window;
+	if (p->recent_count < c->cfg.producer_window)
 		p->recent_count++;
 }
 
@@ -592,7 +597,9 @@ static bool config_ok(const struct tern_chain_config *cfg)
 {
 	if (cfg->length == 0 || cfg->length > TERN_CHAIN_LEN_MAX ||
 	    cfg->window_batches == 0 || cfg->window_bytes == 0 ||
-	    cfg->producers_max == 0 || cfg->retransmit_ns == 0)
+	    cfg->producers_max == 0 || cfg->retransmit_ns == 0 ||
+	    cfg->producer_window == 0 ||
+	    cfg->producer_window > PRODUCER_WINDOW_MAX)
 		return false;
 	for (uint8_t i = 0; i < cfg->length; i++)
 		for (uint8_t j = 0; j < i; j++)
@@ -648,6 +655,11 @@ struct tern_chain *tern_chain_init(void *mem,
 	p += align8(sizeof(struct pending_reply) * cfg->window_batches);
 	c->producers = (struct producer *)(void *)p;
 	p += align8(sizeof(struct producer) * cfg->producers_max);
+	for (uint32_t i = 0; i < cfg->producers_max; i++)
+		c->producers[i].recent = (struct recent_batch *)(void *)p +
+					 (size_t)i * cfg->producer_window;
+	p += align8(sizeof(struct recent_batch) * cfg->producers_max *
+		    cfg->producer_window);
 	c->arena = p;
 	c->log_end = log_end;
 	c->durable_end = durable_end;

@@ -88,6 +88,10 @@ struct tern_chain_config {
 	uint32_t window_batches; /* Sent list entries */
 	uint32_t window_bytes;	 /* Sent list bytes */
 	uint32_t producers_max;	 /* de-duplication table size */
+	/* Recent batches remembered per producer: at least the batches one
+	 * producer keeps in flight, or a retry of an older one is answered
+	 * SEQUENCE_OLD although it was written. */
+	uint32_t producer_window;
 	uint64_t retransmit_ns;	 /* resend an unacknowledged batch after */
 	uint64_t commit_idle_ns; /* send COMMIT downstream when idle after */
 };

@@ -17,8 +17,9 @@
  *     in some runs at random steps (a late or coarse timer);
  *   - crashes: in some runs the tail crashes and restarts from its disk,
  *     which tears off batches not yet durable.
- * Producers keep a window of at most 5 batches in flight (the head
- * remembers 5 recent sequences per producer), retry on timeout with the
+ * Producers keep a window of at most 5 batches in flight, or of 6 to 32
+ * for seeds from TERN_SIM_WIDE_SEEDS on (the head remembers at least that
+ * many recent sequences per producer), retry on timeout with the
  * same (producer id, sequence), back off on BUSY, LOG_FAILED and NOT_HEAD
  * and resend earlier batches on OUT_OF_ORDER. Random fetches at random
  * replicas serve only what tern_chain_read_check allows, and go to the tail
@@ -46,8 +47,8 @@
  *
  * Not simulated: crashes of the head or a middle replica (one that lost
  * what its successor holds breaks the prefix property until a new epoch:
- * reconfiguration is a later issue), producer windows over 5, and more
- * producers than the head's table holds.
+ * reconfiguration is a later issue), and more producers than the head's
+ * table holds.
  */
 #include "sim.h"
 
@@ -76,9 +77,11 @@
 #define GARBAGE_CLIENT UINT64_MAX /* the client of injected produces */
 #define GARBAGE_PRODUCER 900000u
 #define QUIESCE_STEPS_MAX 200000u
-/* The head remembers this many recent sequences per producer (chain.c):
- * a wider producer window could see a retry answered SEQUENCE_OLD. */
+/* Producer windows of seeds below TERN_SIM_WIDE_SEEDS; the seeds from it on
+ * draw wider ones (after every other draw, so the older seeds, the
+ * regression seeds among them, still replay the runs they always did). */
 #define PRODUCER_WINDOW_MAX 5u
+#define PRODUCER_WINDOW_WIDE_MAX 32u
 
 enum msg_type {
 	MSG_APPEND,
@@ -926,7 +929,7 @@ static void describe_stuck(struct sim *s)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static void configure(struct sim *s)
+static void configure(struct sim *s, uint64_t seed)
 {
 	static const uint32_t lengths[] = { 1, 2, 3, 5 };
 	struct sim_config *c = &s->cfg;
@@ -966,6 +969,13 @@ static void configure(struct sim *s)
 	c->chain.producers_max = between(s, c->producers, 16);
 	c->chain.retransmit_ns = (uint64_t)between(s, 5, 100) * STEP_NS;
 	c->chain.commit_idle_ns = (uint64_t)between(s, 1, 50) * STEP_NS;
+	c->chain.producer_window = PRODUCER_WINDOW_MAX;
+	if (seed >= TERN_SIM_WIDE_SEEDS) {
+		c->window = between(s, PRODUCER_WINDOW_MAX + 1,
+				    PRODUCER_WINDOW_WIDE_MAX);
+		c->chain.producer_window =
+			between(s, c->window, 2 * PRODUCER_WINDOW_WIDE_MAX);
+	}
 }
 
 static int setup(struct sim *s)
@@ -1080,7 +1090,7 @@ int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 		return -1;
 	}
 	s->rng = seed;
-	configure(s);
+	configure(s, seed);
 	if (verbose)
 		print_config(s, seed);
 	if (setup(s) != 0) {

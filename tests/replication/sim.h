@@ -30,6 +30,9 @@ struct tern_sim_stats {
 	uint64_t retransmitted; /* Sent-list resends over all replicas */
 };
 
+/* Seeds from here on give producers windows wider than 5 batches. */
+#define TERN_SIM_WIDE_SEEDS ((uint64_t)1 << 40)
+
 int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 		 char *why, size_t why_len);
 

@@ -5,7 +5,8 @@
  * and delay, slow and failing disks, stale-epoch and garbage events, BUSY
  * backpressure and producer retries, for chains of 1, 2, 3 and 5 replicas
  * (sim.c says how). The regression seeds (bugs the simulator found) replay
- * first, then seeds 1..N.
+ * first, then seeds 1..N, then N/4 seeds from TERN_SIM_WIDE_SEEDS whose
+ * producers keep more than 5 batches in flight.
  *
  *   TERN_SIM_SEED=n     replay exactly run n, verbosely, and nothing else
  *   TERN_SIM_SEEDS=n    how many seeds to run (else argv[1], else 3000;
@@ -117,9 +118,17 @@ int main(int argc, char **argv)
 		runs++;
 		failed += run(seed, false, &total) != 0;
 	}
+	/* A quarter as many again with producer windows wider than 5. */
+	for (uint64_t i = 0; i < count / 4; i++) {
+		runs++;
+		failed += run(TERN_SIM_WIDE_SEEDS + first + i, false, &total) !=
+			  0;
+	}
 	printf("%" PRIu64 " runs (seeds %" PRIu64 "..%" PRIu64
-	       " after %zu regression seeds), %" PRIu64 " failed, %.1f s cpu\n",
-	       runs, first, first + count - 1,
+	       " and as many wide-window seeds / 4 from %" PRIu64
+	       ", after %zu regression seeds), %" PRIu64
+	       " failed, %.1f s cpu\n",
+	       runs, first, first + count - 1, TERN_SIM_WIDE_SEEDS + first,
 	       sizeof(regression_seeds) / sizeof(regression_seeds[0]), failed,
 	       (double)(clock() - start) / CLOCKS_PER_SEC);
 	print_stats(&total);
