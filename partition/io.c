@@ -183,12 +183,13 @@ static void u_unregister_file(void *ctx, int slot)
 	d->files[slot] = -1;
 }
 
-/* Room for n SQEs, submitting what is queued if the ring is full. */
+/*
+ * Room for n SQEs. A full submission queue is backpressure: the caller
+ * gets -EBUSY and retries after the loop's one io_uring_submit (in
+ * tern_log_io_submit) has drained it, never a submit mid-iteration.
+ */
 static bool u_room(struct uring_disk *d, unsigned n)
 {
-	if (io_uring_sq_space_left(&d->ring) >= n)
-		return true;
-	io_uring_submit(&d->ring);
 	return io_uring_sq_space_left(&d->ring) >= n;
 }
 
@@ -240,8 +241,11 @@ static int u_submit(void *ctx)
 	struct uring_disk *d = ctx;
 	int rc = io_uring_submit(&d->ring);
 
-	/* -EAGAIN/-EBUSY: the kernel is short of room; retry next time. */
-	if (rc == -EAGAIN || rc == -EBUSY)
+	/*
+	 * -EAGAIN/-EBUSY: the kernel is short of room; -EINTR: a signal.
+	 * Retry next time.
+	 */
+	if (rc == -EAGAIN || rc == -EBUSY || rc == -EINTR)
 		return 0;
 	return rc < 0 ? rc : 0;
 }

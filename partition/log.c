@@ -34,7 +34,16 @@
  * length); one still in a staging buffer is copied out at once. Others are
  * read from disk through the same ring, from the index entry below the
  * offset, and each batch served is checked (length, sequence, CRC); a
- * corrupt one is reported (-EBADMSG) and never served.
+ * corrupt one is reported (-EBADMSG) and never served. A batch that runs
+ * past the segment's end of data in a read that reached that end is
+ * corrupt too (it would otherwise look like data not yet written).
+ *
+ * Recovery at open scans the last segment, cuts a torn tail by the rule in
+ * segment.c, then syncs the segment and the directory before it reports
+ * anything durable: a process that died may have left writes in the page
+ * cache or a sync unfinished.
+ *
+ * Close never frees the log with I/O in flight (see tern_log_close).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +119,8 @@ struct tern_log {
 	unsigned pending; /* completions still to come: 1 or 2 */
 	bool inflight_sync;
 	bool inflight_failed;
+	bool inflight_wpending;	 /* the write's completion is still to come */
+	bool inflight_cancelled; /* the sync came back -ECANCELED before it */
 	uint32_t inflight_len;
 	uint64_t inflight_end_pos;
 	uint64_t inflight_end_offset;
@@ -208,16 +219,20 @@ static void log_fail(struct tern_log *log, int err, const char *what)
 		 log->dir, what, strerror(-err), log->synced_offset);
 }
 
-static void fsync_dir(const char *dir)
+/* Makes the names of new files outlive a crash; returns 0 or -errno. */
+static int fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
 
 	if (fd < 0)
-		return;
-	/* Best effort: the names of new files outlive a crash. */
-	if (fsync(fd) < 0)
+		return -errno;
+	if (fsync(fd) < 0) {
+		rc = -errno;
 		TERN_LOG(WARNING, "fsync %s: %s", dir, strerror(errno));
+	}
 	close(fd);
+	return rc;
 }
 
 static struct seg *active(struct tern_log *log)
@@ -487,6 +502,8 @@ int tern_log_flush(struct tern_log *log)
 	log->pending = (fresh ? 1u : 0u) + (sync ? 1u : 0u);
 	log->inflight_sync = sync;
 	log->inflight_failed = false;
+	log->inflight_wpending = fresh;
+	log->inflight_cancelled = false;
 	log->inflight_len = wlen;
 	log->inflight_end_pos = log->seg_end_pos;
 	log->inflight_end_offset = log->end_offset;
@@ -516,6 +533,7 @@ static void write_done(struct tern_log *log, unsigned kind, int res)
 		return;
 	}
 	if (kind == TERN_TAG_WRITE) {
+		log->inflight_wpending = false;
 		if (res < 0) {
 			log->stats.write_errors++;
 			log_fail(log, res, "write");
@@ -523,6 +541,13 @@ static void write_done(struct tern_log *log, unsigned kind, int res)
 			log->stats.short_writes++;
 			log_fail(log, -EIO, "short write");
 		}
+	} else if (res == -ECANCELED && log->inflight_wpending) {
+		/*
+		 * The kernel may post the cancelled sync's completion before
+		 * the failed write's: wait for the write, whose errno is the
+		 * one to report.
+		 */
+		log->inflight_cancelled = true;
 	} else if (res < 0) {
 		/* A sync cancelled behind a failed write is that failure. */
 		if (!(res == -ECANCELED && log->inflight_failed)) {
@@ -532,6 +557,11 @@ static void write_done(struct tern_log *log, unsigned kind, int res)
 	}
 	if (--log->pending > 0)
 		return;
+	if (log->inflight_cancelled && !log->inflight_failed) {
+		/* Cancelled although its write succeeded. */
+		log->stats.sync_errors++;
+		log_fail(log, -ECANCELED, "fdatasync");
+	}
 	log->inflight = false;
 	if (log->inflight_failed)
 		return;
@@ -583,8 +613,17 @@ static void read_done(struct tern_log_read *req, int res)
 		int rc = tern_batch_peek(buf + p, (size_t)((uint64_t)res - p),
 					 &log->conf.limits, &h, &why);
 
-		if (rc == -ENODATA)
-			break;
+		if (rc == -ENODATA) {
+			/*
+			 * The batch runs past what was read. Below the
+			 * segment's end of data that is the read's cap; at
+			 * it, every batch ends there, so a length that
+			 * crosses it is corrupt: waiting would not help.
+			 */
+			if (!req->to_limit || (uint64_t)res != req->read_len)
+				break;
+			rc = -EBADMSG;
+		}
 		if (rc == 0 && h.base_offset != expected) {
 			why = TERN_BATCH_E_SEQUENCE;
 			rc = -EBADMSG;
@@ -722,6 +761,8 @@ int tern_log_read(struct tern_log *log, struct tern_log_read *req)
 	req->log = log;
 	req->first_offset = s->base + e->rel;
 	req->limit_offset = log->end_offset;
+	req->read_len = (uint32_t)len;
+	req->to_limit = e->pos + len == limit;
 	req->res = 0;
 	rc = log->ops->prep_read(log->ctx, s->fd, req->buf, (size_t)len, e->pos,
 				 (uint64_t)(uintptr_t)req | TERN_TAG_READ);
@@ -1056,6 +1097,10 @@ struct tern_log *tern_log_open(struct tern_log_io *io,
 	if (rc < 0)
 		goto fail;
 	if (rec->corrupt) {
+		/* As below: what is served is synced before it is durable. */
+		rc = log->ops->sync(log->ctx, s->fd);
+		if (rc < 0)
+			goto fail;
 		log->state = TERN_LOG_CORRUPT;
 		log->synced_offset = log->end_offset;
 		TERN_LOG(ERR,
@@ -1088,6 +1133,17 @@ struct tern_log *tern_log_open(struct tern_log_io *io,
 		rc = writer_open(log);
 		if (rc < 0)
 			goto fail;
+		/*
+		 * A process that died left its last writes in the page cache
+		 * (buffered mode) or its last sync unfinished: what recovery
+		 * found is not durable until synced here. Only then is it
+		 * reported durable; a failed sync fails the open.
+		 */
+		rc = log->ops->sync(log->ctx, s->fd);
+		if (rc == 0)
+			rc = fsync_dir(log->dir);
+		if (rc < 0)
+			goto fail;
 		log->synced_offset = log->end_offset;
 	}
 	log->written_offset = log->end_offset;
@@ -1104,17 +1160,29 @@ fail:
 	return NULL;
 }
 
+/*
+ * Shutdown. Phase 1 (bounded, CLOSE_FLUSH_TURNS): write and sync what is
+ * staged. Phase 2: the staging buffers, the segment files and the read
+ * requests' log pointer belong to I/O the kernel may still complete, so
+ * the log is never freed while a write, a sync or a read is in flight:
+ * completions are reaped for as long as the ring works (every submitted
+ * SQE completes). If the ring itself fails, they can never be reaped; the
+ * log is then leaked on purpose, with an error, rather than freed under
+ * the kernel.
+ */
+#define CLOSE_FLUSH_TURNS 100000
+
 void tern_log_close(struct tern_log *log)
 {
 	struct timespec nap = { .tv_sec = 0, .tv_nsec = 100000 };
 	unsigned turns;
+	int rc = 0;
 
 	if (log == NULL)
 		return;
-	/* Shutdown only: write and sync what is staged, wait for reads. */
 	if (log->state == TERN_LOG_OK && log->synced_pos < log->seg_end_pos)
 		log->roll_wait = true;
-	for (turns = 0; turns < 100000; turns++) {
+	for (turns = 0; turns < CLOSE_FLUSH_TURNS && rc == 0; turns++) {
 		if (log->state == TERN_LOG_OK && !log->inflight &&
 		    log->synced_pos < log->seg_end_pos)
 			tern_log_flush(log);
@@ -1122,14 +1190,29 @@ void tern_log_close(struct tern_log *log)
 		    (log->state != TERN_LOG_OK ||
 		     log->synced_pos == log->seg_end_pos))
 			break;
-		tern_log_io_submit(log->io);
-		if (tern_log_io_reap(log->io) == 0)
+		rc = tern_log_io_submit(log->io);
+		if (rc == 0 && tern_log_io_reap(log->io) == 0)
 			nanosleep(&nap, NULL);
 	}
-	if (log->inflight || log->reads_inflight > 0)
-		TERN_LOG(ERR, "partition %s: closed with I/O in flight",
-			 log->dir);
-	if (log->state == TERN_LOG_OK) {
+	if (log->state == TERN_LOG_OK && log->synced_pos < log->seg_end_pos)
+		TERN_LOG(ERR,
+			 "partition %s: closed with data not synced; durable "
+			 "offset stays at %" PRIu64,
+			 log->dir, log->synced_offset);
+	while (rc == 0 && (log->inflight || log->reads_inflight > 0)) {
+		rc = tern_log_io_submit(log->io);
+		if (rc == 0 && tern_log_io_reap(log->io) == 0)
+			nanosleep(&nap, NULL);
+	}
+	if (log->inflight || log->reads_inflight > 0) {
+		TERN_LOG(
+			ERR,
+			"partition %s: the ring failed (%s) with I/O in "
+			"flight; the log is leaked, not freed under the kernel",
+			log->dir, strerror(-rc));
+		return;
+	}
+	if (log->state == TERN_LOG_OK && log->synced_pos == log->seg_end_pos) {
 		active(log)->data_bytes = log->seg_end_pos;
 		active(log)->end_offset = log->end_offset;
 		seg_index_write(log, active(log));

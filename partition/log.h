@@ -165,6 +165,8 @@ struct tern_log_read {
 	uint32_t seg_slot;
 	uint64_t first_offset;
 	uint64_t limit_offset;
+	uint32_t read_len; /* bytes asked of the disk */
+	bool to_limit;	   /* they reach the segment's end of data */
 };
 
 /* An io context over its own io_uring of `entries` SQEs. */

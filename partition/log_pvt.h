@@ -98,6 +98,8 @@ struct tern_seg_scan {
 	uint64_t max_ts;
 	uint64_t batches;
 	bool bad; /* non-zero bytes after the last valid batch */
+	/* The bad batch overlaps a sector of zeros (segment.c, torn tail). */
+	bool lost_sector;
 	enum tern_batch_error bad_why;
 };
 
@@ -112,9 +114,11 @@ int tern_seg_scan(const struct tern_disk_ops *ops, void *ctx, int fd,
 		  struct tern_seg_index *idx, struct tern_seg_scan *out);
 
 /*
- * Torn tail or corruption (docs/protocol.md, "Recovery"): the bad
- * region [floor4k(data_end), nonzero_end) fits in one write of at most
- * window bytes.
+ * Torn tail or corruption (segment.c, docs/protocol.md "Recovery"), for
+ * the last segment only: the bad batch at data_end overlaps a 512-byte
+ * sector of zeros (lost_sector) and the bad region [floor4k(data_end),
+ * nonzero_end) fits in one write of at most window bytes. Anything else
+ * is corruption.
  */
 bool tern_seg_torn_tail(const struct tern_seg_scan *s, uint64_t window);
 

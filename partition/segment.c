@@ -13,18 +13,45 @@
  * the rest of the file for non-zero bytes. The segment is clean when
  * nothing non-zero follows its last valid batch.
  *
- * Torn tail versus corruption. The log writes a segment with at most one
- * write in flight, each write covering at most one staging buffer
- * (staging_bytes) starting at the 4 KiB block that holds the previous end,
- * and in `disk` durability a write is issued only after the previous one
- * was synced. A crash can therefore damage only the bytes of the last
- * write: [floor4k(end before it), end after it), a region of at most
- * staging_bytes. So the non-zero bytes after the last valid batch are a
- * torn tail when [floor4k(data_end), nonzero_end) fits within
- * staging_bytes, and in the last segment only (a segment is synced before
- * the next one is created). Anything else - damage in a sealed segment, or
- * non-zero bytes farther than one write past the last valid batch - is
- * corruption: reported, never truncated.
+ * Torn tail versus corruption. A crash can leave a write half done; it
+ * must never cost a batch that was synced and reported durable. What a
+ * torn write can look like follows from how the log writes (log.c):
+ *
+ *  - A segment is preallocated, so past its data it reads as zeros (a cut
+ *    made by recovery is zeroed again, see recover_last in log.c).
+ *  - A write covers [floor4k(end before it), ceil4k(end after it)): the
+ *    partial block it starts in gets the same bytes again below the old
+ *    end, new batches after it, zeros after the new end. It is at most
+ *    staging_bytes long, and at most one write is in flight per segment;
+ *    in `disk` durability it is issued only once the previous one was
+ *    synced, and a segment is synced whole before the next is created.
+ *  - A device persists an interrupted write per 512-byte sector (O_DIRECT
+ *    of 4 KiB blocks; NVMe and SCSI make no promise across sectors): each
+ *    sector of it holds its new bytes or its old ones, in any pattern.
+ *
+ * So in a torn write every sector holds either its new bytes or the old
+ * ones, and the old bytes past the previous end are zeros. The first
+ * batch X that fails validation (data_end) was complete in the new bytes,
+ * so at least one sector overlapping X must hold old bytes: a 512-byte
+ * aligned sector S overlapping [X, X + length) whose bytes from max(S, X)
+ * to S + 512 are all zero (length from X's header when it is within the
+ * batch limits and the file, else the header's 56 bytes; bytes past the
+ * end of the file count as zeros, and a file that ends inside X's header
+ * counts as a lost sector). This is `lost_sector`. The damage after X,
+ * [floor4k(X), nonzero_end), must also fit in one write (staging_bytes).
+ *
+ * A segment's non-zero bytes after its last valid batch are a TORN TAIL,
+ * cut off by recovery, only when all three hold: it is the last segment,
+ * the bad batch has a lost sector, and the damage fits in one write.
+ * Anything else - a flipped bit or a bad CRC in a batch with no zeroed
+ * sector, damage in a sealed segment, non-zero bytes farther than one
+ * write - is CORRUPT: reported, never truncated. A synced batch is
+ * therefore cut only if the medium zeroed one of its whole sectors (or
+ * the file was cut short inside its header), or if its length field (outside
+ * the CRC) was damaged so that it reaches into the zeros past the end of data;
+ * both are indistinguishable from a torn write without a durable end on disk,
+ * and the second is possible only for batches within max_batch_bytes of
+ * the end of the last segment.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -33,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes_pvt.h"
 #include "log_pvt.h"
 
 int tern_seg_path(char *buf, size_t size, const char *dir, uint64_t base,
@@ -121,6 +149,61 @@ static bool all_zero(const uint8_t *p, size_t n)
 }
 
 #define SCAN_CHUNK (1u << 20)
+#define SECTOR_BYTES 512u
+
+/*
+ * Sets out->lost_sector: whether the bad batch at data_end overlaps a
+ * 512-byte sector that reads as zeros from the batch (or the sector) on,
+ * as a sector of a torn write that kept its old bytes does. buf holds cap
+ * >= max_batch_bytes + 2 sectors bytes.
+ */
+static int lost_sector(const struct tern_disk_ops *ops, void *ctx, int fd,
+		       uint64_t file_bytes,
+		       const struct tern_batch_limits *limits, uint8_t *buf,
+		       size_t cap, struct tern_seg_scan *out)
+{
+	uint64_t x = out->data_end, from = x & ~(uint64_t)(SECTOR_BYTES - 1);
+	uint64_t ext, end, s;
+	size_t got = 0;
+	ssize_t n;
+
+	n = ops->pread(ctx, fd, buf, TERN_BATCH_HEADER_BYTES, x);
+	if (n < 0)
+		return (int)n;
+	if (n < TERN_BATCH_HEADER_BYTES) {
+		/* A file cut short inside the header: nothing to weigh. */
+		out->lost_sector = true;
+		return 0;
+	}
+	ext = tern_ld32(buf + 16);
+	if (ext < TERN_BATCH_HEADER_BYTES || ext > limits->max_batch_bytes)
+		ext = TERN_BATCH_HEADER_BYTES;
+	/* A length past the end of the file is not trusted either. */
+	if (ext > file_bytes - x)
+		ext = file_bytes - x;
+	/* Whole sectors overlapping [x, x + ext). */
+	end = (x + ext + SECTOR_BYTES - 1) & ~(uint64_t)(SECTOR_BYTES - 1);
+	if (end - from > cap)
+		return -EINVAL;
+	n = ops->pread(ctx, fd, buf,
+		       (size_t)((end < file_bytes ? end : file_bytes) - from),
+		       from);
+	if (n < 0)
+		return (int)n;
+	got = (size_t)n;
+	/* The last sector may pass the end of the file: zeros there. */
+	memset(buf + got, 0, (size_t)(end - from) - got);
+	for (s = from; s < end; s += SECTOR_BYTES) {
+		uint64_t lo = s > x ? s : x;
+
+		if (all_zero(buf + (lo - from),
+			     (size_t)(s + SECTOR_BYTES - lo))) {
+			out->lost_sector = true;
+			break;
+		}
+	}
+	return 0;
+}
 
 int tern_seg_scan(const struct tern_disk_ops *ops, void *ctx, int fd,
 		  uint64_t file_bytes, uint64_t base,
@@ -217,6 +300,9 @@ int tern_seg_scan(const struct tern_disk_ops *ops, void *ctx, int fd,
 	out->bad = out->nonzero_end > out->data_end;
 	if (!out->bad)
 		out->bad_why = TERN_BATCH_OK;
+	else
+		rc = lost_sector(ops, ctx, fd, file_bytes, limits, buf, cap,
+				 out);
 out:
 	free(buf);
 	return rc;
@@ -226,5 +312,5 @@ bool tern_seg_torn_tail(const struct tern_seg_scan *s, uint64_t window)
 {
 	uint64_t from = s->data_end & ~(uint64_t)(TERN_LOG_BLOCK - 1);
 
-	return s->nonzero_end - from <= window;
+	return s->bad && s->lost_sector && s->nonzero_end - from <= window;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "faulty_disk.h"
@@ -12,8 +13,16 @@
 #define MAX_CQES 1024
 #define SECTOR 512
 
+/*
+ * An unsynced write. Like the page cache, the journal belongs to the file,
+ * not to the descriptor that wrote: fd is a dup (the write stays unsynced
+ * after the writer closes its descriptor or its process dies), and a sync
+ * through any descriptor of the same file (dev, ino) makes it durable.
+ */
 struct undo {
 	int fd;
+	dev_t dev;
+	ino_t ino;
 	uint64_t off;
 	size_t len;
 	uint8_t *old;
@@ -27,8 +36,8 @@ struct faulty_disk {
 	struct tern_disk_cqe cqes[MAX_CQES];
 	unsigned head, tail;
 	struct undo *journal; /* newest first */
-	int fail_write, fail_sync, fail_allocate;
-	bool short_write, hold, refuse_direct, dead;
+	int fail_write, fail_sync, fail_allocate, fail_submit;
+	bool short_write, hold, refuse_direct, dead, cancel_first;
 	/* syncs held back: fd and tag */
 	int held_fd[MAX_CQES];
 	uint64_t held_tag[MAX_CQES];
@@ -57,15 +66,20 @@ struct faulty_disk *faulty_disk_create(uint64_t seed)
 	return d;
 }
 
+/* Forgets the unsynced writes of fd's file (of every file if fd < 0). */
 static void journal_drop(struct faulty_disk *d, int fd)
 {
 	struct undo **pp = &d->journal;
+	struct stat sb;
 
+	if (fd >= 0 && fstat(fd, &sb) < 0)
+		return;
 	while (*pp != NULL) {
 		struct undo *u = *pp;
 
-		if (fd < 0 || u->fd == fd) {
+		if (fd < 0 || (u->dev == sb.st_dev && u->ino == sb.st_ino)) {
 			*pp = u->next;
+			close(u->fd);
 			free(u->old);
 			free(u);
 		} else {
@@ -92,7 +106,9 @@ static ssize_t journaled_write(struct faulty_disk *d, int fd, const void *buf,
 			       size_t len, uint64_t off)
 {
 	struct undo *u = calloc(1, sizeof(*u));
+	struct stat sb;
 	ssize_t n;
+	int err;
 
 	if (u == NULL)
 		return -ENOMEM;
@@ -104,7 +120,15 @@ static ssize_t journaled_write(struct faulty_disk *d, int fd, const void *buf,
 	/* Past the end of the file the old bytes read as zeros. */
 	n = pread(fd, u->old, len, (off_t)off);
 	(void)n;
-	u->fd = fd;
+	/* Its own descriptor: the write outlives the writer's close. */
+	if (fstat(fd, &sb) < 0 || (u->fd = dup(fd)) < 0) {
+		err = -errno;
+		free(u->old);
+		free(u);
+		return err;
+	}
+	u->dev = sb.st_dev;
+	u->ino = sb.st_ino;
 	u->off = off;
 	u->len = len;
 	u->next = d->journal;
@@ -164,6 +188,12 @@ static int f_sync(void *ctx, int fd)
 
 	if (d->dead)
 		return -EIO;
+	if (d->fail_sync < 0) {
+		int err = d->fail_sync;
+
+		d->fail_sync = 0;
+		return err;
+	}
 	journal_drop(d, fd);
 	return 0;
 }
@@ -272,6 +302,14 @@ static int f_prep_write(void *ctx, int file_slot, int buf_slot, const void *buf,
 	/* A failed or short write cancels the sync linked behind it. */
 	if (broken) {
 		push(d, sync_tag, -ECANCELED);
+		if (d->cancel_first && len > 0) {
+			struct tern_disk_cqe t =
+				d->cqes[(d->tail - 2) % MAX_CQES];
+
+			d->cqes[(d->tail - 2) % MAX_CQES] =
+				d->cqes[(d->tail - 1) % MAX_CQES];
+			d->cqes[(d->tail - 1) % MAX_CQES] = t;
+		}
 	} else if (d->dead) {
 		push(d, sync_tag, -EIO);
 	} else if (d->fail_sync < 0) {
@@ -303,8 +341,9 @@ static int f_prep_read(void *ctx, int fd, void *buf, size_t len, uint64_t off,
 
 static int f_submit(void *ctx)
 {
-	(void)ctx;
-	return 0;
+	struct faulty_disk *d = ctx;
+
+	return d->fail_submit;
 }
 
 static unsigned f_reap(void *ctx, struct tern_disk_cqe *out, unsigned max)
@@ -361,6 +400,16 @@ void faulty_disk_fail_sync(struct faulty_disk *d, int err)
 void faulty_disk_fail_allocate(struct faulty_disk *d, int err)
 {
 	d->fail_allocate = err;
+}
+
+void faulty_disk_cancel_first(struct faulty_disk *d, bool first)
+{
+	d->cancel_first = first;
+}
+
+void faulty_disk_fail_submit(struct faulty_disk *d, int err)
+{
+	d->fail_submit = err;
 }
 
 void faulty_disk_hold_syncs(struct faulty_disk *d, bool hold)

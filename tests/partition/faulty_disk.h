@@ -28,12 +28,22 @@ const struct tern_disk_ops *faulty_disk_ops(void);
 
 /* The next write (data write of prep_write) fails with err (< 0). */
 void faulty_disk_fail_write(struct faulty_disk *d, int err);
+/*
+ * The -ECANCELED completion of a sync linked behind a failed write comes
+ * before the write's own (io_uring does not order them).
+ */
+void faulty_disk_cancel_first(struct faulty_disk *d, bool first);
 /* The next write writes only half of its blocks and reports it. */
 void faulty_disk_short_write(struct faulty_disk *d);
-/* The next sync fails with err (< 0); its write stays unsynced. */
+/*
+ * The next sync (linked behind a write, or a synchronous one) fails with
+ * err (< 0); its write stays unsynced.
+ */
 void faulty_disk_fail_sync(struct faulty_disk *d, int err);
 /* The next allocate (segment creation) fails with err. */
 void faulty_disk_fail_allocate(struct faulty_disk *d, int err);
+/* Every submit fails with err (< 0; 0 repairs): a broken ring. */
+void faulty_disk_fail_submit(struct faulty_disk *d, int err);
 /* Syncs complete only once released (writes land, stay unsynced). */
 void faulty_disk_hold_syncs(struct faulty_disk *d, bool hold);
 /* open reports that O_DIRECT was refused (as tmpfs used to). */

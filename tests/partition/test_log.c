@@ -5,11 +5,13 @@
  * flush, whatever the number of appends), durable offsets that advance only
  * through reaped completions, reads by offset from the tail cache and from
  * disk, the replica append's offset checks, the sparse index, segment roll
- * and reopen, retention by size and by age, and recovery: a torn tail is
- * cut off, a corrupt batch in the middle (with valid data after it) makes
- * the partition CORRUPT and serving stops below it, flipped bytes, a
- * truncated file, a deleted index and a CRC error found on read. Each
- * recovery case is also run through tern_log_check, as tern-logcheck does.
+ * and reopen, retention by size and by age, and recovery: a torn tail (a
+ * batch with a lost 512-byte sector) is cut off, a flipped byte in a synced
+ * batch - in the middle or at the very end - makes the partition CORRUPT
+ * and serving stops below it with nothing cut, a truncated file, a deleted
+ * index and a CRC error found on read. Reads: a damaged length in a sealed
+ * segment is -EBADMSG, a full submission queue -EBUSY. Each recovery case
+ * is also run through tern_log_check, as tern-logcheck does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -410,18 +412,30 @@ static void test_recover_torn_tail(void **state)
 	seg_path(f, base, ".log", path, sizeof(path));
 	pos = util_batch_pos(path, base, end - 1);
 	assert_true(pos >= 0);
-	/* Half of a new batch after the end: a torn write. */
+	/*
+	 * A torn write of a new batch after the end: the batch landed but
+	 * for one 512-byte sector after its header, which kept its old bytes
+	 * (zeros: past the old end), as a device tears an O_DIRECT write.
+	 * The batch is made larger (values up to 2000 bytes) so that it
+	 * spans several sectors; it is cut off, so never read back.
+	 */
 	static uint8_t b[16384];
-	uint32_t len = util_batch(b, sizeof(b), end, VMAX);
+	static const uint8_t zeros[512];
+	uint32_t len = util_batch(b, sizeof(b), end, 2000);
 	int64_t at = util_batch_pos(path, base, end - 1);
 	struct tern_batch_header h;
+	uint64_t xpos, lost;
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, b + 8192, 56, at), 56);
 	assert_int_equal(
 		tern_batch_peek(b + 8192, 56, &f->conf.limits, &h, NULL),
 		-ENODATA);
-	assert_int_equal(pwrite(fd, b, len / 2, at + h.length), len / 2);
+	xpos = (uint64_t)at + h.length;
+	lost = (xpos + 56 + 511) & ~511ull;
+	assert_true(lost + 512 < xpos + len);
+	assert_int_equal(pwrite(fd, b, len, (off_t)xpos), len);
+	assert_int_equal(pwrite(fd, zeros, 512, (off_t)lost), 512);
 	close(fd);
 	x = check(f);
 	assert_int_equal(x.kinds[TERN_CHECK_TORN_TAIL], 1);
@@ -455,17 +469,30 @@ static void test_recover_torn_tail(void **state)
 	x = check(f);
 	assert_int_equal(x.problems, 0);
 
-	/* A flipped byte in the last batch: within one write of the end. */
+	/*
+	 * A flipped byte in the last batch, synced and reported durable: no
+	 * sector of it reads as zeros, so no torn write explains it. It used
+	 * to be cut off as a torn tail (within one write of the end); it is
+	 * corruption, reported and kept.
+	 */
 	end = make_log(f, 0);
 	base = last_base(f);
 	seg_path(f, base, ".log", path, sizeof(path));
 	pos = util_batch_pos(path, base, end - 1);
 	util_flip(path, (uint64_t)pos + 60);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_TORN_TAIL], 0);
+	assert_int_equal(x.kinds[TERN_CHECK_CORRUPT], 1);
 	reopen(f);
-	assert_true(f->rec.truncated);
-	assert_true(f->rec.truncated_offset < end);
-	assert_int_equal(tern_log_end_offset(f->log), f->rec.truncated_offset);
+	assert_false(f->rec.truncated);
+	assert_true(f->rec.corrupt);
+	assert_int_equal(f->rec.corrupt_pos, (uint64_t)pos);
+	assert_int_equal(tern_log_state(f->log), TERN_LOG_CORRUPT);
 	read_all(f, 0, tern_log_end_offset(f->log));
+	tern_log_close(f->log);
+	f->log = NULL;
+	assert_int_equal(util_batch_pos(path, base, end - 1), pos);
+	util_flip(path, (uint64_t)pos + 60); /* repaired by hand */
 
 	/* A segment file cut short in the middle of a batch. */
 	end = make_log(f, 0);
@@ -593,6 +620,149 @@ static void test_recover_sealed_and_index(void **state)
 	read_all(f, 0, tern_log_end_offset(f->log));
 }
 
+/*
+ * Regression (review repro_torn): a flipped byte in a batch that was
+ * synced, reported durable and followed by more synced batches, all within
+ * one write window (staging_bytes) of the end of the last segment. The old
+ * rule called any damage that close to the end a torn tail and cut it off
+ * with every durable batch after it. No sector of the batch reads as
+ * zeros, so it is corruption: the partition is CORRUPT and nothing is cut.
+ */
+static void test_recover_synced_flip(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t b[16384];
+	char path[1024];
+	uint64_t durable, victim, end;
+	int64_t pos;
+	struct found x;
+	int i;
+
+	reopen(f);
+	/* One batch per flush and sync, as if each was acked on its own. */
+	for (i = 0; i < 40; i++) {
+		uint32_t len = util_batch(b, sizeof(b),
+					  tern_log_end_offset(f->log), VMAX);
+
+		assert_true(tern_log_append(f->log, b, len) >= 0);
+		util_settle(f->io, f->log, 100000);
+	}
+	durable = tern_log_durable_offset(f->log);
+	end = tern_log_end_offset(f->log);
+	assert_int_equal(durable, end);
+	assert_int_equal(tern_log_segment_count(f->log), 1);
+	tern_log_close(f->log);
+	f->log = NULL;
+	seg_path(f, 0, ".log", path, sizeof(path));
+	victim = durable / 4;
+	pos = util_batch_pos(path, 0, victim);
+	assert_true(pos > 0);
+	/* The old rule's condition: the damage is within one write. */
+	assert_true(util_batch_pos(path, 0, end - 1) <
+		    (int64_t)f->conf.staging_bytes);
+	util_flip(path, (uint64_t)pos + 70);
+	x = check(f);
+	assert_int_equal(x.kinds[TERN_CHECK_TORN_TAIL], 0);
+	assert_int_equal(x.kinds[TERN_CHECK_CORRUPT], 1);
+
+	reopen(f);
+	assert_false(f->rec.truncated);
+	assert_true(f->rec.corrupt);
+	assert_int_equal(f->rec.corrupt_pos, (uint64_t)pos);
+	assert_int_equal(tern_log_state(f->log), TERN_LOG_CORRUPT);
+	assert_true(tern_log_end_offset(f->log) <= victim);
+	read_all(f, 0, tern_log_end_offset(f->log));
+	tern_log_close(f->log);
+	f->log = NULL;
+	/* Every durable batch after the damage is still on disk. */
+	assert_true(util_batch_pos(path, 0, end - 1) > pos);
+	util_flip(path, (uint64_t)pos + 70);
+	x = check(f);
+	assert_int_equal(x.problems, 0);
+}
+
+/*
+ * Regression (review repro_len): a length field (outside the CRC) made
+ * larger in the last batch of a sealed segment whose index is intact, so
+ * recovery does not scan it. A read of that batch used to find it running
+ * past the segment's end of data and answer -EAGAIN forever; at the end
+ * of data nothing more can come, so it is corrupt: -EBADMSG, counted.
+ */
+static void test_read_bad_length_sealed(void **state)
+{
+	struct fixture *f = *state;
+	char path[1024];
+	uint64_t *bases, victim;
+	uint32_t nb, l;
+	int64_t pos;
+	int fd, n;
+
+	make_log(f, 2000);
+	assert_int_equal(tern_seg_list(f->part, &bases, &nb), 0);
+	assert_true(nb >= 2);
+	victim = bases[1] - 1;
+	free(bases);
+	seg_path(f, 0, ".log", path, sizeof(path));
+	pos = util_batch_pos(path, 0, victim);
+	assert_true(pos > 0);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &l, 4, pos + 16), 4);
+	l += 2048;
+	assert_int_equal(pwrite(fd, &l, 4, pos + 16), 4);
+	close(fd);
+
+	reopen(f);
+	assert_false(f->rec.corrupt);
+	n = util_read(f->io, f->log, victim, f->rbuf, READ_CAP);
+	assert_int_equal(n, -EBADMSG);
+	assert_int_equal(tern_log_stats(f->log)->read_corrupt, 1);
+	/* Batches before it are still served. */
+	read_all(f, 0, victim);
+}
+
+/*
+ * Regression (review, io.c): with its submission queue full, the ring
+ * used to call io_uring_submit in the middle of the loop iteration to make
+ * room. A full queue is backpressure: tern_log_read answers -EBUSY, and
+ * the read goes in after the iteration's submit drained the queue.
+ */
+static void test_ring_full_backpressure(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t bufs[9][READ_CAP];
+	struct tern_log_read req[9];
+	struct tern_log_io *small;
+	unsigned i, turns;
+	int err, rc;
+
+	make_log(f, 300);
+	small = tern_log_io_create(8, 16, 16, &err);
+	assert_non_null(small);
+	f->log = tern_log_open(small, &f->conf, &f->rec, &err);
+	assert_non_null(f->log);
+	memset(req, 0, sizeof(req));
+	/* Eight SQEs: eight disk reads fit, the ninth is refused. */
+	for (i = 0; i < 9; i++) {
+		req[i].offset = i * 10;
+		req[i].buf = bufs[i];
+		req[i].cap = READ_CAP;
+		rc = tern_log_read(f->log, &req[i]);
+		assert_int_equal(rc, i < 8 ? 0 : -EBUSY);
+	}
+	assert_int_equal(tern_log_io_submit(small), 0);
+	assert_int_equal(tern_log_read(f->log, &req[8]), 0);
+	assert_int_equal(tern_log_io_submit(small), 0);
+	for (turns = 0; turns < 100000 && !tern_log_idle(f->log); turns++)
+		tern_log_io_reap(small);
+	assert_true(tern_log_idle(f->log));
+	for (i = 0; i < 9; i++)
+		assert_true(req[i].res > 0);
+	tern_log_close(f->log);
+	f->log = NULL;
+	tern_log_io_destroy(small);
+}
+
 static void test_tmpfs(void **state)
 {
 	struct fixture *f = *state;
@@ -637,6 +807,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recover_corrupt_middle,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_sealed_and_index,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_synced_flip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_read_bad_length_sealed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_full_backpressure,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tmpfs, setup, teardown),
 	};

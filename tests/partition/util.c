@@ -220,7 +220,7 @@ int util_read(struct tern_log_io *io, struct tern_log *log, uint64_t offset,
 
 	for (t = 0; t < 100000; t++) {
 		rc = tern_log_read(log, &req);
-		if (rc == -EAGAIN) {
+		if (rc == -EAGAIN || rc == -EBUSY) {
 			tern_log_flush(log);
 			tern_log_io_submit(io);
 			tern_log_io_reap(io);
