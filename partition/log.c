@@ -318,6 +318,9 @@ static int seg_create(struct tern_log *log, uint64_t base)
 	if (fd < 0)
 		return fd;
 	rc = log->ops->allocate(log->ctx, fd, log->conf.segment_bytes);
+	/* The new name must be durable before data in it is reported so. */
+	if (rc == 0)
+		rc = fsync_dir(log->dir);
 	if (rc < 0) {
 		log->ops->close(log->ctx, fd);
 		log->ops->unlink(log->ctx, path);
@@ -337,7 +340,6 @@ static int seg_create(struct tern_log *log, uint64_t base)
 	s->file_bytes = log->conf.segment_bytes;
 	s->end_offset = base;
 	log->nseg++;
-	fsync_dir(log->dir);
 	return 0;
 }
 
@@ -1099,6 +1101,8 @@ struct tern_log *tern_log_open(struct tern_log_io *io,
 	if (rec->corrupt) {
 		/* As below: what is served is synced before it is durable. */
 		rc = log->ops->sync(log->ctx, s->fd);
+		if (rc == 0)
+			rc = fsync_dir(log->dir);
 		if (rc < 0)
 			goto fail;
 		log->state = TERN_LOG_CORRUPT;

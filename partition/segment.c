@@ -45,13 +45,14 @@
  * the bad batch has a lost sector, and the damage fits in one write.
  * Anything else - a flipped bit or a bad CRC in a batch with no zeroed
  * sector, damage in a sealed segment, non-zero bytes farther than one
- * write - is CORRUPT: reported, never truncated. A synced batch is
- * therefore cut only if the medium zeroed one of its whole sectors (or
- * the file was cut short inside its header), or if its length field (outside
- * the CRC) was damaged so that it reaches into the zeros past the end of data;
- * both are indistinguishable from a torn write without a durable end on disk,
- * and the second is possible only for batches within max_batch_bytes of
- * the end of the last segment.
+ * write - is CORRUPT: reported, never truncated. A synced batch that the
+ * medium later damaged is still cut when one of its sectors reads as zeros
+ * from the batch on, which zero-valued data can do as well as a torn write
+ * (a zero run in the payload, a last sector holding only the trailing zero
+ * header counts), or when its length field (outside the CRC) was damaged to
+ * reach into the zeros past the end of data. Without a durable end recorded
+ * on disk these are indistinguishable from a torn write; docs/protocol.md
+ * ("Recovery") lists them. A crash alone never cuts synced data.
  */
 #include <dirent.h>
 #include <errno.h>
