@@ -12,7 +12,14 @@ run)
 	exec scripts/main-job.sh build
 	;;
 test)
-	scripts/setup.sh
+	# One ordered stream, so that the summary is the last line wherever
+	# the output goes; a failed install still ends with that line.
+	exec 2>&1
+	if ! scripts/setup.sh; then
+		echo "setup: installing the packages failed"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
 	exec scripts/run-tests.sh
 	;;
 *)

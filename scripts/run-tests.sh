@@ -4,7 +4,8 @@
 #   build-ci    gcc, -Dwerror=true: fast + integration suites
 #   build-asan  gcc, ASan+UBSan:    fast suite
 #   build-fuzz  clang, libFuzzer:   fuzz suite (bounded time)
-# Ends with the line "N passed, N failed, N skipped" over every test.
+# Ends with the line "N passed, N failed" over every test (skips on the
+# line before).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

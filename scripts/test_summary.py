@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Sum meson's test logs of several build directories into one line:
-"N passed, N failed, N skipped". A build that failed counts as one failed
-test. Exits 1 when anything failed, so CI fails with it."""
+"""Sum meson's test logs of several build directories. The last line printed
+is "N passed, N failed", the line CI reads; skipped tests are counted on the
+line before it. A build that failed counts as one failed test. Exits 1 when
+anything failed, so CI fails with it."""
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ def count(build_dir):
     passed = failed = skipped = 0
     log = os.path.join(build_dir, "meson-logs", "testlog.json")
     if not os.path.exists(log):
-        print(f"{build_dir}: no test log", file=sys.stderr)
+        print(f"{build_dir}: no test log, counted as one failure")
         return 0, 1, 0
     with open(log) as f:
         for line in f:
@@ -25,7 +26,7 @@ def count(build_dir):
                 skipped += 1
             else:
                 failed += 1
-    print(f"{build_dir}: {passed} passed, {failed} failed, {skipped} skipped")
+    print(f"{build_dir}: passed {passed}, failed {failed}, skipped {skipped}")
     return passed, failed, skipped
 
 
@@ -34,11 +35,12 @@ def main(argv):
     dirs, failed_builds = argv[:split], argv[split + 1:]
     totals = [0, len(failed_builds), 0]
     for name in failed_builds:
-        print(f"{name}: build FAILED", file=sys.stderr)
+        print(f"{name}: build FAILED, counted as one failure")
     for d in dirs:
         for i, n in enumerate(count(d)):
             totals[i] += n
-    print(f"{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped")
+    print(f"skipped: {totals[2]}")
+    print(f"{totals[0]} passed, {totals[1]} failed", flush=True)
     return 1 if totals[1] else 0
 
 
