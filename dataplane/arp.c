@@ -39,6 +39,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bytes_pvt.h"
+
 #define ARP_BODY_LEN 28u
 #define ARP_MSG_LEN (TERN_ETH_HDR_LEN + ARP_BODY_LEN)
 /* Nothing larger fits a single receive buffer of a jumbo-frame port. */
@@ -61,31 +63,6 @@
 
 _Static_assert(OFF_TPA + 4 == ARP_MSG_LEN, "ARP layout in arp.c changed");
 _Static_assert(ARP_MSG_LEN <= TERN_ARP_FRAME_LEN, "ARP frame must fit");
-
-static uint16_t load_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t load_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void store_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void store_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 void tern_neigh_init(struct tern_neigh_table *table)
 {

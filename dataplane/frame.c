@@ -53,6 +53,8 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "bytes_pvt.h"
+
 #define IPV4_VERSION_IHL 0x45u
 #define IPV4_PROTO_UDP 17u
 #define IPV4_FLAG_MF 0x2000u
@@ -133,42 +135,6 @@ uint32_t tern_msg_body_min(uint8_t type)
 	if (type == 0 || type >= TERN_MSG_TYPE_END)
 		return 0;
 	return msg_body_min[type];
-}
-
-static uint16_t load_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static uint32_t load_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint64_t load_be64(const uint8_t *p)
-{
-	return ((uint64_t)load_be32(p) << 32) | load_be32(p + 4);
-}
-
-static void store_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void store_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void store_be64(uint8_t *p, uint64_t v)
-{
-	store_be32(p, (uint32_t)(v >> 32));
-	store_be32(p + 4, (uint32_t)v);
 }
 
 bool tern_mac_is_broadcast(const uint8_t mac[TERN_ETH_ALEN])

@@ -129,6 +129,8 @@ const char *tern_wire_fetch_status_name(enum tern_fetch_status status)
 	return fetch_status_names[status];
 }
 
+/* The dataplane has the same helpers (dataplane/bytes_pvt.h); this module
+ * keeps its own so that it depends on no other module. */
 static uint16_t load_be16(const uint8_t *p)
 {
 	return (uint16_t)((p[0] << 8) | p[1]);
