@@ -52,6 +52,7 @@ struct tern_dp_worker {
 	uint32_t sleep_us;
 	bool use_rx_interrupts;
 	uint64_t next_timer_tsc;
+	uint64_t now_tsc; /* read once per loop iteration */
 	struct tern_worker_stats *stats;
 	struct tern_neigh_table neigh;
 	struct tern_frame_local local[TERN_PORTS_MAX];
@@ -313,11 +314,10 @@ static void dispatch(struct tern_dp_worker *worker, uint16_t port_index,
 		return;
 	}
 	handler->on_frames(handler->arg, worker, port_index, worker->mine,
-			   worker->views, n_mine);
+			   worker->views, n_mine, worker->now_tsc);
 }
 
-static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index,
-			uint64_t now_tsc)
+static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index)
 {
 	struct rte_mbuf *burst[TERN_BURST];
 	struct rte_mbuf *impaired[IMPAIR_OUT_MAX];
@@ -337,7 +337,7 @@ static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index,
 		uint64_t dropped = im->dropped;
 
 		n = tern_impair_apply(im, burst, n, impaired, IMPAIR_OUT_MAX,
-				      now_tsc);
+				      worker->now_tsc);
 		frames = impaired;
 		tern_stats_drop(worker->stats, TERN_DROP_IMPAIRED,
 				im->dropped - dropped);
@@ -354,12 +354,42 @@ static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index,
 	return n;
 }
 
+/* Handed-off frames carry their port in mbuf->port. */
+static uint16_t port_index_of(const struct tern_dp *dp, uint16_t port_id)
+{
+	uint16_t port_index = 0;
+
+	while (port_index + 1u < dp->ports_open &&
+	       dp->ports[port_index].port_id != port_id)
+		port_index++;
+	return port_index;
+}
+
 /* Frames other workers received for this one. They were validated there,
- * so checksums are not verified twice. Handed-off frames carry their port
- * in mbuf->port; the port index is found by port id. */
-static unsigned take_handoffs(struct tern_dp_worker *worker)
+ * so checksums are not verified twice. Dispatched in runs of frames from
+ * the same port, as rx_port does. */
+static void take_burst(struct tern_dp_worker *worker, struct rte_mbuf **burst,
+		       unsigned n)
 {
 	const uint32_t verified = TERN_CSUM_IP_GOOD | TERN_CSUM_UDP_GOOD;
+	uint16_t port_index = 0, n_mine = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t frame_port = port_index_of(worker->dp, burst[i]->port);
+
+		if (frame_port != port_index) {
+			dispatch(worker, port_index, n_mine);
+			n_mine = 0;
+			port_index = frame_port;
+		}
+		n_mine = classify(worker, port_index, burst[i], verified,
+				  n_mine);
+	}
+	dispatch(worker, port_index, n_mine);
+}
+
+static unsigned take_handoffs(struct tern_dp_worker *worker)
+{
 	struct rte_mbuf *burst[TERN_BURST];
 	unsigned total = 0;
 
@@ -370,16 +400,7 @@ static unsigned take_handoffs(struct tern_dp_worker *worker)
 			continue;
 		n = rte_ring_sc_dequeue_burst(worker->handoff_in[from],
 					      (void **)burst, TERN_BURST, NULL);
-		for (unsigned i = 0; i < n; i++) {
-			uint16_t port_index = 0;
-
-			while (port_index + 1u < worker->dp->ports_open &&
-			       worker->dp->ports[port_index].port_id !=
-				       burst[i]->port)
-				port_index++;
-			if (classify(worker, port_index, burst[i], verified, 0))
-				dispatch(worker, port_index, 1);
-		}
+		take_burst(worker, burst, n);
 		total += n;
 	}
 	return total;
@@ -481,24 +502,29 @@ static int worker_loop(void *arg)
 	worker->use_rx_interrupts = interrupts_setup(worker);
 	worker->sleep_us = 1;
 	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
-		uint64_t now = rte_rdtsc();
 		unsigned work = 0;
 
-		for (uint16_t p = 0; p < dp->ports_open;
-		     p++) /* rx .. dispatch */
-			work += rx_port(worker, p, now);
+		worker->now_tsc = rte_rdtsc();
+		/* rx, parse, dispatch */
+		for (uint16_t p = 0; p < dp->ports_open; p++)
+			work += rx_port(worker, p);
+		/* handoff */
 		work += take_handoffs(worker);
-		if (dp->cfg.handler.on_poll != NULL) /* poll */
-			work += dp->cfg.handler.on_poll(dp->cfg.handler.arg,
-							worker, now);
-		for (uint16_t p = 0; p < dp->ports_open; p++) /* tx */
+		/* poll */
+		if (dp->cfg.handler.on_poll != NULL)
+			work += dp->cfg.handler.on_poll(
+				dp->cfg.handler.arg, worker, worker->now_tsc);
+		/* tx */
+		for (uint16_t p = 0; p < dp->ports_open; p++)
 			if (worker->tx[p].count > 0)
 				work += tx_flush(worker, p);
-		if (now >= worker->next_timer_tsc) { /* timers */
+		/* timers */
+		if (worker->now_tsc >= worker->next_timer_tsc) {
 			rte_timer_manage();
-			worker->next_timer_tsc = now + timer_period;
+			worker->next_timer_tsc = worker->now_tsc + timer_period;
 		}
-		idle_policy(worker, work); /* idle */
+		/* idle */
+		idle_policy(worker, work);
 	}
 	return 0;
 }

@@ -52,10 +52,12 @@ struct tern_dp_worker;
 struct tern_dp_handler {
 	void *arg;
 	/* Tern frames for this worker that arrived on port_index; views[i]
-	 * describes mbufs[i]. The handler owns the mbufs from here on. */
+	 * describes mbufs[i]. The handler owns the mbufs from here on.
+	 * now_tsc is the loop iteration's clock, the one on_poll gets. */
 	void (*on_frames)(void *arg, struct tern_dp_worker *worker,
 			  uint16_t port_index, struct rte_mbuf **mbufs,
-			  const struct tern_frame_view *views, uint16_t count);
+			  const struct tern_frame_view *views, uint16_t count,
+			  uint64_t now_tsc);
 	/* Once per loop iteration; returns how much work it did (0: none),
 	 * which feeds the idle policy. */
 	unsigned (*on_poll)(void *arg, struct tern_dp_worker *worker,

@@ -434,36 +434,34 @@ static void on_signal(int sig)
 		tern_dp_stop(running_dp);
 }
 
-static void print_counter(void *arg, unsigned worker, const char *name,
-			  uint64_t value)
+/* The exit dump: every non-zero counter, on stderr. */
+static void dump_counter(void *arg __rte_unused, unsigned worker,
+			 const char *name, uint64_t value)
+{
+	if (value != 0)
+		fprintf(stderr, "tern-linktest: worker %u %s=%" PRIu64 "\n",
+			worker, name, value);
+}
+
+/* One "reason":count member of the JSON drops object per non-zero drop. */
+static void json_drop(void *arg, unsigned worker __rte_unused, const char *name,
+		      uint64_t value)
 {
 	bool *first = arg;
 
-	if (first != NULL) {
-		printf("%s\"%s\":%" PRIu64, *first ? "" : ",", name + 5, value);
-		*first = false;
-	} else if (value != 0) {
-		fprintf(stderr, "tern-linktest: worker %u %s=%" PRIu64 "\n",
-			worker, name, value);
-	}
+	if (value == 0 || strncmp(name, "drop_", 5) != 0)
+		return;
+	printf("%s\"%s\":%" PRIu64, *first ? "" : ",", name + 5, value);
+	*first = false;
 }
 
 static void json_drops(struct tern_worker_stats *stats)
 {
 	bool first = true;
-	char name[48];
 
 	printf("\"drops_total\":%" PRIu64 ",\"drops\":{",
 	       tern_stats_drops_total(stats));
-	for (unsigned r = TERN_DROP_NONE + 1; r < TERN_DROP_REASON_COUNT; r++) {
-		uint64_t v = tern_counter_read(&stats->drops[r]);
-
-		if (v == 0)
-			continue;
-		snprintf(name, sizeof(name), "drop_%s",
-			 tern_drop_reason_name((enum tern_drop_reason)r));
-		print_counter(&first, 0, name, v);
-	}
+	tern_stats_visit(stats, 0, json_drop, &first);
 	printf("}");
 }
 
@@ -480,7 +478,7 @@ static void print_summary(const struct cli *cli, struct tern_dp *dp,
 	double wire_bytes = TERN_FRAME_HDRS_LEN + (double)cli->opts.size;
 
 	for (unsigned w = 0; w < tern_dp_worker_count(dp); w++)
-		tern_stats_visit(&stats[w], w, print_counter, NULL);
+		tern_stats_visit(&stats[w], w, dump_counter, NULL);
 	if (!cli->opts.json) {
 		printf("%s: %" PRIu64 " frames in %.3f s, %.0f frames/s, "
 		       "%.2f Gbit/s; lost %" PRIu64 ", duplicates %" PRIu64

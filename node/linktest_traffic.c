@@ -15,7 +15,6 @@
 
 #include <rte_byteorder.h>
 #include <rte_common.h>
-#include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
@@ -59,13 +58,6 @@ struct linktest {
 static uint64_t ms_to_tsc(const struct linktest *lt, uint64_t ms)
 {
 	return lt->tsc_hz / 1000 * ms;
-}
-
-/* Time since `then`; 0 when `then` was stamped later in this iteration
- * (frame handlers read the TSC after the loop's `now`). */
-static uint64_t since(uint64_t now, uint64_t then)
-{
-	return now > then ? now - then : 0;
 }
 
 static void store_be64(uint8_t *p, uint64_t v)
@@ -130,8 +122,7 @@ static void finish(struct linktest *lt, enum linktest_status status)
 
 static bool timed_out(struct linktest *lt, uint64_t now)
 {
-	return since(now, lt->last_progress_tsc) >
-	       ms_to_tsc(lt, lt->opts.timeout_ms);
+	return now - lt->last_progress_tsc > ms_to_tsc(lt, lt->opts.timeout_ms);
 }
 
 static int send_msg(struct tern_dp_worker *w, const struct tern_frame_addr *to,
@@ -172,7 +163,7 @@ static unsigned sender_arp(struct linktest *lt, struct tern_dp_worker *w,
 		lt->last_progress_tsc = now;
 		return 1;
 	}
-	if (since(now, lt->last_arp_tsc) < ms_to_tsc(lt, ARP_RETRY_MS))
+	if (now - lt->last_arp_tsc < ms_to_tsc(lt, ARP_RETRY_MS))
 		return 0;
 	lt->last_arp_tsc = now;
 	tern_dp_send_raw(w, 0, request,
@@ -238,8 +229,7 @@ static unsigned sender_data(struct linktest *lt, struct tern_dp_worker *w,
 		lt->result.first_tsc = now;
 	/* A lost tail of ACKs must not stall the run: after a quiet spell,
 	 * let one more window go. */
-	if (since(now, lt->last_progress_tsc) >
-		    ms_to_tsc(lt, STALL_RESCUE_MS) &&
+	if (now - lt->last_progress_tsc > ms_to_tsc(lt, STALL_RESCUE_MS) &&
 	    lt->next_seq - lt->acked_seq >= lt->opts.window) {
 		lt->acked_seq = lt->next_seq;
 		lt->last_progress_tsc = now;
@@ -263,7 +253,7 @@ static unsigned sender_end(struct linktest *lt, struct tern_dp_worker *w,
 {
 	uint8_t body[8];
 
-	if (since(now, lt->last_end_tsc) < ms_to_tsc(lt, END_RETRY_MS))
+	if (now - lt->last_end_tsc < ms_to_tsc(lt, END_RETRY_MS))
 		return 0;
 	lt->last_end_tsc = now;
 	store_be64(body, lt->result.sent);
@@ -374,7 +364,7 @@ static void receiver_ack(struct linktest *lt, struct tern_dp_worker *w,
 	if (!lt->have_peer || lt->unacked == 0)
 		return;
 	if (lt->unacked < ACK_EVERY_FRAMES &&
-	    since(now, lt->last_ack_tsc) < lt->tsc_hz / 1000000 * ACK_PERIOD_US)
+	    now - lt->last_ack_tsc < lt->tsc_hz / 1000000 * ACK_PERIOD_US)
 		return;
 	store_be64(body, lt->highest_next);
 	store_be64(body + 8, lt->result.unique);
@@ -418,8 +408,8 @@ static unsigned receiver_poll(struct linktest *lt, struct tern_dp_worker *w,
 		lt->last_progress_tsc = now;
 	receiver_ack(lt, w, now);
 	if (lt->done_tsc == 0 && lt->end_tsc != 0 &&
-	    since(now, lt->last_progress_tsc) > ms_to_tsc(lt, END_GRACE_MS) &&
-	    since(now, lt->end_tsc) > ms_to_tsc(lt, END_GRACE_MS))
+	    now - lt->last_progress_tsc > ms_to_tsc(lt, END_GRACE_MS) &&
+	    now - lt->end_tsc > ms_to_tsc(lt, END_GRACE_MS))
 		receiver_verdict(lt, w, now);
 	if (lt->done_tsc == 0 && timed_out(lt, now)) {
 		lt->done_tsc = now;
@@ -436,13 +426,12 @@ static unsigned receiver_poll(struct linktest *lt, struct tern_dp_worker *w,
 /* ---- handler --------------------------------------------------------------*/
 
 static void on_frames(void *arg, struct tern_dp_worker *w __rte_unused,
-		      uint16_t port_index, struct rte_mbuf **mbufs,
-		      const struct tern_frame_view *views, uint16_t count)
+		      uint16_t port_index __rte_unused, struct rte_mbuf **mbufs,
+		      const struct tern_frame_view *views, uint16_t count,
+		      uint64_t now)
 {
 	struct linktest *lt = arg;
-	uint64_t now = rte_rdtsc();
 
-	(void)port_index;
 	for (uint16_t i = 0; i < count; i++) {
 		if (lt->opts.role == LINKTEST_SEND)
 			sender_frame(lt, &views[i], now);
