@@ -29,8 +29,8 @@ struct uring_disk {
 	struct io_uring ring;
 	unsigned max_files;
 	unsigned max_buffers;
-	int *files;	/* slot -> fd, -1 when free */
-	bool *buf_used; /* slot -> in use */
+	bool *file_used; /* slot -> in use */
+	bool *buf_used;	 /* slot -> in use */
 	bool fixed_buffers;
 };
 
@@ -118,27 +118,33 @@ static ssize_t u_pwrite(void *ctx, int fd, const void *buf, size_t len,
 	return n < 0 ? -errno : n;
 }
 
+/* The first free slot of a registration table, or -ENOSPC. */
+static int slot_free(const bool *used, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!used[i])
+			return (int)i;
+	return -ENOSPC;
+}
+
 static int u_register_buffer(void *ctx, void *buf, size_t len)
 {
 	struct uring_disk *d = ctx;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	__u64 tag = 0;
-	unsigned i;
-	int rc;
+	int slot, rc;
 
 	if (!d->fixed_buffers)
 		return -ENOTSUP;
-	for (i = 0; i < d->max_buffers; i++) {
-		if (d->buf_used[i])
-			continue;
-		rc = io_uring_register_buffers_update_tag(&d->ring, i, &iov,
-							  &tag, 1);
-		if (rc < 0)
-			return rc;
-		d->buf_used[i] = true;
-		return (int)i;
-	}
-	return -ENOSPC;
+	slot = slot_free(d->buf_used, d->max_buffers);
+	if (slot < 0)
+		return slot;
+	rc = io_uring_register_buffers_update_tag(&d->ring, (unsigned)slot,
+						  &iov, &tag, 1);
+	if (rc < 0)
+		return rc;
+	d->buf_used[slot] = true;
+	return slot;
 }
 
 static void u_unregister_buffer(void *ctx, int slot)
@@ -157,19 +163,16 @@ static void u_unregister_buffer(void *ctx, int slot)
 static int u_register_file(void *ctx, int fd)
 {
 	struct uring_disk *d = ctx;
-	unsigned i;
+	int slot = slot_free(d->file_used, d->max_files);
 	int rc;
 
-	for (i = 0; i < d->max_files; i++) {
-		if (d->files[i] >= 0)
-			continue;
-		rc = io_uring_register_files_update(&d->ring, i, &fd, 1);
-		if (rc < 0)
-			return rc;
-		d->files[i] = fd;
-		return (int)i;
-	}
-	return -ENOSPC;
+	if (slot < 0)
+		return slot;
+	rc = io_uring_register_files_update(&d->ring, (unsigned)slot, &fd, 1);
+	if (rc < 0)
+		return rc;
+	d->file_used[slot] = true;
+	return slot;
 }
 
 static void u_unregister_file(void *ctx, int slot)
@@ -180,7 +183,7 @@ static void u_unregister_file(void *ctx, int slot)
 	if (slot < 0 || (unsigned)slot >= d->max_files)
 		return;
 	io_uring_register_files_update(&d->ring, (unsigned)slot, &none, 1);
-	d->files[slot] = -1;
+	d->file_used[slot] = false;
 }
 
 /*
@@ -288,42 +291,17 @@ static const struct tern_disk_ops uring_ops = {
 
 static void uring_disk_free(struct uring_disk *d)
 {
-	free(d->files);
+	free(d->file_used);
 	free(d->buf_used);
 	free(d);
 }
 
-struct tern_log_io *tern_log_io_create(unsigned entries, unsigned max_files,
-				       unsigned max_buffers, int *err)
+/* The ring and its sparse file table; on failure nothing is left set up. */
+static int ring_setup(struct uring_disk *d, unsigned entries)
 {
 	struct io_uring_params p;
-	struct uring_disk *d;
-	struct tern_log_io *io;
-	unsigned i;
 	int rc;
 
-	if (entries < 8 || max_files == 0 || max_buffers == 0) {
-		*err = -EINVAL;
-		return NULL;
-	}
-	d = calloc(1, sizeof(*d));
-	io = calloc(1, sizeof(*io));
-	if (d != NULL) {
-		d->files = malloc(max_files * sizeof(*d->files));
-		d->buf_used = calloc(max_buffers, sizeof(*d->buf_used));
-	}
-	if (io == NULL || d == NULL || d->files == NULL ||
-	    d->buf_used == NULL) {
-		if (d != NULL)
-			uring_disk_free(d);
-		free(io);
-		*err = -ENOMEM;
-		return NULL;
-	}
-	for (i = 0; i < max_files; i++)
-		d->files[i] = -1;
-	d->max_files = max_files;
-	d->max_buffers = max_buffers;
 	/*
 	 * The ring is used by one thread only: let the kernel know. With
 	 * COOP_TASKRUN, completions that need task work (writes punted to
@@ -342,33 +320,59 @@ struct tern_log_io *tern_log_io_create(unsigned entries, unsigned max_files,
 	}
 	if (rc < 0) {
 		TERN_LOG(ERR, "io_uring_queue_init: %s", strerror(-rc));
-		uring_disk_free(d);
-		free(io);
-		*err = rc;
-		return NULL;
+		return rc;
 	}
-	rc = io_uring_register_files_sparse(&d->ring, max_files);
+	rc = io_uring_register_files_sparse(&d->ring, d->max_files);
 	if (rc < 0) {
 		TERN_LOG(ERR, "io_uring_register_files_sparse: %s",
 			 strerror(-rc));
 		io_uring_queue_exit(&d->ring);
-		uring_disk_free(d);
-		free(io);
-		*err = rc;
-		return NULL;
+		return rc;
 	}
-	rc = io_uring_register_buffers_sparse(&d->ring, max_buffers);
+	rc = io_uring_register_buffers_sparse(&d->ring, d->max_buffers);
 	d->fixed_buffers = rc == 0;
 	if (rc < 0)
 		TERN_LOG(WARNING,
 			 "io_uring_register_buffers_sparse: %s; staging "
 			 "buffers stay unregistered",
 			 strerror(-rc));
+	return 0;
+}
+
+struct tern_log_io *tern_log_io_create(unsigned entries, unsigned max_files,
+				       unsigned max_buffers, int *err)
+{
+	struct uring_disk *d;
+	struct tern_log_io *io;
+
+	if (entries < 8 || max_files == 0 || max_buffers == 0) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	d = calloc(1, sizeof(*d));
+	io = calloc(1, sizeof(*io));
+	if (d != NULL) {
+		d->file_used = calloc(max_files, sizeof(*d->file_used));
+		d->buf_used = calloc(max_buffers, sizeof(*d->buf_used));
+		d->max_files = max_files;
+		d->max_buffers = max_buffers;
+	}
+	*err = -ENOMEM;
+	if (io == NULL || d == NULL || d->file_used == NULL ||
+	    d->buf_used == NULL)
+		goto fail;
+	*err = ring_setup(d, entries);
+	if (*err < 0)
+		goto fail;
 	io->ops = &uring_ops;
 	io->ctx = d;
 	io->own = d;
-	*err = 0;
 	return io;
+fail:
+	if (d != NULL)
+		uring_disk_free(d);
+	free(io);
+	return NULL;
 }
 
 struct tern_log_io *tern_log_io_create_ops(const struct tern_disk_ops *ops,

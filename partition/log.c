@@ -27,8 +27,10 @@
  * synced (in either mode: the sync is forced), then the segment is sealed
  * (index written) and the next one created, named by the end offset. So
  * only the last segment can ever hold a torn write (see segment.c).
- * Opening, preallocating and naming files are synchronous metadata calls,
- * made once per segment.
+ * Writing the sealed segment's index, creating and preallocating the next
+ * one, fsyncing the directory and registering the file are synchronous
+ * metadata calls on the worker, made once per segment by the append that
+ * rolls.
  *
  * Reads. The last tail_batches batches are remembered (offset, position,
  * length); one still in a staging buffer is copied out at once. Others are
@@ -115,8 +117,8 @@ struct tern_log {
 	uint64_t synced_offset;
 
 	/* The one write in flight. */
-	bool inflight;
-	unsigned pending; /* completions still to come: 1 or 2 */
+	unsigned pending; /* completions still to come: 0 (no write in flight),
+			     1 or 2 */
 	bool inflight_sync;
 	bool inflight_failed;
 	bool inflight_wpending;	 /* the write's completion is still to come */
@@ -207,7 +209,7 @@ static int conf_check(const struct tern_log_conf *c)
 
 static void log_fail(struct tern_log *log, int err, const char *what)
 {
-	if (log->inflight)
+	if (log->pending > 0)
 		log->inflight_failed = true;
 	if (log->state != TERN_LOG_OK)
 		return;
@@ -424,7 +426,7 @@ static int64_t append(struct tern_log *log, const void *batch, uint32_t len,
 	if (log->end_offset > (uint64_t)INT64_MAX - h.record_count)
 		return -EOVERFLOW;
 	if (log->seg_end_pos + len > log->conf.segment_bytes) {
-		if (log->inflight || log->synced_pos != log->seg_end_pos) {
+		if (log->pending > 0 || log->synced_pos != log->seg_end_pos) {
 			log->roll_wait = true;
 			log->stats.append_backpressure++;
 			return -ENOBUFS;
@@ -476,7 +478,7 @@ int tern_log_flush(struct tern_log *log)
 	uint64_t tag = (uint64_t)(uintptr_t)log;
 	int rc;
 
-	if (log->state != TERN_LOG_OK || log->inflight)
+	if (log->state != TERN_LOG_OK || log->pending > 0)
 		return 0;
 	sync_only =
 		!fresh && log->roll_wait && log->synced_pos < log->seg_end_pos;
@@ -500,7 +502,6 @@ int tern_log_flush(struct tern_log *log)
 		log_fail(log, rc, "write submission");
 		return rc;
 	}
-	log->inflight = true;
 	log->pending = (fresh ? 1u : 0u) + (sync ? 1u : 0u);
 	log->inflight_sync = sync;
 	log->inflight_failed = false;
@@ -529,7 +530,7 @@ int tern_log_flush(struct tern_log *log)
 
 static void write_done(struct tern_log *log, unsigned kind, int res)
 {
-	if (!log->inflight || log->pending == 0) {
+	if (log->pending == 0) {
 		TERN_LOG(ERR, "partition %s: unexpected write completion",
 			 log->dir);
 		return;
@@ -564,7 +565,6 @@ static void write_done(struct tern_log *log, unsigned kind, int res)
 		log->stats.sync_errors++;
 		log_fail(log, -ECANCELED, "fdatasync");
 	}
-	log->inflight = false;
 	if (log->inflight_failed)
 		return;
 	log->written_pos = log->inflight_end_pos;
@@ -1187,10 +1187,10 @@ void tern_log_close(struct tern_log *log)
 	if (log->state == TERN_LOG_OK && log->synced_pos < log->seg_end_pos)
 		log->roll_wait = true;
 	for (turns = 0; turns < CLOSE_FLUSH_TURNS && rc == 0; turns++) {
-		if (log->state == TERN_LOG_OK && !log->inflight &&
+		if (log->state == TERN_LOG_OK && log->pending == 0 &&
 		    log->synced_pos < log->seg_end_pos)
 			tern_log_flush(log);
-		if (!log->inflight && log->reads_inflight == 0 &&
+		if (log->pending == 0 && log->reads_inflight == 0 &&
 		    (log->state != TERN_LOG_OK ||
 		     log->synced_pos == log->seg_end_pos))
 			break;
@@ -1203,12 +1203,12 @@ void tern_log_close(struct tern_log *log)
 			 "partition %s: closed with data not synced; durable "
 			 "offset stays at %" PRIu64,
 			 log->dir, log->synced_offset);
-	while (rc == 0 && (log->inflight || log->reads_inflight > 0)) {
+	while (rc == 0 && (log->pending > 0 || log->reads_inflight > 0)) {
 		rc = tern_log_io_submit(log->io);
 		if (rc == 0 && tern_log_io_reap(log->io) == 0)
 			nanosleep(&nap, NULL);
 	}
-	if (log->inflight || log->reads_inflight > 0) {
+	if (log->pending > 0 || log->reads_inflight > 0) {
 		TERN_LOG(
 			ERR,
 			"partition %s: the ring failed (%s) with I/O in "
@@ -1263,7 +1263,7 @@ int tern_log_error(const struct tern_log *log)
 
 bool tern_log_idle(const struct tern_log *log)
 {
-	return !log->inflight && log->reads_inflight == 0;
+	return log->pending == 0 && log->reads_inflight == 0;
 }
 
 uint32_t tern_log_segment_count(const struct tern_log *log)

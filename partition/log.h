@@ -4,7 +4,8 @@
  * (struct tern_log_io: one io_uring, never shared between threads) and the
  * partition logs attached to it. Its loop calls, every iteration:
  *
- *   tern_log_append()        any number of times, never blocks
+ *   tern_log_append()        any number of times, never waits for I/O
+ *                            (a segment roll makes metadata calls)
  *   tern_log_flush()         once per log: stages ONE write (group commit)
  *   tern_log_io_submit()     once: one io_uring_submit for all logs
  *   tern_log_io_reap()       completions advance durable offsets and
@@ -179,7 +180,6 @@ void tern_log_io_destroy(struct tern_log_io *io);
 int tern_log_io_submit(struct tern_log_io *io);
 /* Handles completions; returns how many, or -errno. */
 int tern_log_io_reap(struct tern_log_io *io);
-const struct tern_disk_ops *tern_log_io_ops(struct tern_log_io *io, void **ctx);
 
 /* Opens (creating if needed) and recovers a partition log. */
 struct tern_log *tern_log_open(struct tern_log_io *io,

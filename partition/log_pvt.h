@@ -132,4 +132,7 @@ int tern_seg_list(const char *dir, uint64_t **bases, uint32_t *count);
 /* Synchronous disk operations on plain syscalls (tern-logcheck). */
 const struct tern_disk_ops *tern_disk_ops_sync(void);
 
+/* The disk operations and context a log of this io context uses. */
+const struct tern_disk_ops *tern_log_io_ops(struct tern_log_io *io, void **ctx);
+
 #endif /* TERN_PARTITION_LOG_PVT_H */
