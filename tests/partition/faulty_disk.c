@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "faulty_disk.h"
+#include "util.h"
 
 #define MAX_SLOTS 64
 #define MAX_CQES 1024
@@ -43,15 +44,6 @@ struct faulty_disk {
 	uint64_t held_tag[MAX_CQES];
 	unsigned held;
 };
-
-static uint64_t rnd(struct faulty_disk *d)
-{
-	/* xorshift64*: deterministic for a seed. */
-	d->rng ^= d->rng >> 12;
-	d->rng ^= d->rng << 25;
-	d->rng ^= d->rng >> 27;
-	return d->rng * 0x2545f4914f6cdd1dull;
-}
 
 struct faulty_disk *faulty_disk_create(uint64_t seed)
 {
@@ -443,7 +435,7 @@ void faulty_disk_crash(struct faulty_disk *d, enum faulty_crash how)
 		for (s = 0; s < u->len; s += SECTOR) {
 			size_t n = u->len - s < SECTOR ? u->len - s : SECTOR;
 
-			if (how == FAULTY_CRASH_TEAR && (rnd(d) & 1))
+			if (how == FAULTY_CRASH_TEAR && (util_rng(&d->rng) & 1))
 				continue; /* this sector made it */
 			if (pwrite(u->fd, u->old + s, n, (off_t)(u->off + s)) <
 			    0)

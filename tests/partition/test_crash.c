@@ -81,16 +81,6 @@ static void conf_fill(struct tern_log_conf *c)
 	c->tail_batches = 1024;
 }
 
-static uint64_t rng_state;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
 /* The child: append forever, report durable offsets. */
 static void child_run(int wfd, uint64_t seed)
 {
@@ -99,10 +89,9 @@ static void child_run(int wfd, uint64_t seed)
 	struct tern_log_conf conf;
 	struct tern_log_io *io;
 	struct tern_log *log;
-	uint64_t reported;
+	uint64_t reported, rng = seed | 1;
 	int err;
 
-	rng_state = seed | 1;
 	conf_fill(&conf);
 	io = tern_log_io_create(64, 4, 4, &err);
 	if (io == NULL)
@@ -112,7 +101,7 @@ static void child_run(int wfd, uint64_t seed)
 		_exit(4);
 	reported = tern_log_durable_offset(log);
 	for (;;) {
-		unsigned n = 1 + (unsigned)(rnd() % 8), i;
+		unsigned n = 1 + (unsigned)(util_rng(&rng) % 8), i;
 		uint64_t d;
 
 		for (i = 0; i < n; i++) {
@@ -125,9 +114,7 @@ static void child_run(int wfd, uint64_t seed)
 			if (rc < 0)
 				_exit(5);
 		}
-		tern_log_flush(log);
-		tern_log_io_submit(io);
-		tern_log_io_reap(io);
+		util_turn(io, log);
 		if (tern_log_state(log) != TERN_LOG_OK)
 			_exit(6);
 		d = tern_log_durable_offset(log);
@@ -139,54 +126,32 @@ static void child_run(int wfd, uint64_t seed)
 	}
 }
 
-struct tally {
-	unsigned corrupt, gap, torn, other_problems;
-};
-
-static void on_finding(void *arg, const struct tern_check_finding *f)
+static struct util_findings check_dir(const struct tern_log_conf *conf)
 {
-	struct tally *t = arg;
-
-	if (f->kind == TERN_CHECK_CORRUPT)
-		t->corrupt++;
-	else if (f->kind == TERN_CHECK_GAP)
-		t->gap++;
-	else if (f->kind == TERN_CHECK_TORN_TAIL)
-		t->torn++;
-	else if (f->problem)
-		t->other_problems++;
-}
-
-static struct tally check_dir(const struct tern_log_conf *conf)
-{
-	struct tern_check_conf c = { .limits = conf->limits,
-				     .torn_window = conf->staging_bytes };
-	struct tern_check_summary sum;
-	struct tally t = { 0 };
+	struct util_findings x;
 	char dir[1024];
 
 	snprintf(dir, sizeof(dir), "%s/%s-%u", root, conf->topic,
 		 conf->partition);
-	CHECK(tern_log_check(dir, &c, on_finding, &t, &sum) == 0, "check %s",
-	      dir);
-	return t;
+	CHECK(util_check(dir, conf, &x) == 0, "check %s", dir);
+	return x;
+}
+
+/* Problems other than a corrupt batch, a gap or a torn tail. */
+static unsigned other_problems(const struct util_findings *x)
+{
+	return x->problems - x->problem_kinds[TERN_CHECK_CORRUPT] -
+	       x->problem_kinds[TERN_CHECK_GAP] -
+	       x->problem_kinds[TERN_CHECK_TORN_TAIL];
 }
 
 static void verify(struct tern_log_io *io, struct tern_log *log, uint64_t from,
 		   uint64_t to, uint8_t *buf)
 {
-	uint64_t o = from;
+	uint64_t bad = 0;
 
-	while (o < to) {
-		uint64_t next;
-		int n = util_read(io, log, o, buf, READ_CAP);
-
-		CHECK(n > 0, "read at %" PRIu64 ": %d", o, n);
-		CHECK(util_batches_ok(buf, (uint32_t)n, 0, VMAX, &next),
-		      "content at offset %" PRIu64, o);
-		CHECK(next > o, "no progress at %" PRIu64, o);
-		o = next;
-	}
+	CHECK(util_read_all(io, log, from, to, buf, READ_CAP, VMAX, &bad),
+	      "read or content at offset %" PRIu64, bad);
 }
 
 int main(int argc, char **argv)
@@ -199,7 +164,7 @@ int main(int argc, char **argv)
 	};
 	static uint8_t buf[READ_CAP];
 	unsigned rounds = 60, round, torn_rounds = 0;
-	uint64_t seed = 20261127, verified = 0, max_reported = 0;
+	uint64_t seed = 20261127, verified = 0, max_reported = 0, rng;
 	struct tern_log_conf conf;
 	struct tern_log_io *io;
 	struct timespec t0, t1;
@@ -228,7 +193,7 @@ int main(int argc, char **argv)
 	atexit(cleanup);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	rng_state = seed | 1;
+	rng = seed | 1;
 	printf("crash test: %u rounds, seed %" PRIu64 ", dir %s\n", rounds,
 	       seed, root);
 	conf_fill(&conf);
@@ -242,8 +207,8 @@ int main(int argc, char **argv)
 	for (round = 0; round < rounds; round++) {
 		struct tern_log_recovery rec;
 		struct tern_log *log;
-		struct tally t;
-		uint64_t d, kill_after_ms = 5 + rnd() % 120, seg_start;
+		struct util_findings t;
+		uint64_t d, kill_after_ms = 5 + util_rng(&rng) % 120, seg_start;
 		int pfd[2], status;
 		struct timespec start, now;
 
@@ -288,9 +253,12 @@ int main(int argc, char **argv)
 		close(pfd[0]);
 
 		t = check_dir(&conf);
-		CHECK(t.corrupt == 0 && t.gap == 0 && t.other_problems == 0,
+		CHECK(t.kinds[TERN_CHECK_CORRUPT] == 0 &&
+			      t.kinds[TERN_CHECK_GAP] == 0 &&
+			      other_problems(&t) == 0,
 		      "round %u seed %" PRIu64 ": corrupt %u gap %u other %u",
-		      round, seed, t.corrupt, t.gap, t.other_problems);
+		      round, seed, t.kinds[TERN_CHECK_CORRUPT],
+		      t.kinds[TERN_CHECK_GAP], other_problems(&t));
 		log = tern_log_open(io, &conf, &rec, &err);
 		CHECK(log != NULL, "round %u: open: %s", round, strerror(-err));
 		CHECK(!rec.corrupt, "round %u: recovery found corruption",
@@ -318,7 +286,10 @@ int main(int argc, char **argv)
 		verified = rec.end_offset;
 		tern_log_close(log);
 		t = check_dir(&conf);
-		CHECK(t.corrupt + t.gap + t.torn + t.other_problems == 0,
+		CHECK(t.kinds[TERN_CHECK_CORRUPT] + t.kinds[TERN_CHECK_GAP] +
+				      t.kinds[TERN_CHECK_TORN_TAIL] +
+				      other_problems(&t) ==
+			      0,
 		      "round %u: not clean after recovery", round);
 	}
 	{

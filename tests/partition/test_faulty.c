@@ -14,6 +14,7 @@
  * never frees a log with I/O in flight.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,18 +115,10 @@ static void fx_crash_reopen(struct fx *f, enum faulty_crash how)
 
 static void read_all(struct fx *f, uint64_t to)
 {
-	uint64_t o = 0;
+	uint64_t bad = 0;
 
-	while (o < to) {
-		uint64_t next;
-		int n = util_read(f->io, f->log, o, f->rbuf, READ_CAP);
-
-		assert_true(n > 0);
-		assert_true(
-			util_batches_ok(f->rbuf, (uint32_t)n, 0, VMAX, &next));
-		assert_true(next > o);
-		o = next;
-	}
+	if (!util_read_all(f->io, f->log, 0, to, f->rbuf, READ_CAP, VMAX, &bad))
+		fail_msg("read back fails at offset %" PRIu64, bad);
 }
 
 /* Appends a few batches and flushes once; returns the end offset. */
@@ -144,9 +137,7 @@ static uint64_t append_flush(struct fx *f, unsigned n)
 			break; /* the staging buffer is full */
 		assert_int_equal(rc, (int64_t)base);
 	}
-	tern_log_flush(f->log);
-	tern_log_io_submit(f->io);
-	tern_log_io_reap(f->io);
+	util_turn(f->io, f->log);
 	return tern_log_end_offset(f->log);
 }
 
@@ -271,9 +262,7 @@ static void test_enospc_on_roll(void **state)
 		rc = tern_log_append(f->log, b, len);
 		if (rc < 0 && rc != -ENOBUFS)
 			break;
-		tern_log_flush(f->log);
-		tern_log_io_submit(f->io);
-		tern_log_io_reap(f->io);
+		util_turn(f->io, f->log);
 	}
 	assert_int_equal(rc, -ENOSPC);
 	assert_int_equal(tern_log_state(f->log), TERN_LOG_FAILED);

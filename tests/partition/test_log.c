@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,18 +110,11 @@ static void seg_path(struct fixture *f, uint64_t base, const char *ext,
 /* Every offset of [from, to) reads back as written. */
 static void read_all(struct fixture *f, uint64_t from, uint64_t to)
 {
-	uint64_t o = from;
+	uint64_t bad = 0;
 
-	while (o < to) {
-		uint64_t next;
-		int n = util_read(f->io, f->log, o, f->rbuf, READ_CAP);
-
-		assert_true(n > 0);
-		assert_true(
-			util_batches_ok(f->rbuf, (uint32_t)n, 0, VMAX, &next));
-		assert_true(next > o);
-		o = next;
-	}
+	if (!util_read_all(f->io, f->log, from, to, f->rbuf, READ_CAP, VMAX,
+			   &bad))
+		fail_msg("read back fails at offset %" PRIu64, bad);
 }
 
 static void test_group_commit(void **state)
@@ -348,29 +342,12 @@ static void test_roll_reopen_retention(void **state)
 			 tern_log_end_offset(f->log));
 }
 
-struct found {
-	unsigned kinds[16];
-	unsigned problems;
-};
-
-static void on_found(void *arg, const struct tern_check_finding *fd)
+static struct util_findings check(struct fixture *f)
 {
-	struct found *x = arg;
+	struct util_findings x;
 
-	x->kinds[fd->kind]++;
-	x->problems += fd->problem;
-}
-
-static struct found check(struct fixture *f)
-{
-	struct tern_check_conf c = { .limits = f->conf.limits,
-				     .torn_window = f->conf.staging_bytes };
-	struct tern_check_summary sum;
-	struct found x;
-
-	memset(&x, 0, sizeof(x));
-	assert_int_equal(tern_log_check(f->part, &c, on_found, &x, &sum), 0);
-	assert_int_equal(sum.problems, x.problems);
+	assert_int_equal(util_check(f->part, &f->conf, &x), 0);
+	assert_int_equal(x.sum.problems, x.problems);
 	return x;
 }
 
@@ -406,7 +383,7 @@ static void test_recover_torn_tail(void **state)
 	char path[1024];
 	uint64_t end = make_log(f, 300), base = last_base(f);
 	int64_t pos;
-	struct found x;
+	struct util_findings x;
 	int fd;
 
 	seg_path(f, base, ".log", path, sizeof(path));
@@ -422,16 +399,15 @@ static void test_recover_torn_tail(void **state)
 	static uint8_t b[16384];
 	static const uint8_t zeros[512];
 	uint32_t len = util_batch(b, sizeof(b), end, 2000);
-	int64_t at = util_batch_pos(path, base, end - 1);
 	struct tern_batch_header h;
 	uint64_t xpos, lost;
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(pread(fd, b + 8192, 56, at), 56);
+	assert_int_equal(pread(fd, b + 8192, 56, pos), 56);
 	assert_int_equal(
 		tern_batch_peek(b + 8192, 56, &f->conf.limits, &h, NULL),
 		-ENODATA);
-	xpos = (uint64_t)at + h.length;
+	xpos = (uint64_t)pos + h.length;
 	lost = (xpos + 56 + 511) & ~511ull;
 	assert_true(lost + 512 < xpos + len);
 	assert_int_equal(pwrite(fd, b, len, (off_t)xpos), len);
@@ -445,19 +421,24 @@ static void test_recover_torn_tail(void **state)
 	assert_true(f->rec.truncated);
 	assert_false(f->rec.corrupt);
 	assert_int_equal(f->rec.truncated_offset, end);
-	assert_int_equal(f->rec.truncated_pos, (uint64_t)(at + h.length));
+	assert_int_equal(f->rec.truncated_pos, xpos);
 	assert_int_equal(tern_log_end_offset(f->log), end);
 	/* The cut is zeroed through to the end of the file. */
 	{
-		static uint8_t z[64u << 10];
-		size_t i;
+		uint64_t cut = xpos;
+		size_t n = (size_t)(f->conf.segment_bytes - cut), i;
+		uint8_t *z;
 
+		assert_true(cut < f->conf.segment_bytes);
+		z = malloc(n);
+		assert_non_null(z);
 		fd = open(path, O_RDONLY);
 		assert_true(fd >= 0);
-		assert_true(pread(fd, z, sizeof(z), at + h.length) > 0);
+		assert_int_equal(pread(fd, z, n, (off_t)cut), (ssize_t)n);
 		close(fd);
-		for (i = 0; i < sizeof(z); i++)
+		for (i = 0; i < n; i++)
 			assert_int_equal(z[i], 0);
+		free(z);
 	}
 	read_all(f, 0, end);
 	/* Appends continue over the cut; the checker is happy after. */
@@ -516,7 +497,7 @@ static void test_recover_corrupt_middle(void **state)
 	uint64_t end, base, bad;
 	static uint8_t b[16384];
 	int64_t pos;
-	struct found x;
+	struct util_findings x;
 
 	/* One segment of ~200 KB: far more than one write (32 KiB). */
 	end = make_log(f, 600);
@@ -566,7 +547,7 @@ static void test_recover_sealed_and_index(void **state)
 	char path[1024];
 	uint64_t end = make_log(f, 2500);
 	int64_t pos;
-	struct found x;
+	struct util_findings x;
 	int n;
 
 	x = check(f);
@@ -635,7 +616,7 @@ static void test_recover_synced_flip(void **state)
 	char path[1024];
 	uint64_t durable, victim, end;
 	int64_t pos;
-	struct found x;
+	struct util_findings x;
 	int i;
 
 	reopen(f);

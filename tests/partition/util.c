@@ -145,6 +145,13 @@ bool util_batches_ok(const void *buf, uint32_t len, uint64_t first,
 	return at == len;
 }
 
+int util_turn(struct tern_log_io *io, struct tern_log *log)
+{
+	tern_log_flush(log);
+	tern_log_io_submit(io);
+	return tern_log_io_reap(io);
+}
+
 unsigned util_settle(struct tern_log_io *io, struct tern_log *log,
 		     unsigned max_turns)
 {
@@ -159,9 +166,7 @@ unsigned util_settle(struct tern_log_io *io, struct tern_log *log,
 		    tern_log_written_offset(log) == tern_log_end_offset(log) &&
 		    tern_log_durable_offset(log) == tern_log_end_offset(log))
 			break;
-		tern_log_flush(log);
-		tern_log_io_submit(io);
-		if (tern_log_io_reap(io) == 0)
+		if (util_turn(io, log) == 0)
 			nanosleep(&nap, NULL);
 	}
 	return t;
@@ -179,18 +184,13 @@ int util_fill(struct tern_log_io *io, struct tern_log *log, uint64_t target,
 		int64_t rc = tern_log_append(log, buf, len);
 
 		if (rc == -ENOBUFS) {
-			tern_log_flush(log);
-			tern_log_io_submit(io);
-			tern_log_io_reap(io);
+			util_turn(io, log);
 			continue;
 		}
 		if (rc < 0)
 			return (int)rc;
-		if (guard % 7 == 0) {
-			tern_log_flush(log);
-			tern_log_io_submit(io);
-			tern_log_io_reap(io);
-		}
+		if (guard % 7 == 0)
+			util_turn(io, log);
 	}
 	return 0;
 }
@@ -221,9 +221,7 @@ int util_read(struct tern_log_io *io, struct tern_log *log, uint64_t offset,
 	for (t = 0; t < 100000; t++) {
 		rc = tern_log_read(log, &req);
 		if (rc == -EAGAIN || rc == -EBUSY) {
-			tern_log_flush(log);
-			tern_log_io_submit(io);
-			tern_log_io_reap(io);
+			util_turn(io, log);
 			continue;
 		}
 		if (rc != 0)
@@ -237,6 +235,28 @@ int util_read(struct tern_log_io *io, struct tern_log *log, uint64_t offset,
 		st.done = false;
 	}
 	return -ETIMEDOUT;
+}
+
+bool util_read_all(struct tern_log_io *io, struct tern_log *log, uint64_t from,
+		   uint64_t to, void *buf, uint32_t cap, uint32_t value_max,
+		   uint64_t *bad)
+{
+	uint64_t o = from;
+
+	while (o < to) {
+		uint64_t next;
+		int n = util_read(io, log, o, buf, cap);
+
+		if (n <= 0 ||
+		    !util_batches_ok(buf, (uint32_t)n, 0, value_max, &next) ||
+		    next <= o) {
+			if (bad != NULL)
+				*bad = o;
+			return false;
+		}
+		o = next;
+	}
+	return true;
 }
 
 void util_flip(const char *path, uint64_t pos)
@@ -279,4 +299,36 @@ int64_t util_batch_pos(const char *path, uint64_t base, uint64_t offset)
 	}
 	close(fd);
 	return found;
+}
+
+static void on_finding(void *arg, const struct tern_check_finding *fd)
+{
+	struct util_findings *x = arg;
+	unsigned k = (unsigned)fd->kind;
+
+	if (k >= sizeof(x->kinds) / sizeof(x->kinds[0]))
+		abort();
+	x->kinds[k]++;
+	if (fd->problem) {
+		x->problem_kinds[k]++;
+		x->problems++;
+	}
+}
+
+int util_check(const char *dir, const struct tern_log_conf *conf,
+	       struct util_findings *out)
+{
+	struct tern_check_conf c = { .limits = conf->limits,
+				     .torn_window = conf->staging_bytes };
+
+	memset(out, 0, sizeof(*out));
+	return tern_log_check(dir, &c, on_finding, out, &out->sum);
+}
+
+uint64_t util_rng(uint64_t *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dull;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "check.h"
 #include "log.h"
 
 /* mkdtemp under base ("/tmp" if NULL); returns a malloc'ed path. */
@@ -31,6 +32,8 @@ bool util_batch_ok(const void *buf, uint32_t len, uint32_t value_max,
 bool util_batches_ok(const void *buf, uint32_t len, uint64_t first,
 		     uint32_t value_max, uint64_t *next);
 
+/* One turn of the loop: flush, submit, reap; returns what reap returned. */
+int util_turn(struct tern_log_io *io, struct tern_log *log);
 /* flush + submit + reap until pred or max_turns; returns turns used. */
 unsigned util_settle(struct tern_log_io *io, struct tern_log *log,
 		     unsigned max_turns);
@@ -40,9 +43,34 @@ int util_fill(struct tern_log_io *io, struct tern_log *log, uint64_t target,
 /* A synchronous read through the async API. */
 int util_read(struct tern_log_io *io, struct tern_log *log, uint64_t offset,
 	      void *buf, uint32_t cap);
+/*
+ * Reads [from, to) through util_read into buf (cap bytes) and checks every
+ * batch against util_batch's content, each read making progress. Returns
+ * false at the first failure, with *bad (if not NULL) its offset.
+ */
+bool util_read_all(struct tern_log_io *io, struct tern_log *log, uint64_t from,
+		   uint64_t to, void *buf, uint32_t cap, uint32_t value_max,
+		   uint64_t *bad);
 /* Flips one byte of a file. */
 void util_flip(const char *path, uint64_t pos);
 /* Position of the batch holding offset in a segment file, or -1. */
 int64_t util_batch_pos(const char *path, uint64_t base, uint64_t offset);
+
+/* The findings of tern_log_check, counted by kind. */
+struct util_findings {
+	unsigned kinds[16];	    /* findings of each kind */
+	unsigned problem_kinds[16]; /* those of them that are problems */
+	unsigned problems;	    /* all problem findings */
+	struct tern_check_summary sum;
+};
+/*
+ * Runs tern_log_check on dir with the limits and torn window of conf;
+ * returns its result, *out filled.
+ */
+int util_check(const char *dir, const struct tern_log_conf *conf,
+	       struct util_findings *out);
+
+/* xorshift64*: the next number of *state (never seed it with 0). */
+uint64_t util_rng(uint64_t *state);
 
 #endif /* TERN_TESTS_PARTITION_UTIL_H */

@@ -14,6 +14,7 @@
  *   TERN_SIM_FIRST=n    first seed of the range (default 1)
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -97,6 +98,33 @@ static int run(uint64_t seed, bool verbose, struct tern_sim_stats *total)
 	return 0;
 }
 
+/* Passing seeds prove nothing if the faults stopped being injected. */
+static bool faults_happened(const struct tern_sim_stats *total)
+{
+	const struct {
+		const char *name;
+		uint64_t count;
+	} faults[] = {
+		{ "dropped", total->dropped },
+		{ "duplicated", total->duplicated },
+		{ "garbage", total->garbage },
+		{ "crashes", total->crashes },
+		{ "busy", total->busy },
+		{ "retransmitted", total->retransmitted },
+	};
+	bool all = true;
+
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		if (faults[i].count > 0)
+			continue;
+		printf("FAIL: no run had any %s: the fault injection is "
+		       "broken\n",
+		       faults[i].name);
+		all = false;
+	}
+	return all;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t count = env_u64("TERN_SIM_SEEDS",
@@ -132,5 +160,7 @@ int main(int argc, char **argv)
 	       sizeof(regression_seeds) / sizeof(regression_seeds[0]), failed,
 	       (double)(clock() - start) / CLOCKS_PER_SEC);
 	print_stats(&total);
+	if (!faults_happened(&total))
+		failed++;
 	return failed == 0 ? 0 : 1;
 }
