@@ -10,7 +10,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
-#include "log.h"
+#include "tern_log.h"
 
 bool tern_eal_device_is_vdev(const char *device)
 {

@@ -15,7 +15,7 @@
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 
-#include "log.h"
+#include "tern_log.h"
 
 #define DEFAULT_DESC 1024u
 #define DEFAULT_MTU 1500u
@@ -121,6 +121,8 @@ static int wait_link(const struct tern_port_config *cfg, struct tern_port *port)
 	const struct timespec poll = { 0, LINK_POLL_MS * 1000000L };
 	struct rte_eth_link link;
 
+	if (cfg->link_wait_ms == 0)
+		return 0; /* the peer may come later: the link goes up then */
 	for (unsigned waited = 0;; waited += LINK_POLL_MS) {
 		memset(&link, 0, sizeof(link));
 		if (rte_eth_link_get_nowait(port->port_id, &link) == 0 &&

@@ -20,10 +20,10 @@
 struct tern_port_config {
 	const char *device; /* vdev devargs or PCI address, as given to EAL */
 	uint16_t queue_count;
-	uint16_t rx_desc; /* 0: 1024 */
-	uint16_t tx_desc; /* 0: 1024 */
-	uint16_t mtu;	  /* 0: 1500 */
-	unsigned link_wait_ms;
+	uint16_t rx_desc;      /* 0: 1024 */
+	uint16_t tx_desc;      /* 0: 1024 */
+	uint16_t mtu;	       /* 0: 1500 */
+	unsigned link_wait_ms; /* link up within, or fail; 0: do not wait */
 	bool rx_interrupts; /* request Rx interrupts (adaptive idle policy) */
 	bool checksum_offload; /* use the NIC's checksum offloads if offered */
 };

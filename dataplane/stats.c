@@ -16,7 +16,7 @@
 
 #include <rte_telemetry.h>
 
-#include "log.h"
+#include "tern_log.h"
 
 static struct tern_worker_stats *telemetry_stats;
 /* Published after telemetry_stats with release, read with acquire by the

@@ -26,7 +26,7 @@
 #include <rte_ring.h>
 #include <rte_timer.h>
 
-#include "log.h"
+#include "tern_log.h"
 
 #define MEMPOOL_CACHE 256u
 #define TIMER_PERIOD_US 10u
@@ -174,35 +174,68 @@ int tern_dp_tx(struct tern_dp_worker *worker, uint16_t port_index,
 	return 0;
 }
 
-int tern_dp_send(struct tern_dp_worker *worker, uint16_t port_index,
-		 const struct tern_frame_addr *addr, const struct tern_hdr *hdr,
-		 const void *body)
+struct rte_mbuf *tern_dp_frame_alloc(struct tern_dp_worker *worker,
+				     uint16_t port_index, uint32_t body_len,
+				     uint8_t **body, int *err)
 {
 	const struct tern_port *port = &worker->dp->ports[port_index];
-	uint32_t frame_len = TERN_FRAME_HDRS_LEN + hdr->body_len;
+	uint32_t frame_len = TERN_FRAME_HDRS_LEN + body_len;
 	struct rte_mbuf *m;
 	uint8_t *data;
-	int ret;
 
-	if (frame_len - TERN_ETH_HDR_LEN > port->mtu)
-		return -EMSGSIZE;
-	if (tern_dp_tx_room(worker, port_index) == 0)
-		return -ENOBUFS;
+	*err = 0;
+	if (frame_len - TERN_ETH_HDR_LEN > port->mtu) {
+		*err = -EMSGSIZE;
+		return NULL;
+	}
+	if (tern_dp_tx_room(worker, port_index) == 0) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
 	m = tern_dp_alloc(worker);
-	if (m == NULL)
-		return -ENOMEM;
+	if (m == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
 	data = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)frame_len);
 	if (data == NULL) {
 		rte_pktmbuf_free(m);
-		return -EMSGSIZE;
+		*err = -EMSGSIZE;
+		return NULL;
 	}
-	memcpy(data + TERN_FRAME_HDRS_LEN, body, hdr->body_len);
-	tern_frame_build(data, addr, hdr, port->tx_csum);
+	*body = data + TERN_FRAME_HDRS_LEN;
+	return m;
+}
+
+int tern_dp_frame_send(struct tern_dp_worker *worker, uint16_t port_index,
+		       struct rte_mbuf *m, const struct tern_frame_addr *addr,
+		       const struct tern_hdr *hdr)
+{
+	const struct tern_port *port = &worker->dp->ports[port_index];
+	int ret;
+
+	tern_frame_build(rte_pktmbuf_mtod(m, uint8_t *), addr, hdr,
+			 port->tx_csum);
 	tern_port_tx_prepare(m, port->tx_csum);
 	ret = tern_dp_tx(worker, port_index, m);
 	if (ret != 0)
 		rte_pktmbuf_free(m);
 	return ret;
+}
+
+int tern_dp_send(struct tern_dp_worker *worker, uint16_t port_index,
+		 const struct tern_frame_addr *addr, const struct tern_hdr *hdr,
+		 const void *body)
+{
+	uint8_t *dst;
+	int err;
+	struct rte_mbuf *m = tern_dp_frame_alloc(worker, port_index,
+						 hdr->body_len, &dst, &err);
+
+	if (m == NULL)
+		return err;
+	memcpy(dst, body, hdr->body_len);
+	return tern_dp_frame_send(worker, port_index, m, addr, hdr);
 }
 
 int tern_dp_send_raw(struct tern_dp_worker *worker, uint16_t port_index,

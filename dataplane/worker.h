@@ -132,6 +132,20 @@ int tern_dp_send(struct tern_dp_worker *worker, uint16_t port_index,
 		 const struct tern_frame_addr *addr, const struct tern_hdr *hdr,
 		 const void *body);
 
+/*
+ * The same in two steps, for bodies written in place (a batch copied once,
+ * straight into the mbuf): tern_dp_frame_alloc returns an mbuf with room
+ * for the headers and body_len body bytes at *body, or NULL with *err as
+ * above; tern_dp_frame_send builds the headers in front of the body and
+ * queues it, freeing the mbuf when it returns an error.
+ */
+struct rte_mbuf *tern_dp_frame_alloc(struct tern_dp_worker *worker,
+				     uint16_t port_index, uint32_t body_len,
+				     uint8_t **body, int *err);
+int tern_dp_frame_send(struct tern_dp_worker *worker, uint16_t port_index,
+		       struct rte_mbuf *m, const struct tern_frame_addr *addr,
+		       const struct tern_hdr *hdr);
+
 /* Queue raw bytes as one frame (ARP, test traffic). Same returns. */
 int tern_dp_send_raw(struct tern_dp_worker *worker, uint16_t port_index,
 		     const void *frame, uint32_t len);

@@ -23,7 +23,7 @@
 
 #include "log.h"
 #include "log_pvt.h"
-#include "../dataplane/log.h"
+#include "../dataplane/tern_log.h"
 
 struct uring_disk {
 	struct io_uring ring;

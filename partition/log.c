@@ -60,7 +60,7 @@
 
 #include "log.h"
 #include "log_pvt.h"
-#include "../dataplane/log.h"
+#include "../dataplane/tern_log.h"
 
 struct seg {
 	uint64_t base;

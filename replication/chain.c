@@ -359,6 +359,17 @@ static enum tern_produce_status produce_check(struct tern_chain *c,
 	return TERN_PRODUCE_OK;
 }
 
+static enum tern_produce_status produce_append(struct tern_chain *c,
+					       uint64_t base, uint32_t count,
+					       const void *batch, uint32_t len)
+{
+	int ret = c->ops->append(c->ctx, base, count, batch, len);
+
+	if (ret == -ENOBUFS)
+		return TERN_PRODUCE_BUSY; /* the log is still writing: retry */
+	return ret == 0 ? TERN_PRODUCE_OK : TERN_PRODUCE_LOG_FAILED;
+}
+
 void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
 			   uint64_t producer_id, uint64_t sequence,
 			   uint32_t count, const void *batch, uint32_t len,
@@ -380,9 +391,8 @@ void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
 	if (p != NULL && produce_duplicate(c, p, client, sequence))
 		return;
 	status = produce_check(c, p, sequence, len);
-	if (status == TERN_PRODUCE_OK &&
-	    c->ops->append(c->ctx, base, count, batch, len) != 0)
-		status = TERN_PRODUCE_LOG_FAILED;
+	if (status == TERN_PRODUCE_OK)
+		status = produce_append(c, base, count, batch, len);
 	if (status != TERN_PRODUCE_OK) {
 		c->counters.busy += status == TERN_PRODUCE_BUSY;
 		reply(c, client, status, producer_id, sequence);

@@ -65,6 +65,7 @@ enum tern_produce_status {
 	TERN_PRODUCE_SEQUENCE_OLD, /* sequence older than remembered */
 	TERN_PRODUCE_TOO_LARGE,	   /* batch over the window's byte budget */
 	TERN_PRODUCE_LOG_FAILED,   /* the local log refused the append */
+	TERN_PRODUCE_BAD_BATCH,	   /* the batch failed validation (ternd) */
 };
 
 /* Why an event was ignored; each is counted. */
@@ -99,8 +100,10 @@ struct tern_chain_config {
 /* Actions. ctx is the binding's own; every op returns nothing the state
  * machine depends on except append, whose failure it handles. */
 struct tern_chain_ops {
-	/* Append [base, base + count) to the local log. 0 or -errno. The log
-	 * reports durability later through tern_chain_on_durable. */
+	/* Append [base, base + count) to the local log. 0 or -errno; -ENOBUFS
+	 * means "not now" (the head answers BUSY, a replica waits for the
+	 * resend), any other error LOG_FAILED. The log reports durability
+	 * later through tern_chain_on_durable. */
 	int (*append)(void *ctx, uint64_t base, uint32_t count,
 		      const void *batch, uint32_t len);
 	void (*send_append)(void *ctx, uint16_t to, uint32_t epoch,

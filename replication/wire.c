@@ -107,7 +107,8 @@ _Static_assert(TERN_PRODUCE_OK == 0 && TERN_PRODUCE_BUSY == 1 &&
 		       TERN_PRODUCE_OUT_OF_ORDER == 3 &&
 		       TERN_PRODUCE_SEQUENCE_OLD == 4 &&
 		       TERN_PRODUCE_TOO_LARGE == 5 &&
-		       TERN_PRODUCE_LOG_FAILED == 6,
+		       TERN_PRODUCE_LOG_FAILED == 6 &&
+		       TERN_PRODUCE_BAD_BATCH == 7,
 	       "PRODUCE_ACK status values are on the wire");
 _Static_assert(TERN_FETCH_STATUS_END <= UINT8_MAX + 1,
 	       "fetch status must fit its byte");

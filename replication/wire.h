@@ -58,7 +58,7 @@
 
 /* The last value of enum tern_produce_status (chain.h) a PRODUCE_ACK may
  * carry; keep it in step when chain.h grows a status. */
-#define TERN_WIRE_PRODUCE_STATUS_LAST TERN_PRODUCE_LOG_FAILED
+#define TERN_WIRE_PRODUCE_STATUS_LAST TERN_PRODUCE_BAD_BATCH
 
 /* Outcome of a fetch, as sent in FETCH_RESP: wire values, never renumber. */
 enum tern_fetch_status {

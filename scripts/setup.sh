@@ -17,6 +17,7 @@ packages=(
 	libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang
 	libcmocka-dev
 	libdpdk-dev
+	libinih-dev          # the cluster file parser
 	libjemalloc-dev
 	liburing-dev
 	meson

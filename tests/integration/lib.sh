@@ -65,12 +65,18 @@ ternit_kill_recorded() {
 	return 0
 }
 
-# ternit_cleanup_dir DIR [sweep]: undoes everything recorded in DIR/state, in dependency order: processes
+# ternit_cleanup_dir DIR [sweep]: undoes everything recorded in DIR/state, in dependency order: local clusters and processes
 # first (they hold sockets, hugepages and XDP programs), then files, mounts,
 # the hugepage count, namespaces, links, EAL runtime dirs, and DIR itself.
 ternit_cleanup_dir() {
 	local dir=$1 state=$1/state kind a b
 	if [ -f "$state" ]; then
+		# A local cluster stops its own processes (by their recorded
+		# pids and start times) and removes its sockets and prefixes.
+		while IFS=$'\t' read -r kind a b; do
+			[ "$kind" = cluster ] && [ -f "$b/nodes" ] &&
+				bash "$a" down "$b" >/dev/null 2>&1
+		done < "$state"
 		while IFS=$'\t' read -r kind a b; do
 			[ "$kind" = pid ] && ternit_kill_recorded "$a" "$b"
 		done < "$state"
@@ -364,7 +370,7 @@ with open(sys.argv[1], errors="replace") as f:
             obj = json.loads(line)
         except ValueError:
             continue
-        if isinstance(obj, dict) and "role" in obj:
+        if isinstance(obj, dict):
             found = obj
 if found is None:
     sys.exit(1)

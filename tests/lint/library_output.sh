@@ -1,7 +1,7 @@
 #!/bin/bash
 # Proves STYLE.md habit 1: the library folders (dataplane/, replication/,
 # partition/) never print to stdout/stderr nor end the process; they log
-# through dataplane/log.{c,h} and return errors. Fails listing each
+# through dataplane/tern_log.{c,h} and return errors. Fails listing each
 # offending line.
 set -u
 root="${1:?usage: library_output.sh SOURCE_ROOT}"
@@ -13,7 +13,7 @@ for dir in dataplane replication partition; do
 		echo "library output or exit outside the logging module: $hit"
 		status=1
 	done < <(grep -rnE --include='*.c' --include='*.h' "$pattern" "$root/$dir" |
-		grep -vE "^$root/dataplane/log\.(c|h):")
+		grep -vE "^$root/dataplane/tern_log\.(c|h):")
 done
 if [ "$status" -eq 0 ]; then
 	echo "library folders are free of printing and exiting calls"

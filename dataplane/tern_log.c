@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The one log type of Tern's libraries, registered at load time. */
-#include "log.h"
+#include "tern_log.h"
 
 RTE_LOG_REGISTER_DEFAULT(tern_logtype, INFO);

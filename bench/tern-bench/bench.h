@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tern-bench: a closed-loop load generator with a verify pass.
+ *
+ *   tern_bench.c  command line, EAL, dataplane, summary
+ *   bench_run.c   the run: produce, then verify, as one state machine
+ *                 driven by the client's dataplane loop
+ *
+ * Record i has key "k" + i in ten digits, its partition is the key's hash
+ * (partition/keyhash.h), and its value is a pattern derived from i, so the
+ * verify pass can check every byte of every record it reads back, from
+ * every replica, without keeping the data: each acknowledged record must
+ * be found exactly once, at the offset its PRODUCE_ACK gave, in order and
+ * without gaps, with nothing past the acknowledged records.
+ */
+#ifndef TERN_BENCH_BENCH_H
+#define TERN_BENCH_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "client.h"
+#include "histogram.h"
+
+#define BENCH_KEY_LEN 11u /* "k" + ten digits */
+
+struct bench_options {
+	uint64_t records;
+	uint32_t value_bytes;
+	uint32_t batch_records;
+	uint32_t in_flight;
+	bool verify;
+	bool json;
+	uint64_t timeout_ms;
+	uint64_t producer_id;
+};
+
+enum bench_phase {
+	BENCH_PRODUCE,
+	BENCH_VERIFY,
+	BENCH_DONE,
+};
+
+/* What one partition's producer and verifier need. */
+struct bench_partition {
+	/* produce */
+	uint64_t *acked_base;  /* [sequence]: base offset, or UINT64_MAX */
+	uint64_t batches_sent; /* sequences handed out */
+	uint64_t acked_records;
+	uint64_t first_base; /* lowest acknowledged offset */
+	uint64_t end_offset; /* one past the highest acknowledged offset */
+	/* verify: replicas in chain order, each read from first_base until
+	 * past end_offset, where it must find every acknowledged record */
+	uint16_t chain[TERN_CHAIN_LEN_MAX];
+	uint32_t replica; /* the chain position being read */
+	uint64_t next_offset;
+	uint64_t verified_here;
+	bool fetch_outstanding;
+	uint64_t retry_at_ns;
+};
+
+struct bench_result {
+	uint64_t records_acked;
+	uint64_t batches_acked;
+	uint64_t batches_failed;
+	uint64_t bytes_acked; /* keys and values */
+	uint64_t produce_start_ns, produce_end_ns;
+	struct tern_histo latency; /* per batch: first send to its ack */
+	uint64_t verified_records; /* summed over every replica read */
+	uint64_t verify_errors;
+	uint64_t foreign_records; /* other producers' records, skipped */
+	uint64_t fetch_redirects;
+	uint64_t fetch_waits;
+	uint64_t verify_start_ns, verify_end_ns;
+	bool timed_out;
+	char first_error[256];
+};
+
+struct bench {
+	struct bench_options opts;
+	const struct tern_cluster *cluster;
+	struct tern_client *client;
+	struct tern_batch_limits limits;
+	enum bench_phase phase;
+	uint64_t next_record;
+	uint32_t next_partition; /* round-robin start for building */
+	struct bench_partition *parts;
+	/* order[start[p] .. start[p + 1]) are the record numbers of partition
+	 * p, ascending; cursor[p] is the next one to produce. */
+	uint32_t *order;
+	uint64_t *start;
+	uint64_t *cursor;
+	uint64_t deadline_ns;
+	uint8_t *scratch; /* one batch being built */
+	struct bench_result result;
+	void (*finished)(void *arg);
+	void *finished_arg;
+};
+
+int bench_init(struct bench *b, const struct bench_options *opts,
+	       const struct tern_cluster *cluster);
+void bench_free(struct bench *b);
+/* The client's callbacks (arg: the bench). */
+void bench_produced(void *arg, uint32_t partition, uint64_t cookie,
+		    const struct tern_client_produce_result *res);
+void bench_fetched(void *arg, uint32_t partition, uint64_t cookie,
+		   const struct tern_client_fetch_result *res);
+/* Per loop iteration: produce more, fetch more, check the deadline. */
+unsigned bench_poll(void *arg, uint64_t now_ns);
+
+/* Record i's key and value (value_len bytes). */
+void bench_key(uint64_t i, char key[BENCH_KEY_LEN]);
+void bench_value(uint64_t i, uint8_t *value, uint32_t len);
+
+#endif /* TERN_BENCH_BENCH_H */

@@ -1,0 +1,473 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The run: produce every record through the chain heads with a window of
+ * batches in flight per partition, then read each partition back from
+ * every replica of its chain and check it (bench.h says what).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "bench.h"
+#include "keyhash.h"
+
+#define BATCHES_PER_POLL 64u
+#define FETCH_MAX_BYTES (1u << 20)
+#define FETCH_RETRY_NS 1000000u
+
+void bench_key(uint64_t i, char key[BENCH_KEY_LEN])
+{
+	char digits[BENCH_KEY_LEN + 1];
+
+	snprintf(digits, sizeof(digits), "k%010" PRIu64, i % 10000000000u);
+	memcpy(key, digits, BENCH_KEY_LEN);
+}
+
+void bench_value(uint64_t i, uint8_t *value, uint32_t len)
+{
+	uint64_t x = i * 0x9e3779b97f4a7c15u + 1;
+
+	for (uint32_t k = 0; k < len; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		value[k] = (uint8_t)x;
+	}
+}
+
+static uint32_t partition_of(const struct bench *b, uint64_t i)
+{
+	char key[BENCH_KEY_LEN];
+	uint32_t p = 0;
+
+	bench_key(i, key);
+	(void)tern_keyhash_partition(key, BENCH_KEY_LEN, b->cluster->partitions,
+				     &p);
+	return p;
+}
+
+static void fail(struct bench *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	b->result.verify_errors++;
+	if (b->result.first_error[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->result.first_error, sizeof(b->result.first_error), fmt,
+		  ap);
+	va_end(ap);
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static int index_records(struct bench *b)
+{
+	uint32_t parts = b->cluster->partitions;
+
+	b->order = malloc(b->opts.records * sizeof(*b->order));
+	b->start = calloc(parts + 1, sizeof(*b->start));
+	b->cursor = calloc(parts, sizeof(*b->cursor));
+	if (b->order == NULL || b->start == NULL || b->cursor == NULL)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < b->opts.records; i++)
+		b->start[partition_of(b, i) + 1]++;
+	for (uint32_t p = 0; p < parts; p++) {
+		b->start[p + 1] += b->start[p];
+		b->cursor[p] = b->start[p];
+	}
+	for (uint64_t i = 0; i < b->opts.records; i++)
+		b->order[b->cursor[partition_of(b, i)]++] = (uint32_t)i;
+	for (uint32_t p = 0; p < parts; p++)
+		b->cursor[p] = b->start[p];
+	return 0;
+}
+
+/* Records that fit one batch: the size of a batch is a number of frames
+ * as well as of records. */
+static uint32_t records_per_batch(const struct bench *b)
+{
+	const struct tern_record_in rec = { .key_len = BENCH_KEY_LEN,
+					    .value_len = b->opts.value_bytes };
+	uint64_t fit = (b->limits.max_batch_bytes - TERN_BATCH_HEADER_BYTES) /
+		       tern_record_encoded_bytes(&rec);
+
+	return (uint32_t)RTE_MIN(fit, (uint64_t)b->opts.batch_records);
+}
+
+int bench_init(struct bench *b, const struct bench_options *opts,
+	       const struct tern_cluster *cluster)
+{
+	memset(b, 0, sizeof(*b));
+	b->opts = *opts;
+	b->cluster = cluster;
+	b->limits.max_batch_bytes = tern_cluster_batch_max(cluster);
+	b->limits.max_record_bytes =
+		b->limits.max_batch_bytes - TERN_BATCH_HEADER_BYTES;
+	if (records_per_batch(b) == 0)
+		return -EMSGSIZE; /* a record larger than a batch */
+	tern_histo_init(&b->result.latency);
+	b->parts = calloc(cluster->partitions, sizeof(*b->parts));
+	if (b->parts == NULL || index_records(b) != 0)
+		return -ENOMEM;
+	for (uint32_t p = 0; p < cluster->partitions; p++) {
+		uint64_t n = b->start[p + 1] - b->start[p];
+		uint64_t batches = n / records_per_batch(b) + 1;
+
+		b->parts[p].acked_base = malloc(batches * sizeof(uint64_t));
+		if (b->parts[p].acked_base == NULL)
+			return -ENOMEM;
+		memset(b->parts[p].acked_base, 0xff,
+		       batches * sizeof(uint64_t));
+	}
+	return 0;
+}
+
+void bench_free(struct bench *b)
+{
+	for (uint32_t p = 0; b->parts != NULL && p < b->cluster->partitions;
+	     p++)
+		free(b->parts[p].acked_base);
+	free(b->parts);
+	free(b->order);
+	free(b->start);
+	free(b->cursor);
+}
+
+/* ---- produce ------------------------------------------------------------ */
+
+static int add_record(struct bench *b, struct tern_batch_builder *bb,
+		      uint64_t i)
+{
+	char key[BENCH_KEY_LEN];
+	uint8_t value[TERN_FRAME_BODY_MAX];
+	const struct tern_record_in rec = { .key = (const uint8_t *)key,
+					    .key_len = BENCH_KEY_LEN,
+					    .value = value,
+					    .value_len = b->opts.value_bytes };
+	enum tern_batch_error why;
+
+	bench_key(i, key);
+	bench_value(i, value, b->opts.value_bytes);
+	return tern_batch_builder_add(bb, &rec, &why);
+}
+
+/* Build and send partition p's next batch; false when it cannot now. */
+static bool produce_one(struct bench *b, uint32_t p, uint64_t now_ns)
+{
+	struct tern_batch_builder bb;
+	enum tern_batch_error why;
+	uint64_t sequence;
+	uint8_t *buf;
+	uint32_t cap;
+	int len;
+
+	if (b->cursor[p] == b->start[p + 1] ||
+	    tern_client_produce_prepare(b->client, p, &sequence, &buf, &cap) !=
+		    0)
+		return false;
+	if (tern_batch_builder_init(&bb, buf, cap, &b->limits,
+				    b->opts.producer_id, sequence, now_ns,
+				    &why) != 0)
+		return false;
+	while (b->cursor[p] < b->start[p + 1] &&
+	       bb.count < b->opts.batch_records &&
+	       add_record(b, &bb, b->order[b->cursor[p]]) == 0)
+		b->cursor[p]++;
+	len = tern_batch_builder_finish(&bb, 0, &why);
+	if (len <= 0 || tern_client_produce_send(b->client, p, (uint32_t)len,
+						 bb.count, now_ns) != 0) {
+		fail(b, "cannot build a batch for partition %u: %s", p,
+		     tern_batch_strerror(why));
+		b->phase = BENCH_DONE;
+		return false;
+	}
+	b->parts[p].batches_sent++;
+	return true;
+}
+
+static unsigned produce_more(struct bench *b, uint64_t now_ns)
+{
+	uint32_t parts = b->cluster->partitions;
+	unsigned sent = 0;
+	bool progress = true;
+
+	while (progress && sent < BATCHES_PER_POLL) {
+		progress = false;
+		for (uint32_t k = 0; k < parts && sent < BATCHES_PER_POLL;
+		     k++) {
+			uint32_t p = (b->next_partition + k) % parts;
+
+			if (produce_one(b, p, now_ns)) {
+				sent++;
+				progress = true;
+			}
+		}
+		b->next_partition = (b->next_partition + 1) % parts;
+	}
+	return sent;
+}
+
+static bool produce_finished(const struct bench *b)
+{
+	for (uint32_t p = 0; p < b->cluster->partitions; p++)
+		if (b->cursor[p] != b->start[p + 1] ||
+		    tern_client_in_flight(b->client, p) != 0)
+			return false;
+	return true;
+}
+
+void bench_produced(void *arg, uint32_t partition, uint64_t cookie,
+		    const struct tern_client_produce_result *res)
+{
+	struct bench *b = arg;
+	struct bench_partition *bp = &b->parts[partition];
+
+	if (res->status != TERN_PRODUCE_OK) {
+		b->result.batches_failed++;
+		fail(b, "partition %u sequence %" PRIu64 " refused: status %d",
+		     partition, res->sequence, (int)res->status);
+		return;
+	}
+	if (res->sequence >= bp->batches_sent || res->count != cookie) {
+		fail(b,
+		     "partition %u sequence %" PRIu64
+		     ": acknowledged %u records of %" PRIu64,
+		     partition, res->sequence, res->count, cookie);
+		return;
+	}
+	bp->acked_base[res->sequence] = res->base;
+	bp->acked_records += res->count;
+	if (bp->acked_records == res->count || res->base < bp->first_base)
+		bp->first_base = res->base;
+	if (res->base + res->count > bp->end_offset)
+		bp->end_offset = res->base + res->count;
+	b->result.records_acked += res->count;
+	b->result.batches_acked++;
+	b->result.bytes_acked +=
+		(uint64_t)res->count * (BENCH_KEY_LEN + b->opts.value_bytes);
+	tern_histo_record(&b->result.latency, res->latency_ns);
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+static bool record_ok(struct bench *b, uint32_t partition,
+		      const struct tern_record *rec)
+{
+	char key[BENCH_KEY_LEN];
+	uint8_t value[TERN_FRAME_BODY_MAX];
+	uint64_t i = 0;
+
+	if (rec->key_len != BENCH_KEY_LEN || rec->key[0] != 'k')
+		return false;
+	for (uint32_t k = 1; k < BENCH_KEY_LEN; k++) {
+		if (rec->key[k] < '0' || rec->key[k] > '9')
+			return false;
+		i = i * 10 + (uint64_t)(rec->key[k] - '0');
+	}
+	bench_key(i, key);
+	bench_value(i, value, b->opts.value_bytes);
+	return i < b->opts.records && partition_of(b, i) == partition &&
+	       rec->value_len == b->opts.value_bytes &&
+	       memcmp(rec->value, value, rec->value_len) == 0;
+}
+
+/*
+ * Check one fetched batch; returns false on the first problem. Batches of
+ * other producers (an earlier run on the same cluster) are skipped; each
+ * of ours must sit exactly where its PRODUCE_ACK put it.
+ */
+static bool check_batch(struct bench *b, uint32_t p, uint16_t node,
+			const uint8_t *batch, uint32_t avail, uint32_t *used)
+{
+	struct bench_partition *bp = &b->parts[p];
+	struct tern_batch_header h;
+	struct tern_batch_iter it;
+	struct tern_record rec;
+	enum tern_batch_error why;
+
+	if (tern_batch_check(batch, avail, &b->limits, &h, &why) != 0) {
+		fail(b, "node %u partition %u: bad batch at %" PRIu64 ": %s",
+		     node, p, bp->next_offset, tern_batch_strerror(why));
+		return false;
+	}
+	*used = h.length;
+	if (h.base_offset + h.record_count <= bp->next_offset)
+		return true; /* before the offset asked for */
+	if (h.base_offset > bp->next_offset) {
+		fail(b,
+		     "node %u partition %u: gap from %" PRIu64 " to %" PRIu64,
+		     node, p, bp->next_offset, h.base_offset);
+		return false;
+	}
+	bp->next_offset = h.base_offset + h.record_count;
+	if (h.producer_id != b->opts.producer_id) {
+		b->result.foreign_records += h.record_count;
+		return true;
+	}
+	if (h.producer_seq >= bp->batches_sent ||
+	    bp->acked_base[h.producer_seq] != h.base_offset) {
+		fail(b,
+		     "node %u partition %u: batch at %" PRIu64
+		     " (sequence %" PRIu64 ") is not where it was "
+		     "acknowledged: a duplicate or an unacknowledged write",
+		     node, p, h.base_offset, h.producer_seq);
+		return false;
+	}
+	tern_batch_iter_init(&it, batch, &h);
+	while (tern_batch_iter_next(&it, &rec) == 1) {
+		if (!record_ok(b, p, &rec)) {
+			fail(b,
+			     "node %u partition %u: record at %" PRIu64
+			     " differs from what was produced",
+			     node, p, rec.offset);
+			return false;
+		}
+		bp->verified_here++;
+		b->result.verified_records++;
+	}
+	return true;
+}
+
+static void next_replica(struct bench *b, uint32_t p, uint16_t node)
+{
+	struct bench_partition *bp = &b->parts[p];
+
+	if (bp->verified_here != bp->acked_records)
+		fail(b,
+		     "node %u partition %u: %" PRIu64 " of the %" PRIu64
+		     " acknowledged records found",
+		     node, p, bp->verified_here, bp->acked_records);
+	bp->replica++;
+	bp->next_offset = bp->first_base;
+	bp->verified_here = 0;
+}
+
+/* The time the fetch was sent comes back as its cookie. */
+static void verify_reply(struct bench *b, uint32_t p,
+			 const struct tern_client_fetch_result *res,
+			 uint64_t sent_ns)
+{
+	struct bench_partition *bp = &b->parts[p];
+	uint16_t node = bp->chain[bp->replica];
+	uint32_t off = 0, used = 0;
+
+	if (res->status == TERN_FETCH_OK) {
+		while (off < res->batches_len &&
+		       check_batch(b, p, node, res->batches + off,
+				   res->batches_len - off, &used))
+			off += used;
+		if (off != res->batches_len) {
+			bp->verified_here = bp->acked_records; /* counted */
+			next_replica(b, p, node);
+		}
+		return;
+	}
+	if (res->status == TERN_FETCH_NO_DATA_YET &&
+	    bp->next_offset >= bp->end_offset) {
+		next_replica(b, p, node); /* read to the end */
+		return;
+	}
+	if (res->status == TERN_FETCH_REDIRECT_TAIL)
+		b->result.fetch_redirects++;
+	else if (res->status == TERN_FETCH_NO_DATA_YET || res->timed_out)
+		b->result.fetch_waits++;
+	else {
+		fail(b, "node %u partition %u: fetch at %" PRIu64 ": %s", node,
+		     p, bp->next_offset,
+		     tern_wire_fetch_status_name(res->status));
+		bp->verified_here = bp->acked_records; /* counted */
+		next_replica(b, p, node);
+		return;
+	}
+	bp->retry_at_ns = sent_ns + FETCH_RETRY_NS;
+}
+
+void bench_fetched(void *arg, uint32_t partition, uint64_t cookie,
+		   const struct tern_client_fetch_result *res)
+{
+	struct bench *b = arg;
+
+	b->parts[partition].fetch_outstanding = false;
+	verify_reply(b, partition, res, cookie);
+}
+
+static unsigned verify_more(struct bench *b, uint64_t now_ns)
+{
+	unsigned work = 0;
+	bool done = true;
+
+	for (uint32_t p = 0; p < b->cluster->partitions; p++) {
+		struct bench_partition *bp = &b->parts[p];
+
+		if (bp->replica >= b->cluster->replication)
+			continue;
+		done = false;
+		if (bp->fetch_outstanding || now_ns < bp->retry_at_ns)
+			continue;
+		/* The cookie carries the time, for the retry back-off. */
+		if (tern_client_fetch(b->client, bp->chain[bp->replica], p,
+				      bp->next_offset, FETCH_MAX_BYTES, 0,
+				      now_ns, now_ns) == 0) {
+			bp->fetch_outstanding = true;
+			work++;
+		}
+	}
+	if (done) {
+		b->result.verify_end_ns = now_ns;
+		b->phase = BENCH_DONE;
+	}
+	return work;
+}
+
+static void start_verify(struct bench *b, uint64_t now_ns)
+{
+	const struct tern_placement *pl = tern_client_placement(b->client);
+
+	for (uint32_t p = 0; p < b->cluster->partitions; p++) {
+		tern_placement_get_chain(pl, p, b->parts[p].chain,
+					 TERN_CHAIN_LEN_MAX);
+		b->parts[p].next_offset = b->parts[p].first_base;
+	}
+	b->result.verify_start_ns = now_ns;
+	b->phase = BENCH_VERIFY;
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+unsigned bench_poll(void *arg, uint64_t now_ns)
+{
+	struct bench *b = arg;
+	unsigned work = 0;
+
+	if (b->result.produce_start_ns == 0) {
+		b->result.produce_start_ns = now_ns;
+		b->deadline_ns = now_ns + b->opts.timeout_ms * 1000000u;
+	}
+	if (b->phase != BENCH_DONE && now_ns >= b->deadline_ns) {
+		b->result.timed_out = true;
+		b->phase = BENCH_DONE;
+	}
+	if (b->phase == BENCH_PRODUCE) {
+		work = produce_more(b, now_ns);
+		if (produce_finished(b)) {
+			b->result.produce_end_ns = now_ns;
+			if (b->opts.verify)
+				start_verify(b, now_ns);
+			else
+				b->phase = BENCH_DONE;
+		}
+	} else if (b->phase == BENCH_VERIFY) {
+		work = verify_more(b, now_ns);
+	}
+	if (b->phase == BENCH_DONE && b->finished != NULL) {
+		b->finished(b->finished_arg);
+		b->finished = NULL;
+	}
+	return work;
+}

@@ -1,0 +1,491 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tern-bench: command line, EAL, the client's dataplane, and the summary.
+ * docs/benchmarks.md shows how to run it; bench.h what a run checks.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+
+#include "bench.h"
+#include "client_dp.h"
+#include "eal.h"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1, /* verification failed or batches refused */
+	EXIT_USAGE = 2,
+	EXIT_SETUP = 3,
+	EXIT_TIMEOUT = 4,
+};
+
+struct cli {
+	struct bench_options opts;
+	struct tern_eal_config eal;
+	const char *cluster_path;
+	const char *ip;
+	uint16_t udp_port;
+	const char *ports[TERN_PORTS_MAX];
+	unsigned port_count;
+	uint32_t mtu;
+	bool busy;
+	char file_prefix[64];
+};
+
+static struct tern_dp *running_dp;
+
+static void usage(FILE *out)
+{
+	fputs("usage: tern-bench --cluster FILE --port DEVICE... [options]\n"
+	      "\n"
+	      "Produce records through a Tern cluster, closed loop, and read\n"
+	      "every one back from every replica (--verify).\n"
+	      "\n"
+	      "  --cluster FILE        the cluster file\n"
+	      "  --port DEVICE         a port reaching node 0, then node 1, "
+	      "...\n"
+	      "                        (one per node; or one for all on L2)\n"
+	      "  --ip A.B.C.D          this client (default 10.77.0.200)\n"
+	      "  --udp-port N          this client's UDP port (default 9000)\n"
+	      "  --mtu N               port MTU (default: the cluster's)\n"
+	      "  --records N           records to produce (default 100000)\n"
+	      "  --value-bytes N       bytes per value (default 100)\n"
+	      "  --batch-records N     records per batch at most (default 32)\n"
+	      "  --in-flight N         batches in flight per partition "
+	      "(default 16)\n"
+	      "  --verify              read everything back from every "
+	      "replica\n"
+	      "  --timeout-ms N        give up after (default 120000)\n"
+	      "  --producer-id N       (default: this process id)\n"
+	      "  --json                one JSON object on stdout\n"
+	      "  --busy                busy-poll (default adaptive idle)\n"
+	      "  --file-prefix NAME    EAL file prefix\n"
+	      "  --lcores LIST         EAL lcores (default 0)\n"
+	      "  --main-lcore N        EAL main lcore\n"
+	      "\n"
+	      "Exit: 0 all acknowledged (and verified), 1 failed, 2 usage, "
+	      "3 setup, 4 timeout.\n",
+	      out);
+}
+
+enum opt_id {
+	OPT_HELP = 256,
+	OPT_CLUSTER,
+	OPT_PORT,
+	OPT_IP,
+	OPT_UDP_PORT,
+	OPT_MTU,
+	OPT_RECORDS,
+	OPT_VALUE_BYTES,
+	OPT_BATCH_RECORDS,
+	OPT_IN_FLIGHT,
+	OPT_VERIFY,
+	OPT_TIMEOUT_MS,
+	OPT_PRODUCER_ID,
+	OPT_JSON,
+	OPT_BUSY,
+	OPT_FILE_PREFIX,
+	OPT_LCORES,
+	OPT_MAIN_LCORE,
+};
+
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "cluster", required_argument, NULL, OPT_CLUSTER },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "ip", required_argument, NULL, OPT_IP },
+	{ "udp-port", required_argument, NULL, OPT_UDP_PORT },
+	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "records", required_argument, NULL, OPT_RECORDS },
+	{ "value-bytes", required_argument, NULL, OPT_VALUE_BYTES },
+	{ "batch-records", required_argument, NULL, OPT_BATCH_RECORDS },
+	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
+	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS },
+	{ "producer-id", required_argument, NULL, OPT_PRODUCER_ID },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "busy", no_argument, NULL, OPT_BUSY },
+	{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
+	{ "lcores", required_argument, NULL, OPT_LCORES },
+	{ "main-lcore", required_argument, NULL, OPT_MAIN_LCORE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_u64(const char *name, const char *arg, uint64_t min,
+		     uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
+	    v < min || v > max) {
+		fprintf(stderr,
+			"tern-bench: --%s '%s': expected a whole number from "
+			"%" PRIu64 " to %" PRIu64 "\n",
+			name, arg, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_number(struct cli *cli, int id, const char *name,
+			const char *arg)
+{
+	struct bench_options *o = &cli->opts;
+	uint64_t v;
+	int err = -ENOENT;
+
+#define NUMBER(opt, min, max, dst)                        \
+	case opt:                                         \
+		err = parse_u64(name, arg, min, max, &v); \
+		if (err == 0)                             \
+			dst = (__typeof__(dst))v;         \
+		break
+	switch (id) {
+		NUMBER(OPT_UDP_PORT, 1024, 65535, cli->udp_port);
+		NUMBER(OPT_MTU, 576, TERN_FRAME_MTU_MAX, cli->mtu);
+		NUMBER(OPT_RECORDS, 1, UINT32_MAX, o->records);
+		NUMBER(OPT_VALUE_BYTES, 0, TERN_FRAME_BODY_MAX, o->value_bytes);
+		NUMBER(OPT_BATCH_RECORDS, 1, 65536, o->batch_records);
+		NUMBER(OPT_IN_FLIGHT, 1, 4096, o->in_flight);
+		NUMBER(OPT_TIMEOUT_MS, 1, 86400000, o->timeout_ms);
+		NUMBER(OPT_PRODUCER_ID, 0, UINT64_MAX, o->producer_id);
+		NUMBER(OPT_MAIN_LCORE, 0, RTE_MAX_LCORE - 1,
+		       cli->eal.main_lcore);
+	default:
+		break;
+	}
+#undef NUMBER
+	return err;
+}
+
+static int parse_other(struct cli *cli, int id, const char *arg)
+{
+	switch (id) {
+	case OPT_CLUSTER:
+		cli->cluster_path = arg;
+		return 0;
+	case OPT_PORT:
+		if (cli->port_count == TERN_PORTS_MAX) {
+			fprintf(stderr, "tern-bench: at most %u --port\n",
+				TERN_PORTS_MAX);
+			return -EINVAL;
+		}
+		cli->ports[cli->port_count++] = arg;
+		return 0;
+	case OPT_IP:
+		cli->ip = arg;
+		return 0;
+	case OPT_VERIFY:
+		cli->opts.verify = true;
+		return 0;
+	case OPT_JSON:
+		cli->opts.json = true;
+		return 0;
+	case OPT_BUSY:
+		cli->busy = true;
+		return 0;
+	case OPT_FILE_PREFIX:
+		cli->eal.file_prefix = arg;
+		return 0;
+	case OPT_LCORES:
+		cli->eal.lcores = arg;
+		return 0;
+	default:
+		usage(stderr);
+		return -EINVAL;
+	}
+}
+
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+	int id;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->opts = (struct bench_options){ .records = 100000,
+					    .value_bytes = 100,
+					    .batch_records = 32,
+					    .in_flight = 16,
+					    .timeout_ms = 120000,
+					    .producer_id = (uint64_t)getpid() };
+	cli->eal = (struct tern_eal_config){ .lcores = "0",
+					     .main_lcore = -1,
+					     .mem_mb = 512 };
+	cli->ip = "10.77.0.200";
+	cli->udp_port = 9000;
+	while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		int err;
+
+		if (id == OPT_HELP) {
+			usage(stdout);
+			exit(EXIT_OK);
+		}
+		if (id < OPT_HELP) {
+			usage(stderr);
+			return -EINVAL;
+		}
+		err = parse_number(cli, id, long_options[id - OPT_HELP].name,
+				   optarg);
+		if (err == -ENOENT)
+			err = parse_other(cli, id, optarg);
+		if (err != 0)
+			return err;
+	}
+	if (optind < argc || cli->cluster_path == NULL ||
+	    cli->port_count == 0) {
+		fputs("tern-bench: --cluster and --port are required (see "
+		      "--help)\n",
+		      stderr);
+		return -EINVAL;
+	}
+	if (cli->eal.file_prefix == NULL) {
+		snprintf(cli->file_prefix, sizeof(cli->file_prefix),
+			 "tern-bench-%d", (int)getpid());
+		cli->eal.file_prefix = cli->file_prefix;
+	}
+	for (unsigned p = 0; p < cli->port_count; p++)
+		cli->eal.devices[cli->eal.device_count++] = cli->ports[p];
+	return 0;
+}
+
+/* ---- run ---------------------------------------------------------------- */
+
+struct run {
+	struct tern_cluster cluster;
+	struct bench bench;
+	struct tern_client_dp transport;
+	struct tern_client *client;
+	struct tern_dp *dp;
+};
+
+static void on_finished(void *arg)
+{
+	tern_dp_stop(arg);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (running_dp != NULL)
+		tern_dp_stop(running_dp);
+}
+
+static int load_cluster(struct run *r, const struct cli *cli)
+{
+	char err[512];
+
+	if (tern_cluster_load(cli->cluster_path, &r->cluster, err,
+			      sizeof(err)) != 0) {
+		fprintf(stderr, "tern-bench: %s\n", err);
+		return -EINVAL;
+	}
+	if (cli->port_count != 1 && cli->port_count != r->cluster.node_count) {
+		fprintf(stderr,
+			"tern-bench: %u --port for %u nodes: give one per node "
+			"(in node order) or one shared port\n",
+			cli->port_count, r->cluster.node_count);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int client_create(struct run *r, const struct cli *cli)
+{
+	struct tern_client_config cfg = {
+		.cluster = &r->cluster,
+		.producer_id = cli->opts.producer_id,
+		.in_flight = cli->opts.in_flight,
+		.batch_bytes_max = tern_cluster_batch_max(&r->cluster),
+		.retry_ns = 50000000,
+		.backoff_ns = 200000,
+		.transport = tern_client_dp_transport(&r->transport),
+		.arg = &r->bench,
+		.produced = bench_produced,
+		.fetched = bench_fetched,
+	};
+	int err;
+
+	r->client = tern_client_create(&cfg, &err);
+	if (r->client == NULL)
+		return err;
+	r->bench.client = r->client;
+	r->transport.cluster = &r->cluster;
+	r->transport.udp_port = cli->udp_port;
+	r->transport.client = r->client;
+	r->transport.tsc_hz = rte_get_tsc_hz();
+	r->transport.on_poll = bench_poll;
+	r->transport.arg = &r->bench;
+	for (uint16_t n = 0; n < r->cluster.node_count; n++)
+		r->transport.port_of_node[n] = cli->port_count == 1 ? 0 : n;
+	return 0;
+}
+
+static int dp_create(struct run *r, const struct cli *cli)
+{
+	struct tern_dp_config cfg;
+	struct in_addr ip;
+	int err;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (inet_pton(AF_INET, cli->ip, &ip) != 1) {
+		fprintf(stderr, "tern-bench: --ip '%s' is not an address\n",
+			cli->ip);
+		return -EINVAL;
+	}
+	for (unsigned p = 0; p < cli->port_count; p++)
+		cfg.ports[p] = (struct tern_port_config){
+			.device = cli->ports[p],
+			.queue_count = 1,
+			.mtu = (uint16_t)(cli->mtu ? cli->mtu
+						   : tern_cluster_batch_max(
+							     &r->cluster) +
+							     84u),
+			.link_wait_ms = 5000,
+			.rx_interrupts = !cli->busy,
+			.checksum_offload = true,
+		};
+	cfg.port_count = cli->port_count;
+	cfg.ipv4 = ntohl(ip.s_addr);
+	cfg.udp_port_base = cli->udp_port;
+	cfg.idle = (struct tern_idle_config){
+		.mode = cli->busy ? TERN_IDLE_BUSY : TERN_IDLE_ADAPTIVE,
+		.spin_polls = 256,
+		.pause_polls = 256,
+		.sleep_us_max = 20,
+		.rx_interrupts = !cli->busy,
+	};
+	cfg.app_mbufs = 1024;
+	cfg.handler = tern_client_dp_handler(&r->transport);
+	r->dp = tern_dp_create(&cfg, &err);
+	if (r->dp == NULL)
+		fprintf(stderr, "tern-bench: dataplane setup failed: %s\n",
+			strerror(-err));
+	return r->dp == NULL ? err : 0;
+}
+
+static double seconds(uint64_t from_ns, uint64_t to_ns)
+{
+	return to_ns > from_ns ? (double)(to_ns - from_ns) / 1e9 : 0.0;
+}
+
+static void print_summary(const struct run *r, const struct cli *cli)
+{
+	const struct bench_result *res = &r->bench.result;
+	const struct tern_client_counters *cc = tern_client_counters(r->client);
+	double secs = seconds(res->produce_start_ns, res->produce_end_ns);
+	double rate = secs > 0 ? (double)res->records_acked / secs : 0;
+	double mbps = secs > 0 ? (double)res->bytes_acked / secs / 1e6 : 0;
+	const struct tern_histo *h = &res->latency;
+
+	if (cli->opts.json) {
+		printf("{\"records\":%" PRIu64 ",\"batches\":%" PRIu64
+		       ",\"failed_batches\":%" PRIu64 ",\"seconds\":%.6f,"
+		       "\"records_per_s\":%.0f,\"mb_per_s\":%.3f,"
+		       "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
+		       "\"p99_9\":%.1f,\"max\":%.1f},\"retries\":%" PRIu64
+		       ",\"busy\":%" PRIu64 ",\"verified_records\":%" PRIu64
+		       ",\"verify_errors\":%" PRIu64 ",\"timed_out\":%s}\n",
+		       res->records_acked, res->batches_acked,
+		       res->batches_failed, secs, rate, mbps,
+		       (double)tern_histo_percentile(h, 50) / 1e3,
+		       (double)tern_histo_percentile(h, 90) / 1e3,
+		       (double)tern_histo_percentile(h, 99) / 1e3,
+		       (double)tern_histo_percentile(h, 99.9) / 1e3,
+		       (double)tern_histo_max(h) / 1e3, cc->produce_retries,
+		       cc->busy, res->verified_records, res->verify_errors,
+		       res->timed_out ? "true" : "false");
+		return;
+	}
+	char line[TERN_HISTO_FORMAT_LEN];
+
+	tern_histo_format(h, line, sizeof(line));
+	printf("produced %" PRIu64 " records (%" PRIu64 " batches) in %.3f s: "
+	       "%.0f records/s, %.2f MB/s\n",
+	       res->records_acked, res->batches_acked, secs, rate, mbps);
+	printf("batch latency (us): %s\n", line);
+	printf("retries %" PRIu64 ", busy %" PRIu64 ", failed batches %" PRIu64
+	       "\n",
+	       cc->produce_retries, cc->busy, res->batches_failed);
+	if (cli->opts.verify)
+		printf("verified %" PRIu64 " records on %u replicas in %.3f s, "
+		       "%" PRIu64 " errors, %" PRIu64 " redirects\n",
+		       res->verified_records, r->cluster.replication,
+		       seconds(res->verify_start_ns, res->verify_end_ns),
+		       res->verify_errors, res->fetch_redirects);
+	if (res->first_error[0] != '\0')
+		printf("first error: %s\n", res->first_error);
+}
+
+static int exit_code(const struct bench_result *res, const struct cli *cli,
+		     uint32_t replication)
+{
+	if (res->timed_out)
+		return EXIT_TIMEOUT;
+	if (res->verify_errors != 0 || res->batches_failed != 0 ||
+	    res->records_acked != cli->opts.records)
+		return EXIT_FAILED;
+	if (cli->opts.verify &&
+	    res->verified_records != res->records_acked * replication)
+		return EXIT_FAILED;
+	return EXIT_OK;
+}
+
+static int run(struct run *r, const struct cli *cli)
+{
+	int err = bench_init(&r->bench, &cli->opts, &r->cluster);
+
+	if (err == 0)
+		err = client_create(r, cli);
+	if (err == 0)
+		err = dp_create(r, cli);
+	if (err != 0) {
+		fprintf(stderr, "tern-bench: setup failed: %s\n",
+			strerror(-err));
+		return EXIT_SETUP;
+	}
+	r->bench.finished = on_finished;
+	r->bench.finished_arg = r->dp;
+	running_dp = r->dp;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (tern_dp_launch(r->dp) == 0)
+		tern_dp_wait(r->dp);
+	running_dp = NULL;
+	print_summary(r, cli);
+	tern_dp_destroy(r->dp);
+	return exit_code(&r->bench.result, cli, r->cluster.replication);
+}
+
+int main(int argc, char **argv)
+{
+	static struct run r;
+	struct cli cli;
+	int code;
+
+	if (parse_cli(argc, argv, &cli) != 0 || load_cluster(&r, &cli) != 0)
+		return EXIT_USAGE;
+	if (tern_eal_init(&cli.eal, argv[0]) != 0) {
+		fputs("tern-bench: EAL initialisation failed (see the log "
+		      "above)\n",
+		      stderr);
+		return EXIT_SETUP;
+	}
+	code = run(&r, &cli);
+	tern_client_destroy(r.client);
+	bench_free(&r.bench);
+	rte_eal_cleanup();
+	return code;
+}

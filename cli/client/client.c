@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The client state machine (client.h). Each partition's window is a ring
+ * indexed by sequence modulo the window: the answer to sequence s finds
+ * its batch at slot s % in_flight, and a reply whose sequence does not
+ * match the slot's is a late duplicate, counted and ignored.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+struct produce_slot {
+	bool used;
+	bool sent;
+	uint64_t sequence;
+	uint64_t cookie;
+	uint64_t first_ns;
+	uint64_t resend_ns; /* when to send it (again) */
+	uint32_t attempts;
+	uint32_t len;
+	uint8_t *batch;
+};
+
+struct partition_state {
+	uint16_t head;
+	uint16_t head_worker;
+	uint64_t next_sequence;
+	uint32_t in_flight;
+	struct produce_slot *slots;
+};
+
+struct fetch_slot {
+	bool used;
+	uint16_t node;
+	uint32_t partition;
+	uint64_t request_id;
+	uint64_t offset;
+	uint32_t max_bytes;
+	uint32_t max_wait_ms;
+	uint64_t cookie;
+	uint64_t deadline_ns;
+};
+
+struct tern_client {
+	struct tern_client_config cfg;
+	struct tern_placement placement;
+	uint16_t *worker_of; /* [node * partitions + p] */
+	struct partition_state *parts;
+	uint8_t *batch_arena;
+	struct fetch_slot fetches[TERN_CLIENT_FETCHES_MAX];
+	uint64_t next_request_id;
+	struct tern_client_counters counters;
+};
+
+static bool config_valid(const struct tern_client_config *cfg)
+{
+	return cfg->cluster != NULL && cfg->in_flight > 0 &&
+	       cfg->in_flight <= 65536 &&
+	       cfg->batch_bytes_max >= TERN_WIRE_BATCH_MIN &&
+	       cfg->retry_ns > 0 && cfg->transport.send != NULL &&
+	       cfg->produced != NULL && cfg->fetched != NULL;
+}
+
+static int placement_tables(struct tern_client *c)
+{
+	const struct tern_cluster *cl = c->cfg.cluster;
+	int err = tern_placement_init(&c->placement, cl->node_count,
+				      cl->partitions, cl->replication);
+
+	if (err != 0)
+		return err;
+	c->worker_of = calloc((size_t)cl->node_count * cl->partitions,
+			      sizeof(*c->worker_of));
+	if (c->worker_of == NULL)
+		return -ENOMEM;
+	for (uint32_t n = 0; n < cl->node_count && err >= 0; n++)
+		err = tern_placement_assign_workers(
+			&c->placement, n, cl->workers,
+			&c->worker_of[(size_t)n * cl->partitions],
+			cl->partitions);
+	return err < 0 ? err : 0;
+}
+
+static int partitions_init(struct tern_client *c)
+{
+	const struct tern_cluster *cl = c->cfg.cluster;
+	size_t slot_bytes = c->cfg.batch_bytes_max;
+	size_t per_part = (size_t)c->cfg.in_flight * slot_bytes;
+
+	c->parts = calloc(cl->partitions, sizeof(*c->parts));
+	c->batch_arena = malloc(per_part * cl->partitions);
+	if (c->parts == NULL || c->batch_arena == NULL)
+		return -ENOMEM;
+	for (uint32_t p = 0; p < cl->partitions; p++) {
+		struct partition_state *ps = &c->parts[p];
+		uint16_t chain[TERN_CHAIN_LEN_MAX];
+
+		tern_placement_get_chain(&c->placement, p, chain,
+					 TERN_CHAIN_LEN_MAX);
+		ps->head = chain[0];
+		ps->head_worker =
+			c->worker_of[(size_t)chain[0] * cl->partitions + p];
+		ps->slots = calloc(c->cfg.in_flight, sizeof(*ps->slots));
+		if (ps->slots == NULL)
+			return -ENOMEM;
+		for (uint32_t i = 0; i < c->cfg.in_flight; i++)
+			ps->slots[i].batch =
+				c->batch_arena + p * per_part + i * slot_bytes;
+	}
+	return 0;
+}
+
+struct tern_client *tern_client_create(const struct tern_client_config *cfg,
+				       int *err)
+{
+	struct tern_client *c;
+
+	*err = -EINVAL;
+	if (!config_valid(cfg))
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	c->cfg = *cfg;
+	*err = placement_tables(c);
+	if (*err == 0)
+		*err = partitions_init(c);
+	if (*err != 0) {
+		tern_client_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+void tern_client_destroy(struct tern_client *c)
+{
+	if (c == NULL)
+		return;
+	for (uint32_t p = 0; c->parts != NULL && p < c->cfg.cluster->partitions;
+	     p++)
+		free(c->parts[p].slots);
+	free(c->parts);
+	free(c->batch_arena);
+	free(c->worker_of);
+	free(c);
+}
+
+const struct tern_placement *tern_client_placement(const struct tern_client *c)
+{
+	return &c->placement;
+}
+
+const struct tern_client_counters *
+tern_client_counters(const struct tern_client *c)
+{
+	return &c->counters;
+}
+
+uint32_t tern_client_in_flight(const struct tern_client *c, uint32_t partition)
+{
+	return c->parts[partition].in_flight;
+}
+
+/* ---- produce ------------------------------------------------------------ */
+
+static struct produce_slot *slot_of(struct tern_client *c, uint32_t partition,
+				    uint64_t sequence)
+{
+	return &c->parts[partition].slots[sequence % c->cfg.in_flight];
+}
+
+int tern_client_produce_prepare(struct tern_client *c, uint32_t partition,
+				uint64_t *sequence, uint8_t **buf,
+				uint32_t *cap)
+{
+	struct partition_state *ps;
+	struct produce_slot *s;
+
+	if (partition >= c->cfg.cluster->partitions)
+		return -EINVAL;
+	ps = &c->parts[partition];
+	s = slot_of(c, partition, ps->next_sequence);
+	if (s->used)
+		return -EBUSY;
+	*sequence = ps->next_sequence;
+	*buf = s->batch;
+	*cap = c->cfg.batch_bytes_max;
+	return 0;
+}
+
+static void send_produce(struct tern_client *c, uint32_t partition,
+			 struct produce_slot *s, uint64_t now_ns)
+{
+	const struct partition_state *ps = &c->parts[partition];
+	const struct tern_wire_produce msg = { .request_id = s->sequence,
+					       .batch = s->batch,
+					       .batch_len = s->len };
+	struct tern_hdr hdr = { .type = TERN_MSG_PRODUCE,
+				.sender_node = TERN_CHAIN_NODE_NONE,
+				.epoch = c->cfg.cluster->epoch,
+				.partition = partition };
+	int n = tern_wire_produce_encode(s->batch, s->len, &msg, &hdr.aux);
+
+	s->resend_ns = now_ns + c->cfg.retry_ns;
+	s->attempts++;
+	hdr.body_len = (uint32_t)n;
+	if (n < 0 ||
+	    c->cfg.transport.send(c->cfg.transport.ctx, ps->head,
+				  ps->head_worker, &hdr, s->batch) != 0) {
+		c->counters.send_failed++;
+		return;
+	}
+	s->sent = true;
+	c->counters.produce_sent++;
+}
+
+int tern_client_produce_send(struct tern_client *c, uint32_t partition,
+			     uint32_t len, uint64_t cookie, uint64_t now_ns)
+{
+	struct partition_state *ps = &c->parts[partition];
+	struct produce_slot *s = slot_of(c, partition, ps->next_sequence);
+
+	if (len < TERN_WIRE_BATCH_MIN || len > c->cfg.batch_bytes_max ||
+	    s->used)
+		return -EINVAL;
+	*s = (struct produce_slot){ .used = true,
+				    .sequence = ps->next_sequence,
+				    .cookie = cookie,
+				    .first_ns = now_ns,
+				    .len = len,
+				    .batch = s->batch };
+	ps->next_sequence++;
+	ps->in_flight++;
+	send_produce(c, partition, s, now_ns);
+	return 0;
+}
+
+static void produce_finish(struct tern_client *c, uint32_t partition,
+			   struct produce_slot *s,
+			   const struct tern_wire_produce_ack *ack,
+			   uint64_t now_ns)
+{
+	struct tern_client_produce_result res = {
+		.status = ack->status,
+		.sequence = s->sequence,
+		.base = ack->base,
+		.count = ack->count,
+		.attempts = s->attempts,
+		.latency_ns = now_ns - s->first_ns,
+	};
+
+	s->used = false;
+	c->parts[partition].in_flight--;
+	if (ack->status == TERN_PRODUCE_OK)
+		c->counters.produce_ok++;
+	else
+		c->counters.produce_failed++;
+	c->cfg.produced(c->cfg.arg, partition, s->cookie, &res);
+}
+
+static void on_produce_ack(struct tern_client *c, const struct tern_hdr *hdr,
+			   const uint8_t *body, uint64_t now_ns)
+{
+	struct tern_wire_produce_ack ack;
+	struct produce_slot *s;
+
+	if (tern_wire_produce_ack_decode(body, hdr->body_len, hdr->aux, &ack) !=
+		    0 ||
+	    hdr->partition >= c->cfg.cluster->partitions) {
+		c->counters.replies_bad++;
+		return;
+	}
+	s = slot_of(c, hdr->partition, ack.sequence);
+	if (!s->used || s->sequence != ack.sequence ||
+	    ack.producer_id != c->cfg.producer_id) {
+		c->counters.replies_unmatched++;
+		return;
+	}
+	if (ack.status == TERN_PRODUCE_BUSY ||
+	    ack.status == TERN_PRODUCE_OUT_OF_ORDER) {
+		c->counters.busy += ack.status == TERN_PRODUCE_BUSY;
+		c->counters.out_of_order +=
+			ack.status == TERN_PRODUCE_OUT_OF_ORDER;
+		s->resend_ns = now_ns + c->cfg.backoff_ns;
+		return;
+	}
+	produce_finish(c, hdr->partition, s, &ack, now_ns);
+}
+
+static unsigned produce_poll(struct tern_client *c, uint32_t partition,
+			     uint64_t now_ns)
+{
+	struct partition_state *ps = &c->parts[partition];
+	unsigned resent = 0;
+
+	if (ps->in_flight == 0)
+		return 0;
+	for (uint32_t i = 0; i < c->cfg.in_flight; i++) {
+		struct produce_slot *s = &ps->slots[i];
+
+		if (!s->used || now_ns < s->resend_ns)
+			continue;
+		if (c->cfg.attempts_max != 0 &&
+		    s->attempts >= c->cfg.attempts_max) {
+			const struct tern_wire_produce_ack timeout = {
+				.status = TERN_PRODUCE_BUSY,
+			};
+
+			c->counters.produce_timeouts++;
+			produce_finish(c, partition, s, &timeout, now_ns);
+			continue;
+		}
+		c->counters.produce_retries++;
+		send_produce(c, partition, s, now_ns);
+		resent++;
+	}
+	return resent;
+}
+
+/* ---- fetch -------------------------------------------------------------- */
+
+static void send_fetch(struct tern_client *c, struct fetch_slot *f)
+{
+	const struct tern_wire_fetch msg = { .request_id = f->request_id,
+					     .offset = f->offset,
+					     .max_bytes = f->max_bytes,
+					     .max_wait_ms = f->max_wait_ms };
+	uint8_t body[TERN_WIRE_FETCH_BODY_LEN];
+	struct tern_hdr hdr = { .type = TERN_MSG_FETCH,
+				.sender_node = TERN_CHAIN_NODE_NONE,
+				.epoch = c->cfg.cluster->epoch,
+				.partition = f->partition };
+	int n = tern_wire_fetch_encode(body, sizeof(body), &msg, &hdr.aux);
+	uint16_t worker =
+		c->worker_of[(size_t)f->node * c->cfg.cluster->partitions +
+			     f->partition];
+
+	hdr.body_len = (uint32_t)n;
+	if (n < 0 || c->cfg.transport.send(c->cfg.transport.ctx, f->node,
+					   worker, &hdr, body) != 0) {
+		c->counters.send_failed++;
+		return;
+	}
+	c->counters.fetch_sent++;
+}
+
+int tern_client_fetch(struct tern_client *c, uint16_t node, uint32_t partition,
+		      uint64_t offset, uint32_t max_bytes, uint32_t max_wait_ms,
+		      uint64_t cookie, uint64_t now_ns)
+{
+	struct fetch_slot *f = NULL;
+
+	if (node >= c->cfg.cluster->node_count ||
+	    partition >= c->cfg.cluster->partitions || max_bytes == 0)
+		return -EINVAL;
+	for (unsigned i = 0; i < TERN_CLIENT_FETCHES_MAX && f == NULL; i++)
+		if (!c->fetches[i].used)
+			f = &c->fetches[i];
+	if (f == NULL)
+		return -EBUSY;
+	*f = (struct fetch_slot){
+		.used = true,
+		.node = node,
+		.partition = partition,
+		.request_id = ++c->next_request_id,
+		.offset = offset,
+		.max_bytes = max_bytes,
+		.max_wait_ms = max_wait_ms,
+		.cookie = cookie,
+		.deadline_ns = now_ns + (uint64_t)max_wait_ms * 1000000u +
+			       c->cfg.retry_ns,
+	};
+	send_fetch(c, f);
+	return 0;
+}
+
+static void on_fetch_resp(struct tern_client *c, const struct tern_hdr *hdr,
+			  const uint8_t *body)
+{
+	struct tern_wire_fetch_resp m;
+	struct tern_client_fetch_result res;
+	struct fetch_slot *f = NULL;
+
+	if (tern_wire_fetch_resp_decode(body, hdr->body_len, hdr->aux, &m) !=
+	    0) {
+		c->counters.replies_bad++;
+		return;
+	}
+	for (unsigned i = 0; i < TERN_CLIENT_FETCHES_MAX && f == NULL; i++)
+		if (c->fetches[i].used &&
+		    c->fetches[i].request_id == m.request_id)
+			f = &c->fetches[i];
+	if (f == NULL) {
+		c->counters.replies_unmatched++;
+		return;
+	}
+	res = (struct tern_client_fetch_result){
+		.status = m.status,
+		.redirect_node = m.redirect_node,
+		.commit = m.commit,
+		.next_offset = m.next_offset,
+		.batches = m.batches,
+		.batches_len = m.batches_len,
+	};
+	f->used = false;
+	c->cfg.fetched(c->cfg.arg, f->partition, f->cookie, &res);
+}
+
+static unsigned fetch_poll(struct tern_client *c, uint64_t now_ns)
+{
+	unsigned ended = 0;
+
+	for (unsigned i = 0; i < TERN_CLIENT_FETCHES_MAX; i++) {
+		struct fetch_slot *f = &c->fetches[i];
+		const struct tern_client_fetch_result res = {
+			.status = TERN_FETCH_ERROR,
+			.timed_out = true,
+			.redirect_node = TERN_CHAIN_NODE_NONE,
+		};
+
+		if (!f->used || now_ns < f->deadline_ns)
+			continue;
+		f->used = false;
+		c->counters.fetch_timeouts++;
+		c->cfg.fetched(c->cfg.arg, f->partition, f->cookie, &res);
+		ended++;
+	}
+	return ended;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+void tern_client_on_message(struct tern_client *c, const struct tern_hdr *hdr,
+			    const uint8_t *body, uint64_t now_ns)
+{
+	if (hdr->type == TERN_MSG_PRODUCE_ACK)
+		on_produce_ack(c, hdr, body, now_ns);
+	else if (hdr->type == TERN_MSG_FETCH_RESP)
+		on_fetch_resp(c, hdr, body);
+	else
+		c->counters.replies_bad++;
+}
+
+unsigned tern_client_poll(struct tern_client *c, uint64_t now_ns)
+{
+	unsigned work = fetch_poll(c, now_ns);
+
+	for (uint32_t p = 0; p < c->cfg.cluster->partitions; p++)
+		work += produce_poll(c, p, now_ns);
+	return work;
+}

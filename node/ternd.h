@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ternd, the node daemon: binds the dataplane, the chain state machines
+ * and the partition logs (DESIGN.md, "Modules"). This header is ternd's
+ * own, shared by its files:
+ *
+ *   ternd_main.c    command line, cluster file, EAL, start and stop
+ *   ternd_worker.c  the per-lcore frame handler and poll: dispatch by
+ *                   message type, log flush/submit/reap, durability,
+ *                   chain timers, ARP for peers, the client table
+ *   ternd_chain.c   opening replicas, the chain ops (append, send, reply)
+ *                   and the replication message handlers
+ *   ternd_fetch.c   FETCH: committed reads, redirects, long polls
+ *
+ * Everything a worker touches after launch is its own (struct
+ * ternd_worker); struct ternd is read-only once the workers run.
+ */
+#ifndef TERN_NODE_TERND_H
+#define TERN_NODE_TERND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "chain.h"
+#include "cluster.h"
+#include "log.h"
+#include "peer.h"
+#include "placement.h"
+#include "wire.h"
+#include "worker.h"
+
+#define TERND_CLIENTS_MAX 256u /* power of two */
+#define TERND_FETCH_SLOTS 64u
+#define TERND_TICK_NS 100000u	      /* chain timers and fetch deadlines */
+#define TERND_ARP_RETRY_NS 100000000u /* ARP request for an unknown peer */
+
+/* Why ternd refused a frame; each is counted per worker. */
+enum ternd_reject {
+	TERND_REJECT_STALE_EPOCH = 0,
+	TERND_REJECT_NOT_SERVED,   /* partition not on this worker */
+	TERND_REJECT_BAD_MESSAGE,  /* body failed the wire codec */
+	TERND_REJECT_BAD_BATCH,	   /* batch failed validation */
+	TERND_REJECT_UNEXPECTED,   /* a type a node never receives */
+	TERND_REJECT_UNKNOWN_PEER, /* replication message from a non-node */
+	TERND_REJECT_COUNT,
+};
+
+/* Frames ternd wanted to send and could not (TX full, pool empty). */
+enum ternd_tx_fail {
+	TERND_TX_FAIL_NO_ROUTE = 0,
+	TERND_TX_FAIL_NO_MAC,
+	TERND_TX_FAIL_FULL,
+	TERND_TX_FAIL_COUNT,
+};
+
+struct ternd_options {
+	const char *cluster_path;
+	uint16_t node;
+	const char *data_dir;
+	uint32_t window_batches;
+	uint32_t window_bytes;
+	uint32_t producers_max;
+	uint32_t producer_window;
+	uint64_t retransmit_ns;
+	uint64_t commit_idle_ns;
+	uint64_t segment_bytes;
+};
+
+struct ternd_client {
+	bool in_use;
+	uint16_t port_index;
+	uint16_t udp_port;
+	uint32_t ipv4;
+	uint8_t mac[TERN_ETH_ALEN];
+};
+
+enum ternd_fetch_state {
+	TERND_FETCH_FREE = 0,
+	TERND_FETCH_WAITING, /* long poll, or the log said "later" */
+	TERND_FETCH_READING, /* a disk read is in flight */
+};
+
+struct ternd_replica;
+
+struct ternd_fetch {
+	enum ternd_fetch_state state;
+	struct ternd_replica *replica;
+	uint32_t partition;
+	uint16_t port_index;
+	struct tern_frame_addr reply_to;
+	uint64_t request_id;
+	uint64_t offset;
+	uint32_t max_bytes;
+	uint64_t deadline_tsc;
+	uint64_t tried_commit; /* commit when last tried, for long polls */
+	struct tern_log_read read;
+	uint8_t *buf;
+};
+
+struct ternd_worker;
+
+struct ternd_replica {
+	struct ternd_worker *worker;
+	uint32_t partition;
+	uint16_t tail;
+	struct tern_chain *chain;
+	struct tern_log *log;
+	uint64_t durable_reported;
+};
+
+struct ternd;
+
+struct ternd_worker {
+	const struct ternd *node;
+	unsigned index;
+	/* Set at every entry from the dataplane; valid only inside it. */
+	struct tern_dp_worker *dp_worker;
+	uint64_t now_tsc;
+	uint64_t now_ns;
+	uint64_t next_tick_tsc;
+	uint64_t next_arp_tsc;
+	struct tern_log_io *io;
+	struct ternd_replica *replicas;
+	unsigned replica_count;
+	struct ternd_replica **by_partition; /* [partitions], NULL: not here */
+	struct tern_peer_table peers;
+	struct ternd_client clients[TERND_CLIENTS_MAX];
+	struct ternd_fetch fetches[TERND_FETCH_SLOTS];
+	unsigned fetches_busy;
+	uint64_t rejected[TERND_REJECT_COUNT];
+	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
+	uint64_t fetch_slots_full;
+};
+
+struct ternd {
+	struct tern_cluster cluster;
+	struct ternd_options opts;
+	uint16_t self;
+	struct tern_placement placement;
+	uint16_t *worker_of; /* [node * partitions + p]: worker on that node */
+	struct tern_batch_limits limits;
+	uint32_t fetch_buf_bytes;
+	uint64_t tsc_hz;
+	struct tern_dp *dp;
+	struct ternd_worker *workers;
+	unsigned worker_count;
+};
+
+/* ternd_chain.c */
+int ternd_replicas_open(struct ternd *t, struct ternd_worker *w);
+void ternd_replicas_close(struct ternd_worker *w);
+void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
+		      const struct tern_frame_view *v);
+void ternd_on_replication(struct ternd_worker *w,
+			  const struct tern_frame_view *v);
+/* Tell each chain how far its log is durable; returns how many moved. */
+unsigned ternd_report_durable(struct ternd_worker *w);
+
+/* ternd_fetch.c */
+int ternd_fetch_init(struct ternd_worker *w);
+void ternd_fetch_free(struct ternd_worker *w);
+void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,
+		    const struct tern_frame_view *v);
+unsigned ternd_fetch_poll(struct ternd_worker *w);
+
+/* ternd_worker.c */
+struct tern_dp_handler ternd_handler(struct ternd *t);
+/* The replica of partition on this worker, or NULL. */
+struct ternd_replica *ternd_replica_of(struct ternd_worker *w,
+				       uint32_t partition);
+/* Remember who sent a frame; returns its slot for the reply. */
+uint32_t ternd_client_slot(struct ternd_worker *w, uint16_t port_index,
+			   const struct tern_frame_addr *from);
+/* The addresses of a reply to the frame whose addresses are `from`. */
+void ternd_reply_addr(const struct tern_frame_addr *from,
+		      struct tern_frame_addr *to);
+/* Largest body a frame on port_index can carry. */
+uint32_t ternd_body_cap(const struct ternd_worker *w, uint16_t port_index);
+/* Start a frame to node `to` about partition; NULL when it cannot be sent
+ * now (counted). Finish it with ternd_send_to_node. */
+struct rte_mbuf *ternd_frame_to_node(struct ternd_worker *w, uint16_t to,
+				     uint32_t partition, uint32_t body_len,
+				     uint8_t **body, uint16_t *port_index,
+				     struct tern_frame_addr *addr);
+void ternd_frame_send(struct ternd_worker *w, uint16_t port_index,
+		      struct rte_mbuf *m, const struct tern_frame_addr *addr,
+		      const struct tern_hdr *hdr);
+/* Send a small body to addr on port_index (replies to clients). */
+void ternd_send_body(struct ternd_worker *w, uint16_t port_index,
+		     const struct tern_frame_addr *addr,
+		     const struct tern_hdr *hdr, const void *body);
+void ternd_reject(struct ternd_worker *w, enum ternd_reject why);
+
+#endif /* TERN_NODE_TERND_H */

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ternd's per-lcore work: the dataplane hands a worker its frames (already
+ * validated by the frame codec and steered to the partition's worker by
+ * UDP port); this file routes them by message type and runs, once per loop
+ * iteration, the log I/O of the worker's partitions (flush, one submit,
+ * reap), durability reports to the chains, chain timers and fetch waits.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include <rte_mbuf.h>
+
+#include "arp.h"
+#include "tern_log.h"
+#include "ternd.h"
+
+struct ternd_replica *ternd_replica_of(struct ternd_worker *w,
+				       uint32_t partition)
+{
+	if (partition >= w->node->cluster.partitions)
+		return NULL;
+	return w->by_partition[partition];
+}
+
+void ternd_reject(struct ternd_worker *w, enum ternd_reject why)
+{
+	w->rejected[why]++;
+}
+
+/* ---- clients ------------------------------------------------------------ */
+
+static uint32_t client_hash(uint16_t port_index, uint32_t ipv4,
+			    uint16_t udp_port)
+{
+	uint32_t h =
+		ipv4 * 2654435761u ^ (uint32_t)udp_port * 40503u ^ port_index;
+
+	return (h ^ (h >> 16)) & (TERND_CLIENTS_MAX - 1);
+}
+
+static bool client_is(const struct ternd_client *c, uint16_t port_index,
+		      const struct tern_frame_addr *from)
+{
+	return c->in_use && c->port_index == port_index &&
+	       c->ipv4 == from->src_ipv4 && c->udp_port == from->src_port;
+}
+
+/*
+ * A few probes, then the home slot is taken over: a client whose slot was
+ * reused before its reply left gets no reply, times out and retries, which
+ * de-duplication makes safe.
+ */
+uint32_t ternd_client_slot(struct ternd_worker *w, uint16_t port_index,
+			   const struct tern_frame_addr *from)
+{
+	uint32_t home = client_hash(port_index, from->src_ipv4, from->src_port);
+	struct ternd_client *c;
+
+	for (uint32_t i = 0; i < 4; i++) {
+		uint32_t slot = (home + i) & (TERND_CLIENTS_MAX - 1);
+
+		c = &w->clients[slot];
+		if (client_is(c, port_index, from))
+			return slot;
+		if (!c->in_use) {
+			home = slot;
+			break;
+		}
+	}
+	c = &w->clients[home];
+	*c = (struct ternd_client){ .in_use = true,
+				    .port_index = port_index,
+				    .udp_port = from->src_port,
+				    .ipv4 = from->src_ipv4 };
+	memcpy(c->mac, from->src_mac, TERN_ETH_ALEN);
+	return home;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+void ternd_reply_addr(const struct tern_frame_addr *from,
+		      struct tern_frame_addr *to)
+{
+	memcpy(to->src_mac, from->dst_mac, TERN_ETH_ALEN);
+	memcpy(to->dst_mac, from->src_mac, TERN_ETH_ALEN);
+	to->src_ipv4 = from->dst_ipv4;
+	to->dst_ipv4 = from->src_ipv4;
+	to->src_port = from->dst_port;
+	to->dst_port = from->src_port;
+}
+
+uint32_t ternd_body_cap(const struct ternd_worker *w, uint16_t port_index)
+{
+	const struct tern_port *port =
+		tern_dp_port_info(w->node->dp, port_index);
+
+	return port->mtu - (TERN_FRAME_HDRS_LEN - TERN_ETH_HDR_LEN);
+}
+
+static void count_tx_error(struct ternd_worker *w, int err)
+{
+	if (err == -EHOSTUNREACH)
+		w->tx_failed[TERND_TX_FAIL_NO_MAC]++;
+	else if (err == -ENOENT)
+		w->tx_failed[TERND_TX_FAIL_NO_ROUTE]++;
+	else
+		w->tx_failed[TERND_TX_FAIL_FULL]++;
+}
+
+struct rte_mbuf *ternd_frame_to_node(struct ternd_worker *w, uint16_t to,
+				     uint32_t partition, uint32_t body_len,
+				     uint8_t **body, uint16_t *port_index,
+				     struct tern_frame_addr *addr)
+{
+	const struct ternd *t = w->node;
+	const struct tern_peer *peer = tern_peer_lookup(&w->peers, to);
+	uint16_t worker;
+	struct rte_mbuf *m;
+	int err;
+
+	if (peer == NULL) {
+		count_tx_error(w, -ENOENT);
+		return NULL;
+	}
+	worker = t->worker_of[(size_t)to * t->cluster.partitions + partition];
+	err = tern_peer_frame_addr(
+		&w->peers, to, worker,
+		tern_dp_worker_local(w->dp_worker, peer->port_index),
+		(uint16_t)(t->cluster.udp_port_base + w->index), addr);
+	if (err != 0) {
+		count_tx_error(w, err);
+		return NULL;
+	}
+	m = tern_dp_frame_alloc(w->dp_worker, peer->port_index, body_len, body,
+				&err);
+	if (m == NULL) {
+		count_tx_error(w, err);
+		return NULL;
+	}
+	*port_index = peer->port_index;
+	return m;
+}
+
+void ternd_frame_send(struct ternd_worker *w, uint16_t port_index,
+		      struct rte_mbuf *m, const struct tern_frame_addr *addr,
+		      const struct tern_hdr *hdr)
+{
+	int err = tern_dp_frame_send(w->dp_worker, port_index, m, addr, hdr);
+
+	if (err != 0)
+		count_tx_error(w, err);
+}
+
+void ternd_send_body(struct ternd_worker *w, uint16_t port_index,
+		     const struct tern_frame_addr *addr,
+		     const struct tern_hdr *hdr, const void *body)
+{
+	int err = tern_dp_send(w->dp_worker, port_index, addr, hdr, body);
+
+	if (err != 0)
+		count_tx_error(w, err);
+}
+
+/* ---- the handler -------------------------------------------------------- */
+
+static void enter(struct ternd_worker *w, struct tern_dp_worker *dp_worker,
+		  uint64_t now_tsc)
+{
+	w->dp_worker = dp_worker;
+	w->now_tsc = now_tsc;
+	w->now_ns = (uint64_t)((double)now_tsc * 1e9 / (double)w->node->tsc_hz);
+}
+
+static void dispatch(struct ternd_worker *w, uint16_t port_index,
+		     const struct tern_frame_view *v)
+{
+	switch (v->hdr.type) {
+	case TERN_MSG_PRODUCE:
+		ternd_on_produce(w, port_index, v);
+		break;
+	case TERN_MSG_APPEND:
+	case TERN_MSG_ACK:
+	case TERN_MSG_NACK:
+	case TERN_MSG_COMMIT:
+		ternd_on_replication(w, v);
+		break;
+	case TERN_MSG_FETCH:
+		ternd_on_fetch(w, port_index, v);
+		break;
+	default:
+		ternd_reject(w, TERND_REJECT_UNEXPECTED);
+		break;
+	}
+}
+
+static void on_frames(void *arg, struct tern_dp_worker *dp_worker,
+		      uint16_t port_index, struct rte_mbuf **mbufs,
+		      const struct tern_frame_view *views, uint16_t count,
+		      uint64_t now_tsc)
+{
+	struct ternd *t = arg;
+	struct ternd_worker *w = &t->workers[tern_dp_worker_index(dp_worker)];
+
+	enter(w, dp_worker, now_tsc);
+	for (uint16_t i = 0; i < count; i++)
+		dispatch(w, port_index, &views[i]);
+	/* The chains copied what they keep (their Sent lists, the log's
+	 * staging buffer): the frames can go back to the pool at once. */
+	rte_pktmbuf_free_bulk(mbufs, count);
+}
+
+/* Peers without a configured MAC are found by ARP on their port. */
+static unsigned resolve_peers(struct ternd_worker *w)
+{
+	struct tern_neigh_table *neigh = tern_dp_worker_neigh(w->dp_worker);
+	uint8_t request[TERN_ARP_FRAME_LEN];
+	unsigned sent = 0;
+
+	tern_peer_resolve(&w->peers, neigh);
+	if (w->now_tsc < w->next_arp_tsc)
+		return 0;
+	w->next_arp_tsc =
+		w->now_tsc + (uint64_t)((double)TERND_ARP_RETRY_NS *
+					(double)w->node->tsc_hz / 1e9);
+	for (unsigned i = 0; i < TERN_PEER_MAX; i++) {
+		const struct tern_peer *p = &w->peers.peers[i];
+		const struct tern_frame_local *local;
+
+		if (!p->in_use || p->mac_known)
+			continue;
+		local = tern_dp_worker_local(w->dp_worker, p->port_index);
+		if (tern_dp_send_raw(w->dp_worker, p->port_index, request,
+				     tern_arp_build_request(request, local->mac,
+							    local->ipv4,
+							    p->ipv4)) == 0)
+			sent++;
+	}
+	return sent;
+}
+
+static unsigned log_io(struct ternd_worker *w)
+{
+	int reaped;
+
+	for (unsigned i = 0; i < w->replica_count; i++)
+		(void)tern_log_flush(w->replicas[i].log); /* errors: in state */
+	(void)tern_log_io_submit(w->io);
+	reaped = tern_log_io_reap(w->io);
+	return reaped > 0 ? (unsigned)reaped : 0;
+}
+
+static unsigned tick(struct ternd_worker *w)
+{
+	if (w->now_tsc < w->next_tick_tsc)
+		return 0;
+	w->next_tick_tsc =
+		w->now_tsc + (uint64_t)((double)TERND_TICK_NS *
+					(double)w->node->tsc_hz / 1e9);
+	for (unsigned i = 0; i < w->replica_count; i++)
+		tern_chain_on_timer(w->replicas[i].chain, w->now_ns);
+	return resolve_peers(w);
+}
+
+static unsigned on_poll(void *arg, struct tern_dp_worker *dp_worker,
+			uint64_t now_tsc)
+{
+	struct ternd *t = arg;
+	struct ternd_worker *w = &t->workers[tern_dp_worker_index(dp_worker)];
+	unsigned work;
+
+	enter(w, dp_worker, now_tsc);
+	work = log_io(w);
+	work += ternd_report_durable(w);
+	work += tick(w);
+	work += ternd_fetch_poll(w);
+	return work;
+}
+
+struct tern_dp_handler ternd_handler(struct ternd *t)
+{
+	return (struct tern_dp_handler){ .arg = t,
+					 .on_frames = on_frames,
+					 .on_poll = on_poll };
+}
