@@ -212,13 +212,9 @@ static enum tern_drop_reason parse_udp(const uint8_t *data, uint32_t rx_csum,
 	return TERN_DROP_NONE;
 }
 
-static enum tern_drop_reason parse_tern(const uint8_t *data,
-					uint16_t ip_total_len,
-					struct tern_frame_view *view)
+enum tern_drop_reason tern_hdr_parse(const uint8_t *tern, uint32_t payload_len,
+				     struct tern_hdr *hdr, const uint8_t **body)
 {
-	const uint8_t *tern = data + OFF_TERN;
-	uint32_t payload_len =
-		ip_total_len - TERN_IPV4_HDR_LEN - TERN_UDP_HDR_LEN;
 	uint8_t hdr_len;
 
 	if (payload_len < TERN_HDR_LEN)
@@ -232,19 +228,29 @@ static enum tern_drop_reason parse_tern(const uint8_t *data,
 	hdr_len = tern[7];
 	if (hdr_len < TERN_HDR_LEN || hdr_len > payload_len)
 		return TERN_DROP_TERN_HDR_LENGTH;
-	view->hdr.type = tern[5];
-	view->hdr.flags = tern[6];
-	view->hdr.epoch = load_be32(tern + 8);
-	view->hdr.partition = load_be32(tern + 12);
-	view->hdr.sender_node = load_be16(tern + 16);
-	view->hdr.body_len = load_be32(tern + 20);
-	view->hdr.aux = load_be64(tern + 24);
-	if (view->hdr.body_len != payload_len - hdr_len)
+	hdr->type = tern[5];
+	hdr->flags = tern[6];
+	hdr->epoch = load_be32(tern + 8);
+	hdr->partition = load_be32(tern + 12);
+	hdr->sender_node = load_be16(tern + 16);
+	hdr->body_len = load_be32(tern + 20);
+	hdr->aux = load_be64(tern + 24);
+	if (hdr->body_len != payload_len - hdr_len)
 		return TERN_DROP_TERN_BODY_LENGTH;
-	if (view->hdr.body_len < tern_msg_body_min(view->hdr.type))
+	if (hdr->body_len < tern_msg_body_min(hdr->type))
 		return TERN_DROP_TERN_BODY_SHORT;
-	view->body = tern + hdr_len;
+	*body = tern + hdr_len;
 	return TERN_DROP_NONE;
+}
+
+static enum tern_drop_reason parse_tern(const uint8_t *data,
+					uint16_t ip_total_len,
+					struct tern_frame_view *view)
+{
+	return tern_hdr_parse(data + OFF_TERN,
+			      ip_total_len - TERN_IPV4_HDR_LEN -
+				      TERN_UDP_HDR_LEN,
+			      &view->hdr, &view->body);
 }
 
 static void decode_addr(const uint8_t *data, struct tern_frame_addr *addr)
@@ -330,22 +336,8 @@ static void build_udp_checksum(uint8_t *ip, uint8_t *udp, uint16_t udp_len,
 	memcpy(udp + 6, &folded, sizeof(folded));
 }
 
-uint32_t tern_frame_build(uint8_t *data, const struct tern_frame_addr *addr,
-			  const struct tern_hdr *hdr, uint32_t tx_csum)
+void tern_hdr_build(uint8_t *tern, const struct tern_hdr *hdr)
 {
-	uint8_t *ip = data + OFF_IP;
-	uint8_t *udp = data + OFF_UDP;
-	uint8_t *tern = data + OFF_TERN;
-	uint16_t udp_len;
-
-	if (hdr->body_len > TERN_FRAME_BODY_MAX)
-		return 0;
-	udp_len = (uint16_t)(TERN_UDP_HDR_LEN + TERN_HDR_LEN + hdr->body_len);
-
-	memcpy(data, addr->dst_mac, TERN_ETH_ALEN);
-	memcpy(data + TERN_ETH_ALEN, addr->src_mac, TERN_ETH_ALEN);
-	store_be16(data + 12, TERN_ETHERTYPE_IPV4);
-
 	store_be32(tern, TERN_MAGIC);
 	tern[4] = TERN_VERSION;
 	tern[5] = hdr->type;
@@ -357,6 +349,24 @@ uint32_t tern_frame_build(uint8_t *data, const struct tern_frame_addr *addr,
 	store_be16(tern + 18, 0);
 	store_be32(tern + 20, hdr->body_len);
 	store_be64(tern + 24, hdr->aux);
+}
+
+uint32_t tern_frame_build(uint8_t *data, const struct tern_frame_addr *addr,
+			  const struct tern_hdr *hdr, uint32_t tx_csum)
+{
+	uint8_t *ip = data + OFF_IP;
+	uint8_t *udp = data + OFF_UDP;
+	uint16_t udp_len;
+
+	if (hdr->body_len > TERN_FRAME_BODY_MAX)
+		return 0;
+	udp_len = (uint16_t)(TERN_UDP_HDR_LEN + TERN_HDR_LEN + hdr->body_len);
+
+	memcpy(data, addr->dst_mac, TERN_ETH_ALEN);
+	memcpy(data + TERN_ETH_ALEN, addr->src_mac, TERN_ETH_ALEN);
+	store_be16(data + 12, TERN_ETHERTYPE_IPV4);
+
+	tern_hdr_build(data + OFF_TERN, hdr);
 
 	store_be16(udp, addr->src_port);
 	store_be16(udp + 2, addr->dst_port);

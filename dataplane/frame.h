@@ -165,6 +165,17 @@ enum tern_drop_reason tern_frame_parse(const uint8_t *data, uint32_t frame_len,
 uint32_t tern_frame_build(uint8_t *data, const struct tern_frame_addr *addr,
 			  const struct tern_hdr *hdr, uint32_t tx_csum);
 
+/*
+ * The Tern header alone, for transports that carry the UDP payload
+ * themselves (a kernel UDP socket): tern_hdr_parse validates the payload_len
+ * bytes at payload as tern_frame_parse does its Tern part, and points *body
+ * at the body; tern_hdr_build writes the TERN_HDR_LEN header bytes.
+ */
+enum tern_drop_reason tern_hdr_parse(const uint8_t *payload,
+				     uint32_t payload_len, struct tern_hdr *hdr,
+				     const uint8_t **body);
+void tern_hdr_build(uint8_t *payload, const struct tern_hdr *hdr);
+
 /* Minimum body length of a message type (0 when any length is valid). */
 uint32_t tern_msg_body_min(uint8_t type);
 

@@ -31,6 +31,7 @@ struct cli {
 	struct ternd_options opts;
 	struct tern_eal_config eal;
 	struct tern_idle_config idle;
+	struct tern_impair_config impair;
 	char file_prefix[64];
 	const char *node_arg;
 };
@@ -74,6 +75,10 @@ static void usage(FILE *out)
 	      "(default 1000)\n"
 	      "  --segment-bytes N     log segment size (default 64 MiB)\n"
 	      "  --log-level LEVEL     EAL log level, e.g. tern:debug\n"
+	      "  --impair SPEC         tests only: impair received frames on "
+	      "every\n"
+	      "                        port: drop=F,dup=F,reorder=F,delay=F,\n"
+	      "                        delay-us=N,seed=N (seed + node id)\n"
 	      "  --help\n"
 	      "\n"
 	      "Exit: 0 stopped cleanly, 2 usage, 3 setup failed.\n",
@@ -103,6 +108,7 @@ enum opt_id {
 	OPT_COMMIT_IDLE_US,
 	OPT_SEGMENT_BYTES,
 	OPT_LOG_LEVEL,
+	OPT_IMPAIR,
 };
 
 static const struct option long_options[] = {
@@ -128,6 +134,7 @@ static const struct option long_options[] = {
 	{ "commit-idle-us", required_argument, NULL, OPT_COMMIT_IDLE_US },
 	{ "segment-bytes", required_argument, NULL, OPT_SEGMENT_BYTES },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "impair", required_argument, NULL, OPT_IMPAIR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -242,6 +249,14 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 	case OPT_LOG_LEVEL:
 		cli->eal.log_level = arg;
 		return 0;
+	case OPT_IMPAIR: {
+		char err[256];
+
+		if (tern_impair_parse(arg, &cli->impair, err, sizeof(err)) == 0)
+			return 0;
+		fprintf(stderr, "ternd: --impair '%s': %s\n", arg, err);
+		return -EINVAL;
+	}
 	case OPT_IDLE:
 		if (strcmp(arg, "busy") == 0 || strcmp(arg, "adaptive") == 0) {
 			cli->idle.mode = arg[0] == 'b' ? TERN_IDLE_BUSY
@@ -369,6 +384,10 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 			.rx_interrupts = cli->idle.mode == TERN_IDLE_ADAPTIVE,
 			.checksum_offload = true,
 		};
+	}
+	for (unsigned p = 0; p < self->port_count; p++) {
+		dp->impair[p] = cli->impair;
+		dp->impair[p].seed = cli->impair.seed + t->self * 31u + p;
 	}
 	dp->port_count = self->port_count;
 	dp->ipv4 = self->ipv4;

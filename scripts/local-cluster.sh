@@ -1,24 +1,32 @@
 #!/bin/bash
 # A local Tern cluster on this machine: N ternd processes joined by a memif
-# mesh, each with one more memif port for clients.
+# mesh, each with one more memif port for clients (--transport memif), or
+# each in its own network namespace with AF_XDP on a veth whose other end
+# is on a Linux bridge, with a client namespace on the same bridge where
+# kernel UDP clients run (--transport afxdp).
 #
 #   local-cluster.sh up DIR [--nodes N] [--partitions P] [--replication R]
 #                           [--durability disk|memory] [--build BUILD]
 #                           [--mtu M] [--segment-bytes B]
+#                           [--transport memif|afxdp] [--ternd-args ARGS]
 #   local-cluster.sh status DIR
+#   local-cluster.sh stop-node DIR I | start-node DIR I
 #   local-cluster.sh down DIR
-#   local-cluster.sh client-ports DIR    (the --port list for tern-bench)
+#   local-cluster.sh client-ports DIR    (memif: tern-bench's --port list)
+#   local-cluster.sh client-exec DIR CMD...  (afxdp: run in the client's
+#                                             namespace, as 10.77.0.200)
 #
 # DIR holds everything the cluster makes: cluster.ini, the memif sockets
-# (DIR/sock), each node's data, log and pid file (DIR/nI), and a record of
-# the EAL file prefixes. `down` stops exactly the processes recorded there
-# (only while each pid is still the process that was started), removes the
-# sockets and EAL runtime dirs, and keeps the data and logs.
+# (DIR/sock), each node's data, log and pid file (DIR/nI), and records of
+# the EAL file prefixes and network namespaces. `down` stops exactly the
+# processes recorded there (only while each pid is still the process that
+# was started), removes the sockets, namespaces (with their veths and the
+# bridge) and EAL runtime dirs, and keeps the data and logs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
-	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -54,8 +62,15 @@ write_cluster() {
 			echo
 			echo "[node $i]"
 			echo "ipv4 = $(node_ip "$i")"
-			echo "mac = $(node_mac "$i")"
 			echo "mtu = $mtu"
+			if [ "$transport" = afxdp ]; then
+				echo "port = net_af_xdp0,iface=$(veth_node "$i"),start_queue=0,queue_count=1"
+				for ((j = 0; j < nodes; j++)); do
+					[ "$j" -ne "$i" ] && echo "route = $j via 0"
+				done
+				continue
+			fi
+			echo "mac = $(node_mac "$i")"
 			port=0
 			for ((j = 0; j < nodes; j++)); do
 				[ "$j" -eq "$i" ] && continue
@@ -71,6 +86,49 @@ write_cluster() {
 			echo "port = $(memif "$port" server "$(client_sock "$i")" "$(node_mac "$i")")"
 		done
 	} >"$dir/cluster.ini"
+}
+
+# afxdp: names from a tag recorded at `up` (interface names <= 15 bytes).
+tag() { cat "$dir/tag"; }
+ns_node() { echo "$(tag)-n$1"; }
+ns_switch() { echo "$(tag)-sw"; }
+ns_client() { echo "$(tag)-c"; }
+veth_node() { echo "$(tag)n$1"; }
+
+netns_add() {
+	echo "$1" >>"$dir/netns"
+	ip netns add "$1"
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+	ip -n "$1" link set lo up
+}
+
+# A veth from namespace ns (interface name) to the bridge in the switch.
+veth_to_bridge() { # ns name bridge-side-name
+	ip link add "$2" netns "$1" type veth peer name "$3" netns "$(ns_switch)"
+	ip -n "$1" link set "$2" mtu "$mtu" up
+	ip -n "$(ns_switch)" link set "$3" mtu "$mtu" master br0 up
+	# Complete UDP checksums: frames leave the kernel for DPDK.
+	ip netns exec "$1" ethtool -K "$2" tx off >/dev/null 2>&1 || true
+}
+
+make_bridge() {
+	local i
+	echo "tl$(($$ % 100000))" >"$dir/tag"
+	: >"$dir/netns"
+	netns_add "$(ns_switch)"
+	ip -n "$(ns_switch)" link add br0 type bridge
+	ip -n "$(ns_switch)" link set br0 up
+	for ((i = 0; i < nodes; i++)); do
+		netns_add "$(ns_node "$i")"
+		veth_to_bridge "$(ns_node "$i")" "$(veth_node "$i")" "$(tag)b$i"
+		# One queue: the af_xdp port uses queue 0 only.
+		ip netns exec "$(ns_node "$i")" ethtool -L "$(veth_node "$i")" \
+			rx 1 tx 1 >/dev/null 2>&1 || true
+	done
+	netns_add "$(ns_client)"
+	veth_to_bridge "$(ns_client)" "$(tag)c" "$(tag)bc"
+	ip -n "$(ns_client)" addr add 10.77.0.200/24 dev "$(tag)c"
 }
 
 starttime() {
@@ -103,10 +161,11 @@ wait_sockets() {
 	die "node $i did not open its memif sockets: see $dir/n$i/ternd.log"
 }
 
-wait_ready() {
-	local i=$1
+# Waits for node i's log to hold more "ready" lines than `before`.
+wait_ready_count() {
+	local i=$1 before=$2
 	for _ in $(seq 200); do
-		grep -q "ready" "$dir/n$i/ternd.log" 2>/dev/null && return 0
+		[ "$(grep -c "ready" "$dir/n$i/ternd.log" 2>/dev/null)" -gt "$before" ] && return 0
 		alive "$i" || die "node $i exited at start: see $dir/n$i/ternd.log"
 		sleep 0.1
 	done
@@ -117,10 +176,13 @@ start_node() {
 	local i=$1 prefix="tern-local-$$-n$1" pid
 	mkdir -p "$dir/n$i/data"
 	echo "$prefix" >>"$dir/prefixes"
-	"$build/node/ternd" --cluster "$dir/cluster.ini" --node "$i" \
+	local run=()
+	[ -f "$dir/tag" ] && run=(ip netns exec "$(ns_node "$i")")
+	# shellcheck disable=SC2086 # ternd_args are words
+	"${run[@]}" "$build/node/ternd" --cluster "$dir/cluster.ini" --node "$i" \
 		--data-dir "$dir/n$i/data" --file-prefix "$prefix" \
-		--segment-bytes "$segment_bytes" \
-		>"$dir/n$i/ternd.log" 2>&1 </dev/null &
+		--segment-bytes "$(cat "$dir/segment_bytes")" $(cat "$dir/ternd_args") \
+		>>"$dir/n$i/ternd.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid $(starttime "$pid")" >"$dir/n$i/ternd.pid"
 }
@@ -132,15 +194,19 @@ cmd_up() {
 	mkdir -p "$dir/sock"
 	: >"$dir/prefixes"
 	echo "$nodes" >"$dir/nodes"
+	echo "$segment_bytes" >"$dir/segment_bytes"
+	echo "$ternd_args" >"$dir/ternd_args"
+	ulimit -l unlimited 2>/dev/null || true # AF_XDP UMEMs
+	[ "$transport" = afxdp ] && make_bridge
 	write_cluster
 	for ((i = 0; i < nodes; i++)); do
 		start_node "$i"
-		wait_sockets "$i"
+		[ "$transport" = memif ] && wait_sockets "$i"
 	done
 	for ((i = 0; i < nodes; i++)); do
-		wait_ready "$i"
+		wait_ready_count "$i" 0
 	done
-	echo "local-cluster: $nodes nodes up in $dir ($partitions partitions, replication $replication, $durability)"
+	echo "local-cluster: $nodes nodes up in $dir ($transport, $partitions partitions, replication $replication, $durability)"
 }
 
 cmd_status() {
@@ -182,7 +248,40 @@ cmd_down() {
 	while read -r prefix; do
 		[ -n "$prefix" ] && rm -rf "/var/run/dpdk/$prefix"
 	done <"$dir/prefixes"
-	rm -rf "$dir/sock" "$dir/prefixes" "$dir/nodes" "$dir/cluster.ini"
+	if [ -f "$dir/netns" ]; then
+		while read -r ns; do
+			[ -n "$ns" ] && ip netns delete "$ns" 2>/dev/null
+		done <"$dir/netns"
+	fi
+	rm -rf "$dir/sock" "$dir/prefixes" "$dir/nodes" "$dir/cluster.ini" \
+		"$dir/netns" "$dir/tag" "$dir/segment_bytes" "$dir/ternd_args"
+}
+
+# Stops one node (SIGTERM, as down does) and leaves the rest running.
+cmd_stop_node() {
+	local i=$1 pid start
+	alive "$i" || die "node $i is not running"
+	read -r pid start <"$dir/n$i/ternd.pid"
+	kill -TERM "$pid"
+	for _ in $(seq 100); do
+		alive "$i" || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	die "node $i ignored SIGTERM for 10 s: killed"
+}
+
+cmd_start_node() {
+	local i=$1
+	alive "$i" && die "node $i is running"
+	nodes=$(cat "$dir/nodes")
+	start_node "$i"
+	wait_ready_count "$i" "$(grep -c "ready" "$dir/n$i/ternd.log")"
+}
+
+cmd_client_exec() {
+	[ -f "$dir/tag" ] || die "client-exec needs --transport afxdp"
+	exec ip netns exec "$(ns_client)" "$@"
 }
 
 cmd_client_ports() {
@@ -198,9 +297,22 @@ cmd=$1
 dir=$2
 shift 2
 nodes=3 partitions=6 replication=3 durability=disk mtu=1500
-segment_bytes=$((16 << 20)) build="$here/build"
+segment_bytes=$((16 << 20)) build="$here/build" transport=memif ternd_args=""
+case $cmd in
+stop-node | start-node)
+	[ $# -eq 1 ] || usage
+	node=$1
+	shift
+	;;
+client-exec)
+	[ $# -ge 1 ] || usage
+	cmd_client_exec "$@"
+	;;
+esac
 while [ $# -gt 0 ]; do
 	case $1 in
+	--transport) transport=$2 ;;
+	--ternd-args) ternd_args=$2 ;;
 	--nodes) nodes=$2 ;;
 	--partitions) partitions=$2 ;;
 	--replication) replication=$2 ;;
@@ -212,10 +324,13 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
+case $transport in memif | afxdp) ;; *) die "--transport: memif or afxdp" ;; esac
 case $cmd in
 up) mkdir -p "$dir"; dir=$(cd "$dir" && pwd); cmd_up ;;
 status) cmd_status ;;
 down) cmd_down ;;
+stop-node) cmd_stop_node "$node" ;;
+start-node) cmd_start_node "$node" ;;
 client-ports) cmd_client_ports ;;
 *) usage ;;
 esac

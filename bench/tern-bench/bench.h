@@ -50,8 +50,9 @@ struct bench_partition {
 	uint64_t acked_records;
 	uint64_t first_base; /* lowest acknowledged offset */
 	uint64_t end_offset; /* one past the highest acknowledged offset */
-	/* verify: replicas in chain order, each read from first_base until
-	 * past end_offset, where it must find every acknowledged record */
+	/* verify: replicas in chain order, each read from its log start
+	 * until past end_offset, where it must find every acknowledged
+	 * record */
 	uint16_t chain[TERN_CHAIN_LEN_MAX];
 	uint32_t replica; /* the chain position being read */
 	uint64_t next_offset;

@@ -344,7 +344,7 @@ static void next_replica(struct bench *b, uint32_t p, uint16_t node)
 		     " acknowledged records found",
 		     node, p, bp->verified_here, bp->acked_records);
 	bp->replica++;
-	bp->next_offset = bp->first_base;
+	bp->next_offset = 0;
 	bp->verified_here = 0;
 }
 
@@ -371,6 +371,12 @@ static void verify_reply(struct bench *b, uint32_t p,
 	if (res->status == TERN_FETCH_NO_DATA_YET &&
 	    bp->next_offset >= bp->end_offset) {
 		next_replica(b, p, node); /* read to the end */
+		return;
+	}
+	if (res->status == TERN_FETCH_OUT_OF_RANGE &&
+	    res->next_offset > bp->next_offset &&
+	    res->next_offset <= bp->first_base) {
+		bp->next_offset = res->next_offset; /* retention removed it */
 		return;
 	}
 	if (res->status == TERN_FETCH_REDIRECT_TAIL)
@@ -432,7 +438,7 @@ static void start_verify(struct bench *b, uint64_t now_ns)
 	for (uint32_t p = 0; p < b->cluster->partitions; p++) {
 		tern_placement_get_chain(pl, p, b->parts[p].chain,
 					 TERN_CHAIN_LEN_MAX);
-		b->parts[p].next_offset = b->parts[p].first_base;
+		b->parts[p].next_offset = 0;
 	}
 	b->result.verify_start_ns = now_ns;
 	b->phase = BENCH_VERIFY;

@@ -19,6 +19,7 @@
 
 #include "bench.h"
 #include "client_dp.h"
+#include "client_udp.h"
 #include "eal.h"
 
 enum exit_code {
@@ -39,6 +40,7 @@ struct cli {
 	unsigned port_count;
 	uint32_t mtu;
 	bool busy;
+	bool udp;
 	char file_prefix[64];
 };
 
@@ -52,10 +54,16 @@ static void usage(FILE *out)
 	      "every one back from every replica (--verify).\n"
 	      "\n"
 	      "  --cluster FILE        the cluster file\n"
-	      "  --port DEVICE         a port reaching node 0, then node 1, "
-	      "...\n"
-	      "                        (one per node; or one for all on L2)\n"
-	      "  --ip A.B.C.D          this client (default 10.77.0.200)\n"
+	      "  --transport dpdk|udp  DPDK ports (default) or a kernel UDP\n"
+	      "                        socket (no EAL; the kernel routes)\n"
+	      "  --port DEVICE         dpdk: a port reaching node 0, then "
+	      "node 1,\n"
+	      "                        ... (one per node; or one for all on "
+	      "L2)\n"
+	      "  --ip A.B.C.D          this client (dpdk default "
+	      "10.77.0.200;\n"
+	      "                        udp: the address to bind, default "
+	      "any)\n"
 	      "  --udp-port N          this client's UDP port (default 9000)\n"
 	      "  --mtu N               port MTU (default: the cluster's)\n"
 	      "  --records N           records to produce (default 100000)\n"
@@ -97,6 +105,7 @@ enum opt_id {
 	OPT_FILE_PREFIX,
 	OPT_LCORES,
 	OPT_MAIN_LCORE,
+	OPT_TRANSPORT,
 };
 
 static const struct option long_options[] = {
@@ -118,6 +127,7 @@ static const struct option long_options[] = {
 	{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
 	{ "lcores", required_argument, NULL, OPT_LCORES },
 	{ "main-lcore", required_argument, NULL, OPT_MAIN_LCORE },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -204,6 +214,14 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 	case OPT_LCORES:
 		cli->eal.lcores = arg;
 		return 0;
+	case OPT_TRANSPORT:
+		if (strcmp(arg, "dpdk") == 0 || strcmp(arg, "udp") == 0) {
+			cli->udp = arg[0] == 'u';
+			return 0;
+		}
+		fprintf(stderr,
+			"tern-bench: --transport '%s': use dpdk or udp\n", arg);
+		return -EINVAL;
 	default:
 		usage(stderr);
 		return -EINVAL;
@@ -224,7 +242,6 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	cli->eal = (struct tern_eal_config){ .lcores = "0",
 					     .main_lcore = -1,
 					     .mem_mb = 512 };
-	cli->ip = "10.77.0.200";
 	cli->udp_port = 9000;
 	while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		int err;
@@ -245,12 +262,14 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 			return err;
 	}
 	if (optind < argc || cli->cluster_path == NULL ||
-	    cli->port_count == 0) {
-		fputs("tern-bench: --cluster and --port are required (see "
-		      "--help)\n",
+	    (cli->port_count == 0) != cli->udp) {
+		fputs("tern-bench: --cluster is required, and --port with the "
+		      "dpdk transport only (see --help)\n",
 		      stderr);
 		return -EINVAL;
 	}
+	if (cli->ip == NULL && !cli->udp)
+		cli->ip = "10.77.0.200";
 	if (cli->eal.file_prefix == NULL) {
 		snprintf(cli->file_prefix, sizeof(cli->file_prefix),
 			 "tern-bench-%d", (int)getpid());
@@ -267,6 +286,7 @@ struct run {
 	struct tern_cluster cluster;
 	struct bench bench;
 	struct tern_client_dp transport;
+	struct tern_client_udp udp;
 	struct tern_client *client;
 	struct tern_dp *dp;
 };
@@ -292,7 +312,8 @@ static int load_cluster(struct run *r, const struct cli *cli)
 		fprintf(stderr, "tern-bench: %s\n", err);
 		return -EINVAL;
 	}
-	if (cli->port_count != 1 && cli->port_count != r->cluster.node_count) {
+	if (!cli->udp && cli->port_count != 1 &&
+	    cli->port_count != r->cluster.node_count) {
 		fprintf(stderr,
 			"tern-bench: %u --port for %u nodes: give one per node "
 			"(in node order) or one shared port\n",
@@ -311,7 +332,8 @@ static int client_create(struct run *r, const struct cli *cli)
 		.batch_bytes_max = tern_cluster_batch_max(&r->cluster),
 		.retry_ns = 50000000,
 		.backoff_ns = 200000,
-		.transport = tern_client_dp_transport(&r->transport),
+		.transport = cli->udp ? tern_client_udp_transport(&r->udp)
+				      : tern_client_dp_transport(&r->transport),
 		.arg = &r->bench,
 		.produced = bench_produced,
 		.fetched = bench_fetched,
@@ -322,6 +344,7 @@ static int client_create(struct run *r, const struct cli *cli)
 	if (r->client == NULL)
 		return err;
 	r->bench.client = r->client;
+	r->udp.client = r->client;
 	r->transport.cluster = &r->cluster;
 	r->transport.udp_port = cli->udp_port;
 	r->transport.client = r->client;
@@ -397,6 +420,7 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
 		       "\"p99_9\":%.1f,\"max\":%.1f},\"retries\":%" PRIu64
 		       ",\"busy\":%" PRIu64 ",\"verified_records\":%" PRIu64
+		       ",\"foreign_records\":%" PRIu64
 		       ",\"verify_errors\":%" PRIu64 ",\"timed_out\":%s}\n",
 		       res->records_acked, res->batches_acked,
 		       res->batches_failed, secs, rate, mbps,
@@ -405,8 +429,8 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       (double)tern_histo_percentile(h, 99) / 1e3,
 		       (double)tern_histo_percentile(h, 99.9) / 1e3,
 		       (double)tern_histo_max(h) / 1e3, cc->produce_retries,
-		       cc->busy, res->verified_records, res->verify_errors,
-		       res->timed_out ? "true" : "false");
+		       cc->busy, res->verified_records, res->foreign_records,
+		       res->verify_errors, res->timed_out ? "true" : "false");
 		return;
 	}
 	char line[TERN_HISTO_FORMAT_LEN];
@@ -443,19 +467,8 @@ static int exit_code(const struct bench_result *res, const struct cli *cli,
 	return EXIT_OK;
 }
 
-static int run(struct run *r, const struct cli *cli)
+static void run_dpdk(struct run *r)
 {
-	int err = bench_init(&r->bench, &cli->opts, &r->cluster);
-
-	if (err == 0)
-		err = client_create(r, cli);
-	if (err == 0)
-		err = dp_create(r, cli);
-	if (err != 0) {
-		fprintf(stderr, "tern-bench: setup failed: %s\n",
-			strerror(-err));
-		return EXIT_SETUP;
-	}
 	r->bench.finished = on_finished;
 	r->bench.finished_arg = r->dp;
 	running_dp = r->dp;
@@ -464,8 +477,79 @@ static int run(struct run *r, const struct cli *cli)
 	if (tern_dp_launch(r->dp) == 0)
 		tern_dp_wait(r->dp);
 	running_dp = NULL;
+}
+
+static volatile sig_atomic_t udp_stop;
+
+static void on_signal_udp(int sig)
+{
+	(void)sig;
+	udp_stop = 1;
+}
+
+/* The kernel transport's loop: wait briefly for answers when idle. */
+static void run_udp(struct run *r)
+{
+	unsigned work = 1;
+
+	signal(SIGINT, on_signal_udp);
+	signal(SIGTERM, on_signal_udp);
+	while (r->bench.phase != BENCH_DONE && !udp_stop) {
+		uint64_t now = tern_client_udp_now_ns();
+
+		work = tern_client_poll(r->client, now) +
+		       bench_poll(&r->bench, now);
+		if (tern_client_udp_poll(&r->udp, work == 0 ? 1 : 0) > 0)
+			work++;
+	}
+}
+
+static int open_udp(struct run *r, const struct cli *cli)
+{
+	struct in_addr ip = { 0 };
+	int err;
+
+	if (cli->ip != NULL && inet_pton(AF_INET, cli->ip, &ip) != 1) {
+		fprintf(stderr, "tern-bench: --ip '%s' is not an address\n",
+			cli->ip);
+		return -EINVAL;
+	}
+	err = tern_client_udp_open(&r->udp, &r->cluster, ntohl(ip.s_addr),
+				   cli->udp_port);
+	if (err != 0)
+		fprintf(stderr,
+			"tern-bench: cannot open a UDP socket on port "
+			"%u: %s\n",
+			cli->udp_port, strerror(-err));
+	return err;
+}
+
+static int run(struct run *r, const struct cli *cli)
+{
+	int err = bench_init(&r->bench, &cli->opts, &r->cluster);
+
+	r->udp.fd = -1;
+	if (err == 0 && cli->udp)
+		err = open_udp(r, cli);
+	if (err == 0)
+		err = client_create(r, cli);
+	if (err == 0 && !cli->udp)
+		err = dp_create(r, cli);
+	if (err != 0) {
+		fprintf(stderr, "tern-bench: setup failed: %s\n",
+			strerror(-err));
+		tern_client_udp_close(&r->udp);
+		return EXIT_SETUP;
+	}
+	if (cli->udp)
+		run_udp(r);
+	else
+		run_dpdk(r);
 	print_summary(r, cli);
-	tern_dp_destroy(r->dp);
+	if (cli->udp)
+		tern_client_udp_close(&r->udp);
+	else
+		tern_dp_destroy(r->dp);
 	return exit_code(&r->bench.result, cli, r->cluster.replication);
 }
 
@@ -477,6 +561,12 @@ int main(int argc, char **argv)
 
 	if (parse_cli(argc, argv, &cli) != 0 || load_cluster(&r, &cli) != 0)
 		return EXIT_USAGE;
+	if (cli.udp) {
+		code = run(&r, &cli);
+		tern_client_destroy(r.client);
+		bench_free(&r.bench);
+		return code;
+	}
 	if (tern_eal_init(&cli.eal, argv[0]) != 0) {
 		fputs("tern-bench: EAL initialisation failed (see the log "
 		      "above)\n",

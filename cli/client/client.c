@@ -14,6 +14,7 @@
 struct produce_slot {
 	bool used;
 	bool sent;
+	bool out_of_order; /* refused: an earlier batch is missing */
 	uint64_t sequence;
 	uint64_t cookie;
 	uint64_t first_ns;
@@ -262,6 +263,47 @@ static void produce_finish(struct tern_client *c, uint32_t partition,
 	c->cfg.produced(c->cfg.arg, partition, s->cookie, &res);
 }
 
+/*
+ * The head lost an earlier batch of this partition: resend the oldest one
+ * in flight now (once per back-off), and hold this one until a batch is
+ * taken, rather than have the head refuse it again and again.
+ */
+static void on_out_of_order(struct tern_client *c, uint32_t partition,
+			    struct produce_slot *s, uint64_t now_ns)
+{
+	struct partition_state *ps = &c->parts[partition];
+	struct produce_slot *oldest = NULL;
+
+	c->counters.out_of_order++;
+	s->out_of_order = true;
+	s->resend_ns = now_ns + c->cfg.retry_ns;
+	for (uint32_t i = 0; i < c->cfg.in_flight; i++) {
+		struct produce_slot *o = &ps->slots[i];
+
+		if (o->used &&
+		    (oldest == NULL || o->sequence < oldest->sequence))
+			oldest = o;
+	}
+	if (oldest != s && oldest->resend_ns > now_ns + c->cfg.backoff_ns)
+		oldest->resend_ns = now_ns;
+}
+
+/* A batch was taken: those refused as out of order may follow it now. */
+static void resend_refused(struct tern_client *c, uint32_t partition,
+			   uint64_t now_ns)
+{
+	struct partition_state *ps = &c->parts[partition];
+
+	for (uint32_t i = 0; i < c->cfg.in_flight; i++) {
+		struct produce_slot *o = &ps->slots[i];
+
+		if (o->used && o->out_of_order) {
+			o->out_of_order = false;
+			o->resend_ns = now_ns;
+		}
+	}
+}
+
 static void on_produce_ack(struct tern_client *c, const struct tern_hdr *hdr,
 			   const uint8_t *body, uint64_t now_ns)
 {
@@ -280,15 +322,18 @@ static void on_produce_ack(struct tern_client *c, const struct tern_hdr *hdr,
 		c->counters.replies_unmatched++;
 		return;
 	}
-	if (ack.status == TERN_PRODUCE_BUSY ||
-	    ack.status == TERN_PRODUCE_OUT_OF_ORDER) {
-		c->counters.busy += ack.status == TERN_PRODUCE_BUSY;
-		c->counters.out_of_order +=
-			ack.status == TERN_PRODUCE_OUT_OF_ORDER;
+	if (ack.status == TERN_PRODUCE_BUSY) {
+		c->counters.busy++;
 		s->resend_ns = now_ns + c->cfg.backoff_ns;
 		return;
 	}
+	if (ack.status == TERN_PRODUCE_OUT_OF_ORDER) {
+		on_out_of_order(c, hdr->partition, s, now_ns);
+		return;
+	}
 	produce_finish(c, hdr->partition, s, &ack, now_ns);
+	if (ack.status == TERN_PRODUCE_OK)
+		resend_refused(c, hdr->partition, now_ns);
 }
 
 static unsigned produce_poll(struct tern_client *c, uint32_t partition,

@@ -544,3 +544,76 @@ lib_hugepages_setup() {
 		lib_fail "cannot mount hugetlbfs on $TERNIT_HUGE_DIR"
 }
 
+
+# ---------------------------------------------------------------------------
+# Local clusters (scripts/local-cluster.sh) and tern-bench.
+
+TERN_BUILD_ROOT=${TERN_BUILD_ROOT:-$TERN_SOURCE_ROOT/build}
+TERNIT_CLUSTER_SH=$TERN_SOURCE_ROOT/scripts/local-cluster.sh
+TERNIT_BENCH=$TERN_BUILD_ROOT/bench/tern-bench/tern-bench
+
+lib_cluster() {
+	bash "$TERNIT_CLUSTER_SH" "$@"
+}
+
+# lib_cluster_up DIR ARGS...: starts a local cluster in DIR, registered so
+# that it is stopped (and its namespaces removed) whatever happens.
+lib_cluster_up() {
+	local dir=$1
+	shift
+	lib_register cluster "$TERNIT_CLUSTER_SH" "$dir"
+	lib_cluster up "$dir" --build "$TERN_BUILD_ROOT" "$@" \
+		>"$TERNIT_DIR/up.out" 2>&1 || {
+		cat "$TERNIT_DIR/up.out" "$dir"/n*/ternd.log >&2
+		lib_fail "the local cluster did not start"
+	}
+	lib_log "$(tail -1 "$TERNIT_DIR/up.out")"
+}
+
+# lib_bench_memif TAG DIR ARGS...: tern-bench over the memif client ports
+# of the cluster in DIR, with --verify --json and its own EAL prefix.
+lib_bench_memif() {
+	local tag=$1 dir=$2 prefix ports
+	shift 2
+	lib_prefix prefix "$tag"
+	mapfile -t ports < <(lib_cluster client-ports "$dir" | tr ' ' '\n')
+	lib_spawn "$tag" "$TERNIT_BENCH" --cluster "$dir/cluster.ini" \
+		"${ports[@]}" --verify --json --file-prefix "$prefix" "$@"
+}
+
+# lib_bench_check TAG COUNT REPLICAS: the run of TAG exited 0, had COUNT
+# records acknowledged, none refused, and read each back from REPLICAS
+# replicas without a verification error.
+lib_bench_check() {
+	local tag=$1 count=$2 replicas=$3
+	lib_wait "$tag" 300
+	lib_expect_rc "$tag" 0
+	lib_json "$tag"
+	lib_check "$tag: all $count records acknowledged" \
+		"$(lib_jget "$tag" records) == $count"
+	lib_check "$tag: no batch refused" "$(lib_jget "$tag" failed_batches) == 0"
+	lib_check "$tag: every record read back from $replicas replicas" \
+		"$(lib_jget "$tag" verified_records) == $replicas * $count"
+	lib_check "$tag: no verification error" \
+		"$(lib_jget "$tag" verify_errors) == 0"
+}
+
+# lib_cluster_down_compare DIR NODES: stops the cluster cleanly (every
+# ternd prints its exit summary) and checks that each partition's log is
+# the same, byte for byte, on nodes 0 .. NODES-1.
+lib_cluster_down_compare() {
+	local dir=$1 nodes=$2 i data=()
+	lib_cluster down "$dir" || lib_fail "the cluster did not stop cleanly"
+	for ((i = 0; i < nodes; i++)); do
+		grep -q "^ternd: partition" "$dir/n$i/ternd.log" ||
+			lib_fail "node $i: no exit summary (ternd did not stop cleanly)"
+		data+=("$dir/n$i/data")
+	done
+	"$TERNIT_PY" "$TERN_SOURCE_ROOT/tests/integration/compare_replicas.py" \
+		"$TERN_BUILD_ROOT/cli/logcheck/tern-logcheck" "${data[@]}" \
+		>"$TERNIT_DIR/compare.out" 2>&1 || {
+		cat "$TERNIT_DIR/compare.out" >&2
+		lib_fail "replicas differ"
+	}
+	lib_log "ok: $(cat "$TERNIT_DIR/compare.out")"
+}
