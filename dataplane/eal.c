@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -101,7 +102,7 @@ int tern_eal_build_args(const struct tern_eal_config *cfg, const char *prog,
 	    (cfg->huge_dir != NULL && !cfg->hugepages))
 		return -EINVAL;
 	push(&w, prog);
-	push(&w, "-l");
+	push(&w, "--lcores");
 	push(&w, cfg->lcores);
 	if (cfg->main_lcore >= 0) {
 		push(&w, "--main-lcore");
@@ -138,4 +139,15 @@ int tern_eal_init(const struct tern_eal_config *cfg, const char *prog)
 		return -err;
 	}
 	return 0;
+}
+
+const char *tern_eal_lcores_floating(char *buf, size_t len)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus <= 1)
+		snprintf(buf, len, "0");
+	else
+		snprintf(buf, len, "0@(0-%ld)", cpus - 1);
+	return buf;
 }

@@ -14,8 +14,8 @@
 #define TERN_EAL_ARGS_MAX 48u
 
 struct tern_eal_config {
-	const char *lcores;	 /* EAL -l / --lcores list, e.g. "0,1" */
-	int main_lcore;		 /* -1: EAL's default (the first lcore) */
+	const char *lcores; /* EAL --lcores: "0,1", or "0@(0,1)" to float */
+	int main_lcore;	    /* -1: EAL's default (the first lcore) */
 	const char *file_prefix; /* NULL with in_memory */
 	bool in_memory;
 	bool hugepages; /* false: --no-huge */
@@ -43,5 +43,12 @@ int tern_eal_init(const struct tern_eal_config *cfg, const char *prog);
 
 /* Is this device string a virtual device (vdev) rather than a PCI address? */
 bool tern_eal_device_is_vdev(const char *device);
+
+/*
+ * Writes "0@(0-N)" into buf: one lcore whose thread the kernel may run on
+ * any online CPU, for processes that share the machine's cores (pinning
+ * them all to CPU 0 would leave the other CPUs idle). Returns buf.
+ */
+const char *tern_eal_lcores_floating(char *buf, size_t len);
 
 #endif /* TERN_DATAPLANE_EAL_H */

@@ -13,6 +13,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sched.h>
 #include <time.h>
 
 #include <rte_cycles.h>
@@ -31,7 +33,6 @@
 #define MEMPOOL_CACHE 256u
 #define TIMER_PERIOD_US 10u
 #define IMPAIR_OUT_MAX (4 * TERN_BURST)
-#define PAUSES_PER_POLL 16u
 #define INTR_WAIT_MS 1
 
 _Static_assert(IMPAIR_OUT_MAX >= 3 * TERN_BURST + 2,
@@ -492,9 +493,12 @@ static void idle_policy(struct tern_dp_worker *worker, unsigned work)
 	worker->idle_polls++;
 	if (worker->idle_polls <= idle->spin_polls)
 		return;
-	if (worker->idle_polls <= idle->spin_polls + idle->pause_polls) {
-		for (unsigned i = 0; i < PAUSES_PER_POLL; i++)
-			rte_pause();
+	if (worker->idle_polls <= idle->spin_polls + idle->yield_polls) {
+		/* Another process sharing this core runs now if it can; if
+		 * none can, this returns at once and the poll goes on. A frame
+		 * waits for a time slice at most, not for a sleep to end:
+		 * sleeps overshoot by tens of microseconds on a VM. */
+		sched_yield();
 		return;
 	}
 	idle_sleep(worker);
@@ -534,6 +538,11 @@ static int worker_loop(void *arg)
 	worker->lcore_id = rte_lcore_id();
 	worker->use_rx_interrupts = interrupts_setup(worker);
 	worker->sleep_us = 1;
+	/* The kernel may stretch a sleep by the thread's timer slack (50 us
+	 * by default): far more than the short sleeps of the adaptive policy
+	 * ask for, and every hop of a chain pays it. */
+	if (dp->cfg.idle.mode == TERN_IDLE_ADAPTIVE)
+		(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
 		unsigned work = 0;
 

@@ -42,7 +42,8 @@ enum tern_idle_mode {
 struct tern_idle_config {
 	enum tern_idle_mode mode;
 	uint32_t spin_polls;   /* empty iterations before pausing */
-	uint32_t pause_polls;  /* empty iterations of pauses before sleeping */
+	uint32_t yield_polls;  /* empty iterations yielding the core, then
+				* sleeps */
 	uint32_t sleep_us_max; /* sleeps double from 1 us up to this */
 	bool rx_interrupts;    /* sleep in Rx interrupts where the PMD can */
 };

@@ -216,7 +216,7 @@ static void set_defaults(struct cli *cli)
 	cli->dp.udp_port_base = 7700;
 	cli->dp.idle.mode = TERN_IDLE_ADAPTIVE;
 	cli->dp.idle.spin_polls = 200;
-	cli->dp.idle.pause_polls = 2000;
+	cli->dp.idle.yield_polls = 2000;
 	cli->dp.idle.sleep_us_max = 64;
 }
 

@@ -33,6 +33,7 @@ struct cli {
 	struct tern_idle_config idle;
 	struct tern_impair_config impair;
 	char file_prefix[64];
+	char lcores[32];
 	const char *node_arg;
 };
 
@@ -47,10 +48,11 @@ static void usage(FILE *out)
 	      "  --cluster FILE        the cluster file (docs/operations.md)\n"
 	      "  --node ID             this node's id in it\n"
 	      "  --data-dir DIR        partition logs live under DIR\n"
-	      "  --lcores LIST         EAL lcores (default 0); one worker per\n"
-	      "                        lcore besides the main one, or the "
-	      "main\n"
-	      "                        one alone; must match 'workers'\n"
+	      "  --lcores LIST         EAL lcores: one worker per lcore "
+	      "besides\n"
+	      "                        the main one, or the main one alone;\n"
+	      "                        must match 'workers' (default 0@(0-N):\n"
+	      "                        one lcore free to run on any CPU)\n"
 	      "  --main-lcore N        EAL main lcore\n"
 	      "  --file-prefix NAME    EAL file prefix (default ternd-ID-PID)\n"
 	      "  --in-memory           EAL --in-memory instead of a prefix\n"
@@ -61,6 +63,11 @@ static void usage(FILE *out)
 	      "(default 1024)\n"
 	      "  --idle busy|adaptive  idle policy (default adaptive)\n"
 	      "  --sleep-us-max N      adaptive: longest sleep (default 50)\n"
+	      "  --spin-polls N        adaptive: empty polls before pausing "
+	      "(default 256)\n"
+	      "  --yield-polls N       adaptive: empty polls yielding the "
+	      "core\n"
+	      "                        before sleeping (default 1000)\n"
 	      "  --window-batches N    Sent list batches per partition "
 	      "(default 512)\n"
 	      "  --window-bytes N      Sent list bytes per partition "
@@ -100,6 +107,8 @@ enum opt_id {
 	OPT_MEM_MB,
 	OPT_IDLE,
 	OPT_SLEEP_US_MAX,
+	OPT_SPIN_POLLS,
+	OPT_YIELD_POLLS,
 	OPT_WINDOW_BATCHES,
 	OPT_WINDOW_BYTES,
 	OPT_PRODUCERS_MAX,
@@ -126,6 +135,8 @@ static const struct option long_options[] = {
 	{ "mem-mb", required_argument, NULL, OPT_MEM_MB },
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "sleep-us-max", required_argument, NULL, OPT_SLEEP_US_MAX },
+	{ "spin-polls", required_argument, NULL, OPT_SPIN_POLLS },
+	{ "yield-polls", required_argument, NULL, OPT_YIELD_POLLS },
 	{ "window-batches", required_argument, NULL, OPT_WINDOW_BATCHES },
 	{ "window-bytes", required_argument, NULL, OPT_WINDOW_BYTES },
 	{ "producers-max", required_argument, NULL, OPT_PRODUCERS_MAX },
@@ -150,12 +161,14 @@ static void set_defaults(struct cli *cli)
 		.commit_idle_ns = 1000000,
 		.segment_bytes = 64ull << 20,
 	};
-	cli->eal = (struct tern_eal_config){ .lcores = "0",
+	cli->eal = (struct tern_eal_config){ .lcores = tern_eal_lcores_floating(
+						     cli->lcores,
+						     sizeof(cli->lcores)),
 					     .main_lcore = -1,
 					     .mem_mb = 1024 };
 	cli->idle = (struct tern_idle_config){ .mode = TERN_IDLE_ADAPTIVE,
 					       .spin_polls = 256,
-					       .pause_polls = 256,
+					       .yield_polls = 1000,
 					       .sleep_us_max = 50,
 					       .rx_interrupts = true };
 }
@@ -200,6 +213,8 @@ static int parse_number(struct cli *cli, int id, const char *name,
 		       cli->eal.main_lcore, 1);
 		NUMBER(OPT_MEM_MB, 64, 1u << 20, cli->eal.mem_mb, 1);
 		NUMBER(OPT_SLEEP_US_MAX, 1, 100000, cli->idle.sleep_us_max, 1);
+		NUMBER(OPT_SPIN_POLLS, 0, 1u << 30, cli->idle.spin_polls, 1);
+		NUMBER(OPT_YIELD_POLLS, 0, 1u << 30, cli->idle.yield_polls, 1);
 		NUMBER(OPT_WINDOW_BATCHES, 1, 1u << 20, o->window_batches, 1);
 		NUMBER(OPT_WINDOW_BYTES, 65536, 1u << 30, o->window_bytes, 1);
 		NUMBER(OPT_PRODUCERS_MAX, 1, 1u << 20, o->producers_max, 1);

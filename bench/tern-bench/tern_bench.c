@@ -42,6 +42,7 @@ struct cli {
 	bool busy;
 	bool udp;
 	char file_prefix[64];
+	char lcores[32];
 };
 
 static struct tern_dp *running_dp;
@@ -78,7 +79,8 @@ static void usage(FILE *out)
 	      "  --json                one JSON object on stdout\n"
 	      "  --busy                busy-poll (default adaptive idle)\n"
 	      "  --file-prefix NAME    EAL file prefix\n"
-	      "  --lcores LIST         EAL lcores (default 0)\n"
+	      "  --lcores LIST         EAL lcores (default 0@(0-N): one lcore\n"
+	      "                        free to run on any CPU)\n"
 	      "  --main-lcore N        EAL main lcore\n"
 	      "\n"
 	      "Exit: 0 all acknowledged (and verified), 1 failed, 2 usage, "
@@ -239,7 +241,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 					    .in_flight = 16,
 					    .timeout_ms = 120000,
 					    .producer_id = (uint64_t)getpid() };
-	cli->eal = (struct tern_eal_config){ .lcores = "0",
+	cli->eal = (struct tern_eal_config){ .lcores = tern_eal_lcores_floating(
+						     cli->lcores,
+						     sizeof(cli->lcores)),
 					     .main_lcore = -1,
 					     .mem_mb = 512 };
 	cli->udp_port = 9000;
@@ -386,7 +390,7 @@ static int dp_create(struct run *r, const struct cli *cli)
 	cfg.idle = (struct tern_idle_config){
 		.mode = cli->busy ? TERN_IDLE_BUSY : TERN_IDLE_ADAPTIVE,
 		.spin_polls = 256,
-		.pause_polls = 256,
+		.yield_polls = 1000,
 		.sleep_us_max = 20,
 		.rx_interrupts = !cli->busy,
 	};

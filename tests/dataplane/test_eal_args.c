@@ -71,7 +71,7 @@ static void test_local_defaults(void **state)
 	assert_string_equal(argv[i + 1], "node1");
 	i = find(argv, argc, "-m");
 	assert_string_equal(argv[i + 1], "256");
-	i = find(argv, argc, "-l");
+	i = find(argv, argc, "--lcores");
 	assert_string_equal(argv[i + 1], "0,1");
 	assert_int_equal(find(argv, argc, "--main-lcore"), -1);
 }
