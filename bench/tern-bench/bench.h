@@ -4,7 +4,9 @@
  *
  *   tern_bench.c  command line, EAL, dataplane, summary
  *   bench_run.c   the run: produce, then verify, as one state machine
- *                 driven by the client's dataplane loop
+ *                 driven by the client's loop
+ *   bench_follow.c  --follow: a reader per partition at the tail that
+ *                 long-polls for records while they are produced
  *
  * Record i has key "k" + i in ten digits, its partition is the key's hash
  * (partition/keyhash.h), and its value is a pattern derived from i, so the
@@ -31,6 +33,7 @@ struct bench_options {
 	uint32_t batch_records;
 	uint32_t in_flight;
 	bool verify;
+	bool follow;
 	bool json;
 	uint64_t timeout_ms;
 	uint64_t producer_id;
@@ -38,11 +41,21 @@ struct bench_options {
 
 enum bench_phase {
 	BENCH_PRODUCE,
+	BENCH_FOLLOW, /* produced: the followers catch up */
 	BENCH_VERIFY,
 	BENCH_DONE,
 };
 
-/* What one partition's producer and verifier need. */
+/* One reader's position in a partition. */
+struct bench_cursor {
+	uint64_t next_offset;
+	uint64_t records; /* this producer's records found so far */
+	bool outstanding; /* a fetch is in flight */
+	bool given_up;	  /* stopped at an error (counted) */
+	uint64_t retry_at_ns;
+};
+
+/* What one partition's producer and readers need. */
 struct bench_partition {
 	/* produce */
 	uint64_t *acked_base;  /* [sequence]: base offset, or UINT64_MAX */
@@ -50,15 +63,16 @@ struct bench_partition {
 	uint64_t acked_records;
 	uint64_t first_base; /* lowest acknowledged offset */
 	uint64_t end_offset; /* one past the highest acknowledged offset */
+	/* [sequence]: where the follower saw the batch before its
+	 * PRODUCE_ACK came, or UINT64_MAX */
+	uint64_t *seen_base;
+	uint16_t chain[TERN_CHAIN_LEN_MAX];
 	/* verify: replicas in chain order, each read from its log start
 	 * until past end_offset, where it must find every acknowledged
 	 * record */
-	uint16_t chain[TERN_CHAIN_LEN_MAX];
 	uint32_t replica; /* the chain position being read */
-	uint64_t next_offset;
-	uint64_t verified_here;
-	bool fetch_outstanding;
-	uint64_t retry_at_ns;
+	struct bench_cursor verify;
+	struct bench_cursor follow; /* --follow, at the tail */
 };
 
 struct bench_result {
@@ -74,6 +88,8 @@ struct bench_result {
 	uint64_t fetch_redirects;
 	uint64_t fetch_waits;
 	uint64_t verify_start_ns, verify_end_ns;
+	uint64_t followed_records;  /* read at the tail while produced */
+	uint64_t follow_long_polls; /* fetches that waited and got data */
 	bool timed_out;
 	char first_error[256];
 };
@@ -93,6 +109,7 @@ struct bench {
 	uint64_t *start;
 	uint64_t *cursor;
 	uint64_t deadline_ns;
+	uint64_t now_ns;  /* of the current poll */
 	uint8_t *scratch; /* one batch being built */
 	struct bench_result result;
 	void (*finished)(void *arg);
@@ -109,6 +126,28 @@ void bench_fetched(void *arg, uint32_t partition, uint64_t cookie,
 		   const struct tern_client_fetch_result *res);
 /* Per loop iteration: produce more, fetch more, check the deadline. */
 unsigned bench_poll(void *arg, uint64_t now_ns);
+
+/*
+ * Check one fetched batch read by cursor (the follower: may_be_unacked,
+ * as it can read a batch before its PRODUCE_ACK arrives); returns false on
+ * the first problem, counted. *used is the batch's length.
+ */
+bool bench_check_batch(struct bench *b, uint32_t p, uint16_t node,
+		       struct bench_cursor *cur, bool may_be_unacked,
+		       const uint8_t *batch, uint32_t avail, uint32_t *used);
+void bench_fail(struct bench *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* bench_follow.c; the fetch cookie's low bit marks a follower's fetch. */
+#define BENCH_COOKIE_FOLLOW 1u
+unsigned bench_follow_more(struct bench *b, uint64_t now_ns);
+void bench_follow_reply(struct bench *b, uint32_t p,
+			const struct tern_client_fetch_result *res,
+			uint64_t sent_ns, uint64_t now_ns);
+/* Every follower reached the end of what was acknowledged. */
+bool bench_follow_done(const struct bench *b);
+/* Then: each read every acknowledged record of its partition. */
+void bench_follow_check(struct bench *b);
 
 /* Record i's key and value (value_len bytes). */
 void bench_key(uint64_t i, char key[BENCH_KEY_LEN]);

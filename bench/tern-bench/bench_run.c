@@ -51,7 +51,7 @@ static uint32_t partition_of(const struct bench *b, uint64_t i)
 	return p;
 }
 
-static void fail(struct bench *b, const char *fmt, ...)
+void bench_fail(struct bench *b, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -120,10 +120,13 @@ int bench_init(struct bench *b, const struct bench_options *opts,
 		uint64_t batches = n / records_per_batch(b) + 1;
 
 		b->parts[p].acked_base = malloc(batches * sizeof(uint64_t));
-		if (b->parts[p].acked_base == NULL)
+		b->parts[p].seen_base = malloc(batches * sizeof(uint64_t));
+		if (b->parts[p].acked_base == NULL ||
+		    b->parts[p].seen_base == NULL)
 			return -ENOMEM;
 		memset(b->parts[p].acked_base, 0xff,
 		       batches * sizeof(uint64_t));
+		memset(b->parts[p].seen_base, 0xff, batches * sizeof(uint64_t));
 	}
 	return 0;
 }
@@ -131,8 +134,10 @@ int bench_init(struct bench *b, const struct bench_options *opts,
 void bench_free(struct bench *b)
 {
 	for (uint32_t p = 0; b->parts != NULL && p < b->cluster->partitions;
-	     p++)
+	     p++) {
 		free(b->parts[p].acked_base);
+		free(b->parts[p].seen_base);
+	}
 	free(b->parts);
 	free(b->order);
 	free(b->start);
@@ -182,8 +187,8 @@ static bool produce_one(struct bench *b, uint32_t p, uint64_t now_ns)
 	len = tern_batch_builder_finish(&bb, 0, &why);
 	if (len <= 0 || tern_client_produce_send(b->client, p, (uint32_t)len,
 						 bb.count, now_ns) != 0) {
-		fail(b, "cannot build a batch for partition %u: %s", p,
-		     tern_batch_strerror(why));
+		bench_fail(b, "cannot build a batch for partition %u: %s", p,
+			   tern_batch_strerror(why));
 		b->phase = BENCH_DONE;
 		return false;
 	}
@@ -230,15 +235,26 @@ void bench_produced(void *arg, uint32_t partition, uint64_t cookie,
 
 	if (res->status != TERN_PRODUCE_OK) {
 		b->result.batches_failed++;
-		fail(b, "partition %u sequence %" PRIu64 " refused: status %d",
-		     partition, res->sequence, (int)res->status);
+		bench_fail(b,
+			   "partition %u sequence %" PRIu64
+			   " refused: status %d",
+			   partition, res->sequence, (int)res->status);
 		return;
 	}
 	if (res->sequence >= bp->batches_sent || res->count != cookie) {
-		fail(b,
-		     "partition %u sequence %" PRIu64
-		     ": acknowledged %u records of %" PRIu64,
-		     partition, res->sequence, res->count, cookie);
+		bench_fail(b,
+			   "partition %u sequence %" PRIu64
+			   ": acknowledged %u records of %" PRIu64,
+			   partition, res->sequence, res->count, cookie);
+		return;
+	}
+	if (bp->seen_base[res->sequence] != UINT64_MAX &&
+	    bp->seen_base[res->sequence] != res->base) {
+		bench_fail(b,
+			   "partition %u sequence %" PRIu64
+			   ": acknowledged at %" PRIu64 " but read at %" PRIu64,
+			   partition, res->sequence, res->base,
+			   bp->seen_base[res->sequence]);
 		return;
 	}
 	bp->acked_base[res->sequence] = res->base;
@@ -277,13 +293,30 @@ static bool record_ok(struct bench *b, uint32_t partition,
 	       memcmp(rec->value, value, rec->value_len) == 0;
 }
 
+/* A batch of ours at base: where it was acknowledged, or (for a reader
+ * ahead of the PRODUCE_ACK) where every reader saw it so far. */
+static bool batch_placed_ok(struct bench_partition *bp,
+			    const struct tern_batch_header *h,
+			    bool may_be_unacked)
+{
+	uint64_t seq = h->producer_seq;
+
+	if (seq >= bp->batches_sent)
+		return false;
+	if (bp->acked_base[seq] != UINT64_MAX || !may_be_unacked)
+		return bp->acked_base[seq] == h->base_offset;
+	if (bp->seen_base[seq] == UINT64_MAX)
+		bp->seen_base[seq] = h->base_offset;
+	return bp->seen_base[seq] == h->base_offset;
+}
+
 /*
- * Check one fetched batch; returns false on the first problem. Batches of
- * other producers (an earlier run on the same cluster) are skipped; each
- * of ours must sit exactly where its PRODUCE_ACK put it.
+ * Batches of other producers (an earlier run on the same cluster) are
+ * skipped; each of ours must sit exactly where its PRODUCE_ACK put it.
  */
-static bool check_batch(struct bench *b, uint32_t p, uint16_t node,
-			const uint8_t *batch, uint32_t avail, uint32_t *used)
+bool bench_check_batch(struct bench *b, uint32_t p, uint16_t node,
+		       struct bench_cursor *cur, bool may_be_unacked,
+		       const uint8_t *batch, uint32_t avail, uint32_t *used)
 {
 	struct bench_partition *bp = &b->parts[p];
 	struct tern_batch_header h;
@@ -292,60 +325,65 @@ static bool check_batch(struct bench *b, uint32_t p, uint16_t node,
 	enum tern_batch_error why;
 
 	if (tern_batch_check(batch, avail, &b->limits, &h, &why) != 0) {
-		fail(b, "node %u partition %u: bad batch at %" PRIu64 ": %s",
-		     node, p, bp->next_offset, tern_batch_strerror(why));
+		bench_fail(b,
+			   "node %u partition %u: bad batch at %" PRIu64 ": %s",
+			   node, p, cur->next_offset, tern_batch_strerror(why));
 		return false;
 	}
 	*used = h.length;
-	if (h.base_offset + h.record_count <= bp->next_offset)
+	if (h.base_offset + h.record_count <= cur->next_offset)
 		return true; /* before the offset asked for */
-	if (h.base_offset > bp->next_offset) {
-		fail(b,
-		     "node %u partition %u: gap from %" PRIu64 " to %" PRIu64,
-		     node, p, bp->next_offset, h.base_offset);
+	if (h.base_offset > cur->next_offset) {
+		bench_fail(b,
+			   "node %u partition %u: gap from %" PRIu64
+			   " to %" PRIu64,
+			   node, p, cur->next_offset, h.base_offset);
 		return false;
 	}
-	bp->next_offset = h.base_offset + h.record_count;
+	cur->next_offset = h.base_offset + h.record_count;
 	if (h.producer_id != b->opts.producer_id) {
-		b->result.foreign_records += h.record_count;
+		b->result.foreign_records +=
+			may_be_unacked ? 0 : h.record_count;
 		return true;
 	}
-	if (h.producer_seq >= bp->batches_sent ||
-	    bp->acked_base[h.producer_seq] != h.base_offset) {
-		fail(b,
-		     "node %u partition %u: batch at %" PRIu64
-		     " (sequence %" PRIu64 ") is not where it was "
-		     "acknowledged: a duplicate or an unacknowledged write",
-		     node, p, h.base_offset, h.producer_seq);
+	if (!batch_placed_ok(bp, &h, may_be_unacked)) {
+		bench_fail(b,
+			   "node %u partition %u: batch at %" PRIu64
+			   " (sequence %" PRIu64 ") is not where it was "
+			   "acknowledged: a duplicate or an unacknowledged "
+			   "write",
+			   node, p, h.base_offset, h.producer_seq);
 		return false;
 	}
 	tern_batch_iter_init(&it, batch, &h);
 	while (tern_batch_iter_next(&it, &rec) == 1) {
 		if (!record_ok(b, p, &rec)) {
-			fail(b,
-			     "node %u partition %u: record at %" PRIu64
-			     " differs from what was produced",
-			     node, p, rec.offset);
+			bench_fail(b,
+				   "node %u partition %u: record at %" PRIu64
+				   " differs from what was produced",
+				   node, p, rec.offset);
 			return false;
 		}
-		bp->verified_here++;
-		b->result.verified_records++;
+		cur->records++;
 	}
 	return true;
 }
 
-static void next_replica(struct bench *b, uint32_t p, uint16_t node)
+/* Done with this replica; failed: it stopped at an error (counted). */
+static void next_replica(struct bench *b, uint32_t p, uint16_t node,
+			 bool failed)
 {
 	struct bench_partition *bp = &b->parts[p];
 
-	if (bp->verified_here != bp->acked_records)
-		fail(b,
-		     "node %u partition %u: %" PRIu64 " of the %" PRIu64
-		     " acknowledged records found",
-		     node, p, bp->verified_here, bp->acked_records);
+	if (!failed && bp->verify.records != bp->acked_records)
+		bench_fail(b,
+			   "node %u partition %u: %" PRIu64 " of the %" PRIu64
+			   " acknowledged records found",
+			   node, p, bp->verify.records, bp->acked_records);
+	if (!failed)
+		b->result.verified_records += bp->verify.records;
 	bp->replica++;
-	bp->next_offset = 0;
-	bp->verified_here = 0;
+	bp->verify = (struct bench_cursor){ 0 };
 }
 
 /* The time the fetch was sent comes back as its cookie. */
@@ -359,24 +397,24 @@ static void verify_reply(struct bench *b, uint32_t p,
 
 	if (res->status == TERN_FETCH_OK) {
 		while (off < res->batches_len &&
-		       check_batch(b, p, node, res->batches + off,
-				   res->batches_len - off, &used))
+		       bench_check_batch(b, p, node, &bp->verify, false,
+					 res->batches + off,
+					 res->batches_len - off, &used))
 			off += used;
-		if (off != res->batches_len) {
-			bp->verified_here = bp->acked_records; /* counted */
-			next_replica(b, p, node);
-		}
+		if (off != res->batches_len)
+			next_replica(b, p, node, true);
 		return;
 	}
 	if (res->status == TERN_FETCH_NO_DATA_YET &&
-	    bp->next_offset >= bp->end_offset) {
-		next_replica(b, p, node); /* read to the end */
+	    bp->verify.next_offset >= bp->end_offset) {
+		next_replica(b, p, node, false); /* read to the end */
 		return;
 	}
 	if (res->status == TERN_FETCH_OUT_OF_RANGE &&
-	    res->next_offset > bp->next_offset &&
+	    res->next_offset > bp->verify.next_offset &&
 	    res->next_offset <= bp->first_base) {
-		bp->next_offset = res->next_offset; /* retention removed it */
+		/* retention removed it */
+		bp->verify.next_offset = res->next_offset;
 		return;
 	}
 	if (res->status == TERN_FETCH_REDIRECT_TAIL)
@@ -384,23 +422,30 @@ static void verify_reply(struct bench *b, uint32_t p,
 	else if (res->status == TERN_FETCH_NO_DATA_YET || res->timed_out)
 		b->result.fetch_waits++;
 	else {
-		fail(b, "node %u partition %u: fetch at %" PRIu64 ": %s", node,
-		     p, bp->next_offset,
-		     tern_wire_fetch_status_name(res->status));
-		bp->verified_here = bp->acked_records; /* counted */
-		next_replica(b, p, node);
+		bench_fail(b, "node %u partition %u: fetch at %" PRIu64 ": %s",
+			   node, p, bp->verify.next_offset,
+			   tern_wire_fetch_status_name(res->status));
+		next_replica(b, p, node, true);
 		return;
 	}
-	bp->retry_at_ns = sent_ns + FETCH_RETRY_NS;
+	bp->verify.retry_at_ns = sent_ns + FETCH_RETRY_NS;
 }
 
+/* The cookie is the time the fetch was sent, with the follower bit. */
 void bench_fetched(void *arg, uint32_t partition, uint64_t cookie,
 		   const struct tern_client_fetch_result *res)
 {
 	struct bench *b = arg;
+	struct bench_partition *bp = &b->parts[partition];
+	uint64_t sent_ns = cookie & ~(uint64_t)BENCH_COOKIE_FOLLOW;
 
-	b->parts[partition].fetch_outstanding = false;
-	verify_reply(b, partition, res, cookie);
+	if (cookie & BENCH_COOKIE_FOLLOW) {
+		bp->follow.outstanding = false;
+		bench_follow_reply(b, partition, res, sent_ns, b->now_ns);
+	} else {
+		bp->verify.outstanding = false;
+		verify_reply(b, partition, res, sent_ns);
+	}
 }
 
 static unsigned verify_more(struct bench *b, uint64_t now_ns)
@@ -414,13 +459,14 @@ static unsigned verify_more(struct bench *b, uint64_t now_ns)
 		if (bp->replica >= b->cluster->replication)
 			continue;
 		done = false;
-		if (bp->fetch_outstanding || now_ns < bp->retry_at_ns)
+		if (bp->verify.outstanding || now_ns < bp->verify.retry_at_ns)
 			continue;
-		/* The cookie carries the time, for the retry back-off. */
 		if (tern_client_fetch(b->client, bp->chain[bp->replica], p,
-				      bp->next_offset, FETCH_MAX_BYTES, 0,
-				      now_ns, now_ns) == 0) {
-			bp->fetch_outstanding = true;
+				      bp->verify.next_offset, FETCH_MAX_BYTES,
+				      0,
+				      now_ns & ~(uint64_t)BENCH_COOKIE_FOLLOW,
+				      now_ns) == 0) {
+			bp->verify.outstanding = true;
 			work++;
 		}
 	}
@@ -433,15 +479,33 @@ static unsigned verify_more(struct bench *b, uint64_t now_ns)
 
 static void start_verify(struct bench *b, uint64_t now_ns)
 {
-	const struct tern_placement *pl = tern_client_placement(b->client);
-
-	for (uint32_t p = 0; p < b->cluster->partitions; p++) {
-		tern_placement_get_chain(pl, p, b->parts[p].chain,
-					 TERN_CHAIN_LEN_MAX);
-		b->parts[p].next_offset = 0;
-	}
 	b->result.verify_start_ns = now_ns;
 	b->phase = BENCH_VERIFY;
+}
+
+static void start(struct bench *b, uint64_t now_ns)
+{
+	const struct tern_placement *pl = tern_client_placement(b->client);
+
+	for (uint32_t p = 0; p < b->cluster->partitions; p++)
+		tern_placement_get_chain(pl, p, b->parts[p].chain,
+					 TERN_CHAIN_LEN_MAX);
+	b->result.produce_start_ns = now_ns;
+	b->deadline_ns = now_ns + b->opts.timeout_ms * 1000000u;
+}
+
+static void after_produce(struct bench *b, uint64_t now_ns)
+{
+	if (b->opts.follow && !bench_follow_done(b)) {
+		b->phase = BENCH_FOLLOW;
+		return;
+	}
+	if (b->opts.follow)
+		bench_follow_check(b);
+	if (b->opts.verify)
+		start_verify(b, now_ns);
+	else
+		b->phase = BENCH_DONE;
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -451,10 +515,9 @@ unsigned bench_poll(void *arg, uint64_t now_ns)
 	struct bench *b = arg;
 	unsigned work = 0;
 
-	if (b->result.produce_start_ns == 0) {
-		b->result.produce_start_ns = now_ns;
-		b->deadline_ns = now_ns + b->opts.timeout_ms * 1000000u;
-	}
+	b->now_ns = now_ns;
+	if (b->result.produce_start_ns == 0)
+		start(b, now_ns);
 	if (b->phase != BENCH_DONE && now_ns >= b->deadline_ns) {
 		b->result.timed_out = true;
 		b->phase = BENCH_DONE;
@@ -463,14 +526,15 @@ unsigned bench_poll(void *arg, uint64_t now_ns)
 		work = produce_more(b, now_ns);
 		if (produce_finished(b)) {
 			b->result.produce_end_ns = now_ns;
-			if (b->opts.verify)
-				start_verify(b, now_ns);
-			else
-				b->phase = BENCH_DONE;
+			after_produce(b, now_ns);
 		}
+	} else if (b->phase == BENCH_FOLLOW && bench_follow_done(b)) {
+		after_produce(b, now_ns);
 	} else if (b->phase == BENCH_VERIFY) {
 		work = verify_more(b, now_ns);
 	}
+	if (b->opts.follow && b->phase <= BENCH_FOLLOW)
+		work += bench_follow_more(b, now_ns);
 	if (b->phase == BENCH_DONE && b->finished != NULL) {
 		b->finished(b->finished_arg);
 		b->finished = NULL;

@@ -74,6 +74,9 @@ static void usage(FILE *out)
 	      "(default 16)\n"
 	      "  --verify              read everything back from every "
 	      "replica\n"
+	      "  --follow              while producing, read each partition "
+	      "at\n"
+	      "                        its tail with long polls\n"
 	      "  --timeout-ms N        give up after (default 120000)\n"
 	      "  --producer-id N       (default: this process id)\n"
 	      "  --json                one JSON object on stdout\n"
@@ -100,6 +103,7 @@ enum opt_id {
 	OPT_BATCH_RECORDS,
 	OPT_IN_FLIGHT,
 	OPT_VERIFY,
+	OPT_FOLLOW,
 	OPT_TIMEOUT_MS,
 	OPT_PRODUCER_ID,
 	OPT_JSON,
@@ -122,6 +126,7 @@ static const struct option long_options[] = {
 	{ "batch-records", required_argument, NULL, OPT_BATCH_RECORDS },
 	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
 	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS },
 	{ "producer-id", required_argument, NULL, OPT_PRODUCER_ID },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -203,6 +208,9 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 		return 0;
 	case OPT_VERIFY:
 		cli->opts.verify = true;
+		return 0;
+	case OPT_FOLLOW:
+		cli->opts.follow = true;
 		return 0;
 	case OPT_JSON:
 		cli->opts.json = true;
@@ -425,6 +433,8 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       "\"p99_9\":%.1f,\"max\":%.1f},\"retries\":%" PRIu64
 		       ",\"busy\":%" PRIu64 ",\"verified_records\":%" PRIu64
 		       ",\"foreign_records\":%" PRIu64
+		       ",\"followed_records\":%" PRIu64
+		       ",\"follow_long_polls\":%" PRIu64
 		       ",\"verify_errors\":%" PRIu64 ",\"timed_out\":%s}\n",
 		       res->records_acked, res->batches_acked,
 		       res->batches_failed, secs, rate, mbps,
@@ -434,6 +444,7 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       (double)tern_histo_percentile(h, 99.9) / 1e3,
 		       (double)tern_histo_max(h) / 1e3, cc->produce_retries,
 		       cc->busy, res->verified_records, res->foreign_records,
+		       res->followed_records, res->follow_long_polls,
 		       res->verify_errors, res->timed_out ? "true" : "false");
 		return;
 	}
@@ -453,6 +464,10 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       res->verified_records, r->cluster.replication,
 		       seconds(res->verify_start_ns, res->verify_end_ns),
 		       res->verify_errors, res->fetch_redirects);
+	if (cli->opts.follow)
+		printf("followed %" PRIu64 " records at the tails while they "
+		       "were produced (%" PRIu64 " long polls answered)\n",
+		       res->followed_records, res->follow_long_polls);
 	if (res->first_error[0] != '\0')
 		printf("first error: %s\n", res->first_error);
 }
@@ -467,6 +482,8 @@ static int exit_code(const struct bench_result *res, const struct cli *cli,
 		return EXIT_FAILED;
 	if (cli->opts.verify &&
 	    res->verified_records != res->records_acked * replication)
+		return EXIT_FAILED;
+	if (cli->opts.follow && res->followed_records != res->records_acked)
 		return EXIT_FAILED;
 	return EXIT_OK;
 }

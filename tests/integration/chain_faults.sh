@@ -1,7 +1,8 @@
 #!/bin/bash
-# The chain under loss and restarts. Every ternd drops 5% and duplicates
-# 1% of the frames it receives, on every port (chain links and the client
-# link): 20,000 records must still be acknowledged exactly once and read
+# The chain under loss and restarts. Every ternd drops 5%, duplicates 1%
+# and reorders 2% of the frames it receives, on every port (chain links and
+# the client link): 20,000 records must still be acknowledged exactly once
+# and read
 # back intact from all three replicas. Then every node is stopped and
 # started again: each recovers its log from disk, and a second producer's
 # 20,000 records go through the restarted chain; its verify pass must also
@@ -12,7 +13,7 @@
 COUNT=${TERN_IT_COUNT:-20000}
 CLUSTER=$TERNIT_DIR/c
 lib_cluster_up "$CLUSTER" \
-	--ternd-args "--impair drop=0.05,dup=0.01,seed=11 --retransmit-us 5000"
+	--ternd-args "--impair drop=0.05,dup=0.01,reorder=0.02,seed=11 --retransmit-us 5000"
 lib_bench_memif before "$CLUSTER" --records "$COUNT" --timeout-ms 240000 \
 	--producer-id 1
 lib_bench_check before "$COUNT" 3

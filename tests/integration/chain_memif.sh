@@ -1,17 +1,24 @@
 #!/bin/bash
 # A 3-node chain over a memif mesh (scripts/local-cluster.sh), durability
 # disk, 6 partitions with replication 3: tern-bench produces 100,000 keyed
-# records with a window of batches in flight per partition and reads every
-# one back from every replica (head, middle and tail of each chain: CRAQ
-# reads below the commit index). Then the cluster stops and each
-# partition's log must be identical, byte for byte, on all three nodes.
+# records with a window of batches in flight per partition. While they are
+# produced, a follower per partition reads them at the tail with long polls
+# (fetches at the end that wait for the commit index to move); afterwards
+# every record is read back from every replica (head, middle and tail of
+# each chain: CRAQ reads below the commit index). Then the cluster stops
+# and each partition's log must be identical, byte for byte, on all three
+# nodes.
 . "$(dirname "$0")/lib.sh"
 
 COUNT=${TERN_IT_COUNT:-100000}
 CLUSTER=$TERNIT_DIR/c
 lib_cluster_up "$CLUSTER"
-lib_bench_memif bench "$CLUSTER" --records "$COUNT" --timeout-ms 240000
+lib_bench_memif bench "$CLUSTER" --records "$COUNT" --timeout-ms 240000 --follow
 lib_bench_check bench "$COUNT" 3
+lib_check "the tail followers read all $COUNT records while they were produced" \
+	"$(lib_jget bench followed_records) == $COUNT"
+lib_check "long polls at the end were answered with new records" \
+	"$(lib_jget bench follow_long_polls) > 0"
 lib_cluster_down_compare "$CLUSTER" 3
 lib_log "RESULT $TERNIT_TEST: records=$COUNT" \
 	"records_per_s=$(lib_jget bench records_per_s)" \
