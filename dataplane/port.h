@@ -18,11 +18,11 @@
 #define TERN_PORT_NAME_MAX 64u
 
 struct tern_port_config {
-	const char *device; /* vdev devargs or PCI address, as given to EAL */
-	uint16_t queue_count;
-	uint16_t rx_desc;      /* 0: 1024 */
-	uint16_t tx_desc;      /* 0: 1024 */
-	uint16_t mtu;	       /* 0: 1500 */
+	const char *device;   /* vdev devargs or PCI address, as given to EAL */
+	uint16_t queue_count; /* tern_dp: at least one per worker */
+	uint16_t rx_desc;     /* 0: 1024 */
+	uint16_t tx_desc;     /* 0: 1024 */
+	uint16_t mtu;	      /* 0: 1500 */
 	unsigned link_wait_ms; /* link up within, or fail; 0: do not wait */
 	bool rx_interrupts; /* request Rx interrupts (adaptive idle policy) */
 	bool checksum_offload; /* use the NIC's checksum offloads if offered */

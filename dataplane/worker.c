@@ -351,7 +351,8 @@ static void dispatch(struct tern_dp_worker *worker, uint16_t port_index,
 			   worker->views, n_mine, worker->now_tsc);
 }
 
-static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index)
+static unsigned rx_queue(struct tern_dp_worker *worker, uint16_t port_index,
+			 uint16_t queue)
 {
 	struct rte_mbuf *burst[TERN_BURST];
 	struct rte_mbuf *impaired[IMPAIR_OUT_MAX];
@@ -361,8 +362,7 @@ static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index)
 	uint16_t n, n_mine = 0;
 	uint64_t bytes = 0;
 
-	n = rte_eth_rx_burst(port_id, (uint16_t)worker->index, burst,
-			     TERN_BURST);
+	n = rte_eth_rx_burst(port_id, queue, burst, TERN_BURST);
 	for (uint16_t i = 0; i < n; i++)
 		bytes += rte_pktmbuf_pkt_len(burst[i]);
 	tern_counter_add(&worker->stats->rx_frames, n);
@@ -385,6 +385,19 @@ static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index)
 		}
 	}
 	dispatch(worker, port_index, n_mine);
+	return n;
+}
+
+/* A port may have more queues than there are workers (its peer has more
+ * workers): worker w polls queues w, w + W, ... and sends on queue w. */
+static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index)
+{
+	const struct tern_dp *dp = worker->dp;
+	unsigned n = 0;
+
+	for (unsigned q = worker->index; q < dp->ports[port_index].queue_count;
+	     q += dp->worker_count)
+		n += rx_queue(worker, port_index, (uint16_t)q);
 	return n;
 }
 
@@ -543,6 +556,12 @@ static int worker_loop(void *arg)
 	 * ask for, and every hop of a chain pays it. */
 	if (dp->cfg.idle.mode == TERN_IDLE_ADAPTIVE)
 		(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	if (dp->cfg.handler.on_start != NULL &&
+	    dp->cfg.handler.on_start(dp->cfg.handler.arg, worker) != 0) {
+		TERN_LOG(ERR, "worker %u: start failed: stopping every worker",
+			 worker->index);
+		tern_dp_stop(dp);
+	}
 	while (!atomic_load_explicit(&dp->stop, memory_order_relaxed)) {
 		unsigned work = 0;
 
@@ -568,6 +587,8 @@ static int worker_loop(void *arg)
 		/* idle */
 		idle_policy(worker, work);
 	}
+	if (dp->cfg.handler.on_stop != NULL)
+		dp->cfg.handler.on_stop(dp->cfg.handler.arg, worker);
 	return 0;
 }
 
@@ -669,7 +690,9 @@ static int open_ports(struct tern_dp *dp)
 		struct tern_port_config port_cfg = dp->cfg.ports[p];
 		int ret;
 
-		port_cfg.queue_count = (uint16_t)dp->worker_count;
+		/* At least one queue per worker; more when asked for. */
+		if (port_cfg.queue_count < dp->worker_count)
+			port_cfg.queue_count = (uint16_t)dp->worker_count;
 		port_cfg.rx_interrupts =
 			dp->cfg.idle.rx_interrupts &&
 			dp->cfg.idle.mode == TERN_IDLE_ADAPTIVE;

@@ -63,6 +63,10 @@ struct tern_dp_handler {
 	 * which feeds the idle policy. */
 	unsigned (*on_poll)(void *arg, struct tern_dp_worker *worker,
 			    uint64_t now_tsc);
+	/* Optional, on the worker's own thread: before its first iteration
+	 * (non-zero stops the whole dataplane) and after its last. */
+	int (*on_start)(void *arg, struct tern_dp_worker *worker);
+	void (*on_stop)(void *arg, struct tern_dp_worker *worker);
 };
 
 struct tern_dp_config {

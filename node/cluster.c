@@ -218,8 +218,8 @@ static int set_partitions(struct parse_ctx *p, const char *value)
 /* The node count is not known yet; the end of the file checks it. */
 static int set_replication(struct parse_ctx *p, const char *value)
 {
-	return parse_u32(p, "replication", value, 1, TERN_CLUSTER_NODES_MAX,
-			 &p->c->replication);
+	return parse_u32(p, "replication", value, 1,
+			 TERN_CLUSTER_REPLICATION_MAX, &p->c->replication);
 }
 
 static int set_durability(struct parse_ctx *p, const char *value)

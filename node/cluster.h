@@ -8,7 +8,7 @@
  *   epoch = 1               ; >= 1; every frame carries it
  *   topic = events          ; [A-Za-z0-9._-], 1..200 characters
  *   partitions = 6          ; 1 .. TERN_CLUSTER_PARTITIONS_MAX
- *   replication = 3         ; 1 .. nodes
+ *   replication = 3         ; 1 .. nodes, at most 8
  *   durability = disk       ; disk | memory
  *   workers = 1             ; worker lcores on every node
  *   udp_port_base = 7000    ; node's worker w listens on base + w
@@ -39,6 +39,8 @@
 #define TERN_CLUSTER_DEVICE_MAX 256u
 #define TERN_CLUSTER_TOPIC_MAX 200u
 #define TERN_CLUSTER_NO_ROUTE UINT16_MAX
+/* Longest chain: TERN_CHAIN_LEN_MAX of replication/chain.h. */
+#define TERN_CLUSTER_REPLICATION_MAX 8u
 
 enum tern_cluster_durability {
 	TERN_CLUSTER_DURABILITY_DISK = 0,

@@ -32,8 +32,9 @@
 
 #define TERND_CLIENTS_MAX 256u /* power of two */
 #define TERND_FETCH_SLOTS 64u
-#define TERND_TICK_NS 100000u	      /* chain timers and fetch deadlines */
-#define TERND_ARP_RETRY_NS 100000000u /* ARP request for an unknown peer */
+#define TERND_FETCH_WAIT_MAX_MS 30000u /* a longer long poll is cut to it */
+#define TERND_TICK_NS 100000u	       /* chain timers and fetch deadlines */
+#define TERND_ARP_RETRY_NS 100000000u  /* ARP request for an unknown peer */
 
 /* Why ternd refused a frame; each is counted per worker. */
 enum ternd_reject {
@@ -149,6 +150,9 @@ struct ternd {
 
 /* ternd_chain.c */
 int ternd_replicas_open(struct ternd *t, struct ternd_worker *w);
+/* Close the worker's logs (waiting for their I/O), on the thread that
+ * drives its io context; then the rest. */
+void ternd_logs_close(struct ternd_worker *w);
 void ternd_replicas_close(struct ternd_worker *w);
 void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
 		      const struct tern_frame_view *v);

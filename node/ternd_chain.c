@@ -226,6 +226,20 @@ static void reply_refused(struct ternd_worker *w, uint32_t partition,
 	send_produce_ack(w, partition, client, &msg);
 }
 
+/* The ids of a batch that failed validation, when its header still reads
+ * (a CRC error, a bad record): the producer can match the refusal. */
+static const struct tern_batch_header *
+header_of(struct ternd_worker *w, const struct tern_wire_produce *msg,
+	  struct tern_batch_header *bh)
+{
+	enum tern_batch_error why;
+
+	if (tern_batch_peek(msg->batch, msg->batch_len, &w->node->limits, bh,
+			    &why) != 0)
+		return NULL;
+	return bh;
+}
+
 void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
 		      const struct tern_frame_view *v)
 {
@@ -248,7 +262,7 @@ void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
 		 (msg.request_id & CLIENT_ID_MASK);
 	if (!batch_valid(w, msg.batch, msg.batch_len, &bh)) {
 		reply_refused(w, v->hdr.partition, client,
-			      TERN_PRODUCE_BAD_BATCH, NULL);
+			      TERN_PRODUCE_BAD_BATCH, header_of(w, &msg, &bh));
 		return;
 	}
 	if (r == NULL) {
@@ -471,15 +485,22 @@ int ternd_replicas_open(struct ternd *t, struct ternd_worker *w)
 	return 0;
 }
 
-void ternd_replicas_close(struct ternd_worker *w)
+void ternd_logs_close(struct ternd_worker *w)
 {
 	for (unsigned i = 0; i < w->replica_count; i++) {
 		struct ternd_replica *r = &w->replicas[i];
 
 		if (r->log != NULL)
 			tern_log_close(r->log);
-		rte_free(r->chain);
+		r->log = NULL;
 	}
+}
+
+void ternd_replicas_close(struct ternd_worker *w)
+{
+	ternd_logs_close(w);
+	for (unsigned i = 0; i < w->replica_count; i++)
+		rte_free(w->replicas[i].chain);
 	free(w->replicas);
 	free(w->by_partition);
 	w->replicas = NULL;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_common.h>
 #include <rte_malloc.h>
 
 #include "ternd.h"
@@ -182,7 +183,7 @@ static struct ternd_fetch *slot_take(struct ternd_worker *w)
 /* A refusal needs no slot: the reply is sent from a throwaway one. */
 static void refuse(struct ternd_worker *w, uint16_t port_index,
 		   const struct tern_frame_view *v, uint64_t request_id,
-		   enum tern_fetch_status status)
+		   uint64_t offset, enum tern_fetch_status status)
 {
 	struct ternd_fetch f = { .partition = v->hdr.partition,
 				 .port_index = port_index,
@@ -190,7 +191,7 @@ static void refuse(struct ternd_worker *w, uint16_t port_index,
 
 	ternd_reply_addr(&v->addr, &f.reply_to);
 	w->fetches_busy++; /* respond() gives it back */
-	respond(w, &f, status, 0, 0);
+	respond(w, &f, status, offset, 0);
 }
 
 void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,
@@ -207,20 +208,20 @@ void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,
 	}
 	if (v->hdr.epoch != w->node->cluster.epoch) {
 		ternd_reject(w, TERND_REJECT_STALE_EPOCH);
-		refuse(w, port_index, v, msg.request_id,
+		refuse(w, port_index, v, msg.request_id, msg.offset,
 		       TERN_FETCH_STALE_EPOCH);
 		return;
 	}
 	if (r == NULL) {
 		ternd_reject(w, TERND_REJECT_NOT_SERVED);
-		refuse(w, port_index, v, msg.request_id,
+		refuse(w, port_index, v, msg.request_id, msg.offset,
 		       TERN_FETCH_NOT_SERVED_HERE);
 		return;
 	}
 	f = slot_take(w);
 	if (f == NULL) {
 		w->fetch_slots_full++;
-		refuse(w, port_index, v, msg.request_id,
+		refuse(w, port_index, v, msg.request_id, msg.offset,
 		       TERN_FETCH_NO_DATA_YET);
 		return;
 	}

@@ -2,8 +2,9 @@
 /*
  * ternd: command line, cluster file, EAL and dataplane bring-up, the
  * partitions this node serves, and an orderly stop on SIGINT/SIGTERM (the
- * workers return, every log finishes its I/O and closes, counters are
- * printed). docs/operations.md documents the options.
+ * workers close their logs, each on its own thread once its I/O is done;
+ * then the counters are printed). docs/operations.md documents the
+ * options.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <rte_eal.h>
 
 #include "eal.h"
+#include "stats.h"
 #include "ternd.h"
 
 enum exit_code {
@@ -63,7 +65,7 @@ static void usage(FILE *out)
 	      "(default 1024)\n"
 	      "  --idle busy|adaptive  idle policy (default adaptive)\n"
 	      "  --sleep-us-max N      adaptive: longest sleep (default 50)\n"
-	      "  --spin-polls N        adaptive: empty polls before pausing "
+	      "  --spin-polls N        adaptive: empty polls before yielding "
 	      "(default 256)\n"
 	      "  --yield-polls N       adaptive: empty polls yielding the "
 	      "core\n"
@@ -438,10 +440,65 @@ static int peers_init(const struct ternd *t, struct tern_peer_table *peers)
 	return 0;
 }
 
+_Static_assert(TERN_CLUSTER_REPLICATION_MAX == TERN_CHAIN_LEN_MAX,
+	       "the cluster file's replication bound is the chain's length");
+
+/* Every chain neighbour of this node must be routed. */
+static int routes_check(const struct ternd *t)
+{
+	const struct tern_cluster_node *self = &t->cluster.nodes[t->self];
+
+	for (uint32_t p = 0; p < t->cluster.partitions; p++) {
+		uint16_t chain[TERN_CHAIN_LEN_MAX];
+		int pos =
+			tern_placement_get_position(&t->placement, p, t->self);
+
+		if (pos < 0)
+			continue;
+		tern_placement_get_chain(&t->placement, p, chain,
+					 TERN_CHAIN_LEN_MAX);
+		for (int k = pos - 1; k <= pos + 1; k += 2) {
+			if (k < 0 || k >= (int)t->cluster.replication ||
+			    self->route[chain[k]] != TERN_CLUSTER_NO_ROUTE)
+				continue;
+			fprintf(stderr,
+				"ternd: %s: node %u has no route to node %u, "
+				"its neighbour in the chain of partition %u; "
+				"add 'route = %u via PORT' to [node %u]\n",
+				t->opts.cluster_path, t->self, chain[k], p,
+				chain[k], t->self);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Batches are sized for the cluster file's MTU: every port must carry it. */
+static int mtu_check(const struct ternd *t)
+{
+	const struct tern_cluster_node *self = &t->cluster.nodes[t->self];
+
+	for (uint16_t p = 0; p < self->port_count; p++) {
+		const struct tern_port *port = tern_dp_port_info(t->dp, p);
+
+		if (port->mtu >= self->mtu)
+			continue;
+		fprintf(stderr,
+			"ternd: port %s accepts an MTU of %u, but %s says mtu "
+			"= %u for node %u: set mtu = %u (or less) there\n",
+			port->name, port->mtu, t->opts.cluster_path, self->mtu,
+			t->self, port->mtu);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int workers_init(struct ternd *t)
 {
 	unsigned replicas = 0;
 
+	if (mtu_check(t) != 0 || routes_check(t) != 0)
+		return -EINVAL;
 	t->worker_count = tern_dp_worker_count(t->dp);
 	if (t->worker_count != t->cluster.workers) {
 		fprintf(stderr,
@@ -460,8 +517,10 @@ static int workers_init(struct ternd *t)
 
 		w->node = t;
 		w->index = i;
-		w->io = tern_log_io_create(256, 4 * t->cluster.partitions + 8,
-					   2 * t->cluster.partitions + 4, &err);
+		/* Driven by the worker's thread once it starts. */
+		w->io = tern_log_io_create_deferred(
+			256, 4 * t->cluster.partitions + 8,
+			2 * t->cluster.partitions + 4, &err);
 		if (w->io == NULL)
 			return err;
 		err = peers_init(t, &w->peers);
@@ -494,6 +553,23 @@ static const char *const tx_fail_names[TERND_TX_FAIL_COUNT] = {
 	"tx_full",
 };
 
+static const char *const chain_reject_names[TERN_CHAIN_REJECT_COUNT] = {
+	"stale_epoch", "not_predecessor", "not_successor",
+	"gap",	       "duplicate",	  "bad_ack",
+};
+
+static void print_chain_rejects(const struct ternd_replica *r)
+{
+	const struct tern_chain_counters *c = tern_chain_counters(r->chain);
+
+	for (unsigned i = 0; i < TERN_CHAIN_REJECT_COUNT; i++)
+		if (c->rejected[i] != 0)
+			fprintf(stderr,
+				"ternd: partition %u rejected %s=%" PRIu64 "\n",
+				r->partition, chain_reject_names[i],
+				c->rejected[i]);
+}
+
 static void print_worker(const struct ternd_worker *w)
 {
 	for (unsigned i = 0; i < w->replica_count; i++) {
@@ -511,6 +587,7 @@ static void print_worker(const struct ternd_worker *w)
 			tern_chain_commit(r->chain), c->produced,
 			c->produce_duplicates, c->busy, c->appended,
 			c->retransmitted, c->nacks_sent);
+		print_chain_rejects(r);
 	}
 	for (unsigned i = 0; i < TERND_REJECT_COUNT; i++)
 		if (w->rejected[i] != 0)
@@ -522,15 +599,37 @@ static void print_worker(const struct ternd_worker *w)
 			fprintf(stderr,
 				"ternd: worker %u send failed %s=%" PRIu64 "\n",
 				w->index, tx_fail_names[i], w->tx_failed[i]);
+	if (w->fetch_slots_full != 0)
+		fprintf(stderr,
+			"ternd: worker %u fetches refused, slots full=%" PRIu64
+			"\n",
+			w->index, w->fetch_slots_full);
+}
+
+/* The dataplane's counters (frames, drops by reason, idle), non-zero. */
+static void print_dp_counter(void *arg, unsigned worker, const char *name,
+			     uint64_t value)
+{
+	(void)arg;
+	if (value != 0)
+		fprintf(stderr, "ternd: worker %u %s=%" PRIu64 "\n", worker,
+			name, value);
 }
 
 static void workers_close(struct ternd *t)
 {
+	struct tern_worker_stats *stats = tern_dp_stats(t->dp);
+
+	for (unsigned i = 0; i < t->worker_count; i++)
+		tern_stats_visit(&stats[i], i, print_dp_counter, NULL);
 	for (unsigned i = 0; t->workers != NULL && i < t->worker_count; i++) {
 		struct ternd_worker *w = &t->workers[i];
 
 		if (w->replicas != NULL)
 			print_worker(w);
+		/* A worker that never ran leaves its logs to this thread. */
+		if (w->io != NULL)
+			(void)tern_log_io_start(w->io);
 		ternd_replicas_close(w);
 		ternd_fetch_free(w);
 		if (w->io != NULL)
@@ -565,6 +664,8 @@ static int run(struct ternd *t, const struct cli *cli)
 	}
 	err = workers_init(t);
 	if (err == 0) {
+		tern_stats_telemetry_register(tern_dp_stats(t->dp),
+					      t->worker_count);
 		running_dp = t->dp;
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
@@ -575,6 +676,7 @@ static int run(struct ternd *t, const struct cli *cli)
 	} else {
 		fprintf(stderr, "ternd: setup failed: %s\n", strerror(-err));
 	}
+	tern_stats_telemetry_register(NULL, 0);
 	workers_close(t);
 	tern_dp_destroy(t->dp);
 	return err == 0 ? EXIT_OK : EXIT_SETUP;

@@ -278,9 +278,28 @@ static unsigned on_poll(void *arg, struct tern_dp_worker *dp_worker,
 	return work;
 }
 
+/* The worker's io context is driven by its own thread from here on. */
+static int on_start(void *arg, struct tern_dp_worker *dp_worker)
+{
+	struct ternd *t = arg;
+
+	return tern_log_io_start(
+		t->workers[tern_dp_worker_index(dp_worker)].io);
+}
+
+/* Logs finish their I/O on the thread that drives their io context. */
+static void on_stop(void *arg, struct tern_dp_worker *dp_worker)
+{
+	struct ternd *t = arg;
+
+	ternd_logs_close(&t->workers[tern_dp_worker_index(dp_worker)]);
+}
+
 struct tern_dp_handler ternd_handler(struct ternd *t)
 {
 	return (struct tern_dp_handler){ .arg = t,
 					 .on_frames = on_frames,
-					 .on_poll = on_poll };
+					 .on_poll = on_poll,
+					 .on_start = on_start,
+					 .on_stop = on_stop };
 }

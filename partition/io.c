@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -32,6 +33,7 @@ struct uring_disk {
 	bool *file_used; /* slot -> in use */
 	bool *buf_used;	 /* slot -> in use */
 	bool fixed_buffers;
+	bool disabled; /* created for another thread: enabled by it */
 };
 
 #define REAP_BURST 64
@@ -297,7 +299,7 @@ static void uring_disk_free(struct uring_disk *d)
 }
 
 /* The ring and its sparse file table; on failure nothing is left set up. */
-static int ring_setup(struct uring_disk *d, unsigned entries)
+static int ring_setup(struct uring_disk *d, unsigned entries, bool deferred)
 {
 	struct io_uring_params p;
 	int rc;
@@ -308,16 +310,19 @@ static int ring_setup(struct uring_disk *d, unsigned entries)
 	 * io-wq, fsync) wait for this thread's next system call; TASKRUN_FLAG
 	 * makes the kernel raise IORING_SQ_TASKRUN so that the reap's peek
 	 * enters the kernel to run them at once, even on a busy-polling loop
-	 * that makes no other system call.
+	 * that makes no other system call. A deferred ring starts disabled:
+	 * the thread that enables it becomes its one issuer.
 	 */
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
-		  IORING_SETUP_TASKRUN_FLAG;
+		  IORING_SETUP_TASKRUN_FLAG |
+		  (deferred ? IORING_SETUP_R_DISABLED : 0);
 	rc = io_uring_queue_init_params(entries, &d->ring, &p);
 	if (rc == -EINVAL) {
 		memset(&p, 0, sizeof(p));
 		rc = io_uring_queue_init_params(entries, &d->ring, &p);
 	}
+	d->disabled = (p.flags & IORING_SETUP_R_DISABLED) != 0;
 	if (rc < 0) {
 		TERN_LOG(ERR, "io_uring_queue_init: %s", strerror(-rc));
 		return rc;
@@ -339,8 +344,8 @@ static int ring_setup(struct uring_disk *d, unsigned entries)
 	return 0;
 }
 
-struct tern_log_io *tern_log_io_create(unsigned entries, unsigned max_files,
-				       unsigned max_buffers, int *err)
+static struct tern_log_io *create(unsigned entries, unsigned max_files,
+				  unsigned max_buffers, bool deferred, int *err)
 {
 	struct uring_disk *d;
 	struct tern_log_io *io;
@@ -361,7 +366,7 @@ struct tern_log_io *tern_log_io_create(unsigned entries, unsigned max_files,
 	if (io == NULL || d == NULL || d->file_used == NULL ||
 	    d->buf_used == NULL)
 		goto fail;
-	*err = ring_setup(d, entries);
+	*err = ring_setup(d, entries, deferred);
 	if (*err < 0)
 		goto fail;
 	io->ops = &uring_ops;
@@ -373,6 +378,39 @@ fail:
 		uring_disk_free(d);
 	free(io);
 	return NULL;
+}
+
+struct tern_log_io *tern_log_io_create(unsigned entries, unsigned max_files,
+				       unsigned max_buffers, int *err)
+{
+	return create(entries, max_files, max_buffers, false, err);
+}
+
+struct tern_log_io *tern_log_io_create_deferred(unsigned entries,
+						unsigned max_files,
+						unsigned max_buffers, int *err)
+{
+	return create(entries, max_files, max_buffers, true, err);
+}
+
+int tern_log_io_start(struct tern_log_io *io)
+{
+	struct uring_disk *d = io->own;
+	int rc;
+
+	if (d == NULL || !d->disabled)
+		return 0;
+	/* liburing 2.3 has no io_uring_enable_rings(): the system call. */
+	rc = (int)syscall(__NR_io_uring_register, d->ring.ring_fd,
+			  IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	if (rc < 0) {
+		rc = -errno;
+		TERN_LOG(ERR, "io_uring: cannot enable the ring: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	d->disabled = false;
+	return 0;
 }
 
 struct tern_log_io *tern_log_io_create_ops(const struct tern_disk_ops *ops,

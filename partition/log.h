@@ -173,6 +173,17 @@ struct tern_log_read {
 /* An io context over its own io_uring of `entries` SQEs. */
 struct tern_log_io *tern_log_io_create(unsigned entries, unsigned max_files,
 				       unsigned max_buffers, int *err);
+/*
+ * The same for a context that another thread will drive (a worker lcore):
+ * logs may be opened on it here (files and buffers get registered), but
+ * nothing is submitted until the driving thread calls tern_log_io_start();
+ * from then on only that thread uses it, tern_log_close() included.
+ */
+struct tern_log_io *tern_log_io_create_deferred(unsigned entries,
+						unsigned max_files,
+						unsigned max_buffers, int *err);
+/* Make the calling thread the one that drives io. 0 or -errno. */
+int tern_log_io_start(struct tern_log_io *io);
 /* An io context over other disk operations (tests). */
 struct tern_log_io *tern_log_io_create_ops(const struct tern_disk_ops *ops,
 					   void *ctx, int *err);

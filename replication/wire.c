@@ -32,7 +32,7 @@
  *
  * PRODUCE_ACK (6), head -> producer. aux: request id of the PRODUCE.
  *   off len field
- *     0  1  status: enum tern_produce_status (replication/chain.h), 0-6
+ *     0  1  status: enum tern_produce_status (replication/chain.h), 0-7
  *     1  3  pad
  *     4  4  record count: >= 1 when status is OK, else 0
  *     8  8  producer id, as in the batch

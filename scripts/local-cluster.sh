@@ -8,7 +8,8 @@
 #   local-cluster.sh up DIR [--nodes N] [--partitions P] [--replication R]
 #                           [--durability disk|memory] [--build BUILD]
 #                           [--mtu M] [--segment-bytes B]
-#                           [--transport memif|afxdp] [--ternd-args ARGS]
+#                           [--transport memif|afxdp] [--workers W]
+#                           [--ternd-args ARGS]
 #   local-cluster.sh status DIR
 #   local-cluster.sh stop-node DIR I | start-node DIR I
 #   local-cluster.sh down DIR
@@ -56,7 +57,7 @@ write_cluster() {
 		echo "partitions = $partitions"
 		echo "replication = $replication"
 		echo "durability = $durability"
-		echo "workers = 1"
+		echo "workers = $workers"
 		echo "udp_port_base = 7000"
 		for ((i = 0; i < nodes; i++)); do
 			echo
@@ -131,6 +132,19 @@ make_bridge() {
 	ip -n "$(ns_client)" addr add 10.77.0.200/24 dev "$(tag)c"
 }
 
+# ternd's lcores: with W > 1 workers, a main lcore and W worker lcores,
+# each free to run on any CPU (ternd's default is one floating lcore).
+lcores_arg() {
+	local cpus w list
+	[ "$workers" -gt 1 ] || return 0
+	cpus="0-$(($(nproc) - 1))"
+	list="0@($cpus)"
+	for ((w = 1; w <= workers; w++)); do
+		list="$list,$w@($cpus)"
+	done
+	echo "--lcores $list"
+}
+
 starttime() {
 	local stat
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
@@ -195,7 +209,7 @@ cmd_up() {
 	: >"$dir/prefixes"
 	echo "$nodes" >"$dir/nodes"
 	echo "$segment_bytes" >"$dir/segment_bytes"
-	echo "$ternd_args" >"$dir/ternd_args"
+	echo "$(lcores_arg) $ternd_args" >"$dir/ternd_args"
 	ulimit -l unlimited 2>/dev/null || true # AF_XDP UMEMs
 	[ "$transport" = afxdp ] && make_bridge
 	write_cluster
@@ -287,6 +301,7 @@ cmd_client_exec() {
 cmd_client_ports() {
 	local i n
 	n=$(cat "$dir/nodes" 2>/dev/null) || die "no cluster in $dir"
+	[ -f "$dir/tag" ] && die "client-ports is for memif clusters; use client-exec with an afxdp one"
 	for ((i = 0; i < n; i++)); do
 		echo "--port $(memif "$i" client "$(client_sock "$i")" "02:74:00:00:01:00")"
 	done
@@ -296,7 +311,7 @@ cmd_client_ports() {
 cmd=$1
 dir=$2
 shift 2
-nodes=3 partitions=6 replication=3 durability=disk mtu=1500
+nodes=3 partitions=6 replication=3 durability=disk mtu=1500 workers=1
 segment_bytes=$((16 << 20)) build="$here/build" transport=memif ternd_args=""
 case $cmd in
 stop-node | start-node)
@@ -313,6 +328,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--transport) transport=$2 ;;
 	--ternd-args) ternd_args=$2 ;;
+	--workers) workers=$2 ;;
 	--nodes) nodes=$2 ;;
 	--partitions) partitions=$2 ;;
 	--replication) replication=$2 ;;

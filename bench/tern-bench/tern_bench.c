@@ -383,7 +383,8 @@ static int dp_create(struct run *r, const struct cli *cli)
 	for (unsigned p = 0; p < cli->port_count; p++)
 		cfg.ports[p] = (struct tern_port_config){
 			.device = cli->ports[p],
-			.queue_count = 1,
+			/* One per node worker: memif pairs queues. */
+			.queue_count = (uint16_t)r->cluster.workers,
 			.mtu = (uint16_t)(cli->mtu ? cli->mtu
 						   : tern_cluster_batch_max(
 							     &r->cluster) +
