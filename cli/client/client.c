@@ -44,8 +44,13 @@ struct fetch_slot {
 	uint64_t deadline_ns;
 };
 
+/* A synchronous produce waits for the batch whose cookie is this. */
+#define SYNC_COOKIE UINT64_MAX
+
 struct tern_client {
 	struct tern_client_config cfg;
+	bool sync_done;
+	struct tern_client_produce_result sync_result;
 	struct tern_placement placement;
 	uint16_t *worker_of; /* [node * partitions + p] */
 	struct partition_state *parts;
@@ -260,6 +265,11 @@ static void produce_finish(struct tern_client *c, uint32_t partition,
 		c->counters.produce_ok++;
 	else
 		c->counters.produce_failed++;
+	if (s->cookie == SYNC_COOKIE) {
+		c->sync_result = res;
+		c->sync_done = true;
+		return;
+	}
 	c->cfg.produced(c->cfg.arg, partition, s->cookie, &res);
 }
 
@@ -364,6 +374,69 @@ static unsigned produce_poll(struct tern_client *c, uint32_t partition,
 		resent++;
 	}
 	return resent;
+}
+
+static int build_batch(struct tern_client *c, uint32_t partition,
+		       const struct tern_record_in *records, uint32_t count,
+		       uint64_t now_ns)
+{
+	const struct tern_batch_limits limits = {
+		.max_record_bytes =
+			c->cfg.batch_bytes_max - TERN_BATCH_HEADER_BYTES,
+		.max_batch_bytes = c->cfg.batch_bytes_max,
+	};
+	struct tern_batch_builder bb;
+	enum tern_batch_error why;
+	uint64_t sequence;
+	uint8_t *buf;
+	uint32_t cap;
+	int len = tern_client_produce_prepare(c, partition, &sequence, &buf,
+					      &cap);
+
+	if (len != 0)
+		return len;
+	if (tern_batch_builder_init(&bb, buf, cap, &limits, c->cfg.producer_id,
+				    sequence, now_ns, &why) != 0)
+		return -EINVAL;
+	for (uint32_t i = 0; i < count; i++)
+		if (tern_batch_builder_add(&bb, &records[i], &why) != 0)
+			return -EMSGSIZE;
+	len = tern_batch_builder_finish(&bb, 0, &why);
+	return len > 0 ? len : -EINVAL;
+}
+
+int tern_client_produce_sync(struct tern_client *c, uint32_t partition,
+			     const struct tern_record_in *records,
+			     uint32_t count, uint64_t timeout_ns,
+			     struct tern_client_produce_result *res)
+{
+	const struct tern_client_transport *t = &c->cfg.transport;
+	uint64_t start, now;
+	int len;
+
+	if (t->poll == NULL || t->now_ns == NULL)
+		return -ENOTSUP;
+	if (partition >= c->cfg.cluster->partitions || count == 0)
+		return -EINVAL;
+	start = t->now_ns(t->ctx);
+	len = build_batch(c, partition, records, count, start);
+	if (len < 0)
+		return len;
+	c->sync_done = false;
+	tern_client_produce_send(c, partition, (uint32_t)len, SYNC_COOKIE,
+				 start);
+	for (now = start; !c->sync_done && now - start < timeout_ns;
+	     now = t->now_ns(t->ctx)) {
+		int got = t->poll(t->ctx, 1);
+
+		if (got < 0)
+			return got;
+		tern_client_poll(c, t->now_ns(t->ctx));
+	}
+	if (!c->sync_done)
+		return -ETIMEDOUT;
+	*res = c->sync_result;
+	return 0;
 }
 
 /* ---- fetch -------------------------------------------------------------- */

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "batch.h"
 #include "chain.h"
 #include "cluster.h"
 #include "frame.h"
@@ -37,6 +38,12 @@ struct tern_client_transport {
 	 * (the client retries later; nothing is lost). */
 	int (*send)(void *ctx, uint16_t node, uint16_t worker,
 		    const struct tern_hdr *hdr, const void *body);
+	/* Optional, for the synchronous calls: hand what arrived to the
+	 * client, waiting up to wait_ms first; how many, or -errno. A
+	 * transport driven by someone else's loop (client_dp) has none. */
+	int (*poll)(void *ctx, int wait_ms);
+	/* The clock of now_ns arguments, with poll. */
+	uint64_t (*now_ns)(void *ctx);
 };
 
 struct tern_client_produce_result {
@@ -112,6 +119,19 @@ int tern_client_produce_send(struct tern_client *c, uint32_t partition,
 			     uint32_t len, uint64_t cookie, uint64_t now_ns);
 /* Batches of partition in flight (0: all answered). */
 uint32_t tern_client_in_flight(const struct tern_client *c, uint32_t partition);
+
+/*
+ * Synchronous produce, for transports with poll (client_udp): builds one
+ * batch of partition from records, sends it (retrying as above) and waits
+ * up to timeout_ns for its outcome in *res. 0 when an answer came (see
+ * res->status), -ETIMEDOUT (the batch stays in flight and may still be
+ * written), -EBUSY (the partition's window is full), -EMSGSIZE (the
+ * records do not fit one batch), -ENOTSUP (no poll).
+ */
+int tern_client_produce_sync(struct tern_client *c, uint32_t partition,
+			     const struct tern_record_in *records,
+			     uint32_t count, uint64_t timeout_ns,
+			     struct tern_client_produce_result *res);
 
 /* Fetch from node; -EBUSY when TERN_CLIENT_FETCHES_MAX are outstanding. */
 int tern_client_fetch(struct tern_client *c, uint16_t node, uint32_t partition,

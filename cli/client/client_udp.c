@@ -79,10 +79,24 @@ static int udp_send(void *ctx, uint16_t node, uint16_t worker,
 	return sendmsg(t->fd, &msg, 0) < 0 ? -errno : 0;
 }
 
+static int udp_poll(void *ctx, int wait_ms)
+{
+	return tern_client_udp_poll(ctx, wait_ms);
+}
+
+static uint64_t udp_now_ns(void *ctx)
+{
+	(void)ctx;
+	return tern_client_udp_now_ns();
+}
+
 struct tern_client_transport
 tern_client_udp_transport(struct tern_client_udp *t)
 {
-	return (struct tern_client_transport){ .ctx = t, .send = udp_send };
+	return (struct tern_client_transport){ .ctx = t,
+					       .send = udp_send,
+					       .poll = udp_poll,
+					       .now_ns = udp_now_ns };
 }
 
 static void deliver(struct tern_client_udp *t, const uint8_t *payload,
