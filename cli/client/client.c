@@ -18,6 +18,7 @@ struct produce_slot {
 	uint64_t sequence;
 	uint64_t cookie;
 	uint64_t first_ns;
+	uint64_t sent_ns;   /* last (re)send */
 	uint64_t resend_ns; /* when to send it (again) */
 	uint32_t attempts;
 	uint32_t len;
@@ -44,11 +45,12 @@ struct fetch_slot {
 	uint64_t deadline_ns;
 };
 
-/* A synchronous produce waits for the batch whose cookie is this. */
-#define SYNC_COOKIE UINT64_MAX
-
 struct tern_client {
 	struct tern_client_config cfg;
+	/* The batch a synchronous produce waits for, and its outcome. */
+	bool sync_waiting;
+	uint32_t sync_partition;
+	uint64_t sync_sequence;
 	bool sync_done;
 	struct tern_client_produce_result sync_result;
 	struct tern_placement placement;
@@ -64,7 +66,9 @@ static bool config_valid(const struct tern_client_config *cfg)
 {
 	return cfg->cluster != NULL && cfg->in_flight > 0 &&
 	       cfg->in_flight <= 65536 &&
-	       cfg->batch_bytes_max >= TERN_WIRE_BATCH_MIN &&
+	       /* a header and one record: what a batch holds at least */
+	       cfg->batch_bytes_max >=
+		       TERN_BATCH_HEADER_BYTES + TERN_RECORD_MIN_BYTES &&
 	       cfg->retry_ns > 0 && cfg->transport.send != NULL &&
 	       cfg->produced != NULL && cfg->fetched != NULL;
 }
@@ -211,6 +215,7 @@ static void send_produce(struct tern_client *c, uint32_t partition,
 				.partition = partition };
 	int n = tern_wire_produce_encode(s->batch, s->len, &msg, &hdr.aux);
 
+	s->sent_ns = now_ns;
 	s->resend_ns = now_ns + c->cfg.retry_ns;
 	s->attempts++;
 	hdr.body_len = (uint32_t)n;
@@ -227,9 +232,13 @@ static void send_produce(struct tern_client *c, uint32_t partition,
 int tern_client_produce_send(struct tern_client *c, uint32_t partition,
 			     uint32_t len, uint64_t cookie, uint64_t now_ns)
 {
-	struct partition_state *ps = &c->parts[partition];
-	struct produce_slot *s = slot_of(c, partition, ps->next_sequence);
+	struct partition_state *ps;
+	struct produce_slot *s;
 
+	if (partition >= c->cfg.cluster->partitions)
+		return -EINVAL;
+	ps = &c->parts[partition];
+	s = slot_of(c, partition, ps->next_sequence);
 	if (len < TERN_WIRE_BATCH_MIN || len > c->cfg.batch_bytes_max ||
 	    s->used)
 		return -EINVAL;
@@ -265,7 +274,8 @@ static void produce_finish(struct tern_client *c, uint32_t partition,
 		c->counters.produce_ok++;
 	else
 		c->counters.produce_failed++;
-	if (s->cookie == SYNC_COOKIE) {
+	if (c->sync_waiting && s->cookie == TERN_CLIENT_SYNC_COOKIE &&
+	    partition == c->sync_partition && s->sequence == c->sync_sequence) {
 		c->sync_result = res;
 		c->sync_done = true;
 		return;
@@ -275,8 +285,9 @@ static void produce_finish(struct tern_client *c, uint32_t partition,
 
 /*
  * The head lost an earlier batch of this partition: resend the oldest one
- * in flight now (once per back-off), and hold this one until a batch is
- * taken, rather than have the head refuse it again and again.
+ * in flight as soon as a back-off has passed since it was last sent, and
+ * hold this one until a batch is taken, rather than have the head refuse
+ * it again and again.
  */
 static void on_out_of_order(struct tern_client *c, uint32_t partition,
 			    struct produce_slot *s, uint64_t now_ns)
@@ -294,8 +305,13 @@ static void on_out_of_order(struct tern_client *c, uint32_t partition,
 		    (oldest == NULL || o->sequence < oldest->sequence))
 			oldest = o;
 	}
-	if (oldest != s && oldest->resend_ns > now_ns + c->cfg.backoff_ns)
-		oldest->resend_ns = now_ns;
+	if (oldest != s) {
+		uint64_t allowed = oldest->sent_ns + c->cfg.backoff_ns;
+		uint64_t at = allowed > now_ns ? allowed : now_ns;
+
+		if (oldest->resend_ns > at)
+			oldest->resend_ns = at;
+	}
 }
 
 /* A batch was taken: those refused as out of order may follow it now. */
@@ -367,6 +383,7 @@ static unsigned produce_poll(struct tern_client *c, uint32_t partition,
 
 			c->counters.produce_timeouts++;
 			produce_finish(c, partition, s, &timeout, now_ns);
+			resent++;
 			continue;
 		}
 		c->counters.produce_retries++;
@@ -412,7 +429,7 @@ int tern_client_produce_sync(struct tern_client *c, uint32_t partition,
 {
 	const struct tern_client_transport *t = &c->cfg.transport;
 	uint64_t start, now;
-	int len;
+	int len, err = -ETIMEDOUT;
 
 	if (t->poll == NULL || t->now_ns == NULL)
 		return -ENOTSUP;
@@ -423,18 +440,24 @@ int tern_client_produce_sync(struct tern_client *c, uint32_t partition,
 	if (len < 0)
 		return len;
 	c->sync_done = false;
-	tern_client_produce_send(c, partition, (uint32_t)len, SYNC_COOKIE,
-				 start);
+	c->sync_waiting = true;
+	c->sync_partition = partition;
+	c->sync_sequence = c->parts[partition].next_sequence;
+	tern_client_produce_send(c, partition, (uint32_t)len,
+				 TERN_CLIENT_SYNC_COOKIE, start);
 	for (now = start; !c->sync_done && now - start < timeout_ns;
 	     now = t->now_ns(t->ctx)) {
 		int got = t->poll(t->ctx, 1);
 
-		if (got < 0)
-			return got;
+		if (got < 0) {
+			err = got;
+			break;
+		}
 		tern_client_poll(c, t->now_ns(t->ctx));
 	}
+	c->sync_waiting = false;
 	if (!c->sync_done)
-		return -ETIMEDOUT;
+		return err;
 	*res = c->sync_result;
 	return 0;
 }

@@ -125,9 +125,11 @@ uint32_t tern_client_in_flight(const struct tern_client *c, uint32_t partition);
  * batch of partition from records, sends it (retrying as above) and waits
  * up to timeout_ns for its outcome in *res. 0 when an answer came (see
  * res->status), -ETIMEDOUT (the batch stays in flight and may still be
- * written), -EBUSY (the partition's window is full), -EMSGSIZE (the
- * records do not fit one batch), -ENOTSUP (no poll).
+ * written: its outcome comes later through produced() with cookie
+ * TERN_CLIENT_SYNC_COOKIE), -EBUSY (the partition's window is full),
+ * -EMSGSIZE (the records do not fit one batch), -ENOTSUP (no poll).
  */
+#define TERN_CLIENT_SYNC_COOKIE UINT64_MAX
 int tern_client_produce_sync(struct tern_client *c, uint32_t partition,
 			     const struct tern_record_in *records,
 			     uint32_t count, uint64_t timeout_ns,
