@@ -52,7 +52,9 @@ enum tern_msg_type {
 	TERN_MSG_COMMIT = 10,	  /* replica -> successor: commit index */
 	TERN_MSG_FETCH = 11,	  /* reader -> any replica: read from offset */
 	TERN_MSG_FETCH_RESP = 12, /* replica -> reader: batches or status */
-	TERN_MSG_TYPE_END,	  /* one past the last known type */
+	TERN_MSG_METADATA = 13,	  /* client -> any node: the map, please */
+	TERN_MSG_METADATA_RESP = 14, /* node -> client: the partition map */
+	TERN_MSG_TYPE_END,	     /* one past the last known type */
 };
 
 /* Why a frame was dropped. Every drop is counted under exactly one reason. */

@@ -163,6 +163,59 @@ void ternd_send_body(struct ternd_worker *w, uint16_t port_index,
 		count_tx_error(w, err);
 }
 
+/* ---- metadata ----------------------------------------------------------- */
+
+static void metadata_of(const struct ternd *t, uint64_t request_id,
+			struct tern_wire_metadata_resp *m)
+{
+	const struct tern_cluster *c = &t->cluster;
+
+	memset(m, 0, sizeof(*m));
+	m->request_id = request_id;
+	m->epoch = c->epoch;
+	m->partitions = c->partitions;
+	m->replication = (uint8_t)c->replication;
+	m->workers = (uint8_t)c->workers;
+	m->udp_port_base = c->udp_port_base;
+	m->node_count = (uint16_t)c->node_count;
+	m->responder = t->self;
+	m->durability = c->durability == TERN_CLUSTER_DURABILITY_MEMORY;
+	m->topic_len = (uint8_t)strlen(c->topic);
+	memcpy(m->topic, c->topic, m->topic_len);
+	for (uint32_t n = 0; n < c->node_count; n++)
+		m->ipv4[n] = c->nodes[n].ipv4;
+}
+
+/* Any node answers, whatever its epoch: the answer carries its own. */
+static void on_metadata(struct ternd_worker *w, uint16_t port_index,
+			const struct tern_frame_view *v)
+{
+	struct tern_wire_metadata req;
+	struct tern_wire_metadata_resp resp;
+	uint8_t body[TERN_WIRE_METADATA_RESP_TOPIC_OFF + TERN_WIRE_TOPIC_MAX +
+		     4 * TERN_WIRE_NODES_MAX];
+	struct tern_frame_addr addr;
+	struct tern_hdr hdr = { .type = TERN_MSG_METADATA_RESP,
+				.sender_node = w->node->self,
+				.epoch = w->node->cluster.epoch };
+	int n;
+
+	if (tern_wire_metadata_decode(v->body, v->hdr.body_len, v->hdr.aux,
+				      &req) != 0) {
+		ternd_reject(w, TERND_REJECT_BAD_MESSAGE);
+		return;
+	}
+	metadata_of(w->node, req.request_id, &resp);
+	n = tern_wire_metadata_resp_encode(body, sizeof(body), &resp, &hdr.aux);
+	if (n < 0) {
+		ternd_reject(w, TERND_REJECT_BAD_MESSAGE);
+		return;
+	}
+	hdr.body_len = (uint32_t)n;
+	ternd_reply_addr(&v->addr, &addr);
+	ternd_send_body(w, port_index, &addr, &hdr, body);
+}
+
 /* ---- the handler -------------------------------------------------------- */
 
 static void enter(struct ternd_worker *w, struct tern_dp_worker *dp_worker,
@@ -188,6 +241,9 @@ static void dispatch(struct ternd_worker *w, uint16_t port_index,
 		break;
 	case TERN_MSG_FETCH:
 		ternd_on_fetch(w, port_index, v);
+		break;
+	case TERN_MSG_METADATA:
+		on_metadata(w, port_index, v);
 		break;
 	default:
 		ternd_reject(w, TERND_REJECT_UNEXPECTED);

@@ -6,7 +6,7 @@
  * frame and the 32-byte Tern header). For every message below the header
  * carries:
  *
- *   type         the message type (enum tern_msg_type, values 5-12)
+ *   type         the message type (enum tern_msg_type, values 5-14)
  *   flags        none defined: sent as 0, ignored
  *   epoch        the chain configuration the sender is in for this
  *                partition; a client sends the epoch it last learned (0
@@ -85,6 +85,29 @@
  *    24  n  OK: whole batches back to back, n >= 56; any other status:
  *           nothing (n = 0)
  *
+ * METADATA (13), client -> any node. aux: request id. Empty body.
+ *
+ * METADATA_RESP (14), node -> client. aux: request id of the METADATA.
+ * The cluster map a client needs in place of a cluster file: with
+ * (node count, partitions, replication) it computes every chain, and the
+ * worker that serves a partition on a node, by partition/placement.h's
+ * rules.
+ *   off len field
+ *     0  4  epoch, >= 1
+ *     4  4  partitions, >= 1
+ *     8  1  replication, 1 .. node count
+ *     9  1  workers, >= 1: worker lcores on every node
+ *    10  2  udp port base: worker w listens on base + w, and
+ *           base + workers - 1 <= 65535
+ *    12  2  node count N, 1 .. 64 (TERN_WIRE_NODES_MAX)
+ *    14  2  responder: the answering node's id, < N
+ *    16  1  durability: 0 disk, 1 memory
+ *    17  1  topic length T, 1 .. 200 (TERN_WIRE_TOPIC_MAX)
+ *    18  2  reserved
+ *    20  T  topic, bytes of [A-Za-z0-9._-] (no terminating NUL)
+ *  20+T 4N  IPv4 address of node 0, 1, ... N-1
+ *           end (exactly 20 + T + 4N bytes)
+ *
  * Each decoder checks the body length against the fixed part before it
  * reads a field and against the whole layout before it accepts, and every
  * pointer it returns lies inside the body. Encoder and decoder share one
@@ -101,6 +124,21 @@ _Static_assert(TERN_WIRE_APPEND_BODY_MIN == 72, "APPEND layout changed");
 _Static_assert(TERN_WIRE_PRODUCE_ACK_BODY_LEN == 32,
 	       "PRODUCE_ACK layout changed");
 _Static_assert(TERN_WIRE_FETCH_RESP_BODY_MIN == 24, "FETCH_RESP changed");
+_Static_assert(TERN_WIRE_METADATA_RESP_TOPIC_OFF == 20 &&
+		       TERN_WIRE_METADATA_RESP_BODY_MIN == 25,
+	       "METADATA_RESP layout changed");
+/* The topic length is one byte, and the struct's arrays hold the most the
+ * wire allows. */
+_Static_assert(TERN_WIRE_TOPIC_MAX <= UINT8_MAX, "topic length is one byte");
+_Static_assert(sizeof(((struct tern_wire_metadata_resp *)0)->topic) ==
+			       TERN_WIRE_TOPIC_MAX &&
+		       sizeof(((struct tern_wire_metadata_resp *)0)->ipv4) ==
+			       4 * TERN_WIRE_NODES_MAX,
+	       "METADATA_RESP arrays must match the wire limits");
+/* Replication is one byte and a node id never the client's 0xffff. */
+_Static_assert(TERN_WIRE_NODES_MAX <= UINT8_MAX &&
+		       TERN_WIRE_NODES_MAX < TERN_CHAIN_NODE_NONE,
+	       "node count limit");
 /* The produce statuses of chain.h are wire values: pin them. */
 _Static_assert(TERN_PRODUCE_OK == 0 && TERN_PRODUCE_BUSY == 1 &&
 		       TERN_PRODUCE_NOT_HEAD == 2 &&
@@ -500,6 +538,135 @@ int tern_wire_fetch_resp_decode(const uint8_t *body, uint32_t body_len,
 		.batches_len = body_len - TERN_WIRE_FETCH_RESP_BATCH_OFF,
 	};
 	rc = fetch_resp_check(&d);
+	if (rc < 0)
+		return rc;
+	*m = d;
+	return 0;
+}
+
+/* ---- METADATA ------------------------------------------------------------ */
+
+int tern_wire_metadata_encode(uint8_t *body, uint32_t cap,
+			      const struct tern_wire_metadata *m, uint64_t *aux)
+{
+	(void)body;
+	(void)cap;
+	*aux = m->request_id;
+	return TERN_WIRE_METADATA_BODY_LEN;
+}
+
+int tern_wire_metadata_decode(const uint8_t *body, uint32_t body_len,
+			      uint64_t aux, struct tern_wire_metadata *m)
+{
+	(void)body;
+	if (body_len != TERN_WIRE_METADATA_BODY_LEN)
+		return -EMSGSIZE;
+	m->request_id = aux;
+	return 0;
+}
+
+/* ---- METADATA_RESP ------------------------------------------------------- */
+
+/* Topic names are the cluster file's: [A-Za-z0-9._-]. */
+static bool topic_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+static uint32_t metadata_resp_len(uint32_t topic_len, uint32_t node_count)
+{
+	return TERN_WIRE_METADATA_RESP_TOPIC_OFF + topic_len + 4 * node_count;
+}
+
+static int metadata_resp_check(const struct tern_wire_metadata_resp *m)
+{
+	if (m->epoch == 0 || m->partitions == 0)
+		return -EINVAL;
+	if (m->node_count == 0 || m->node_count > TERN_WIRE_NODES_MAX)
+		return -EINVAL;
+	if (m->replication == 0 || m->replication > m->node_count)
+		return -EINVAL;
+	if (m->workers == 0 ||
+	    (uint32_t)m->udp_port_base + m->workers - 1 > UINT16_MAX)
+		return -EINVAL;
+	if (m->responder >= m->node_count || m->durability > 1)
+		return -EINVAL;
+	if (m->topic_len == 0 || m->topic_len > TERN_WIRE_TOPIC_MAX)
+		return -EINVAL;
+	for (uint32_t i = 0; i < m->topic_len; i++)
+		if (!topic_char_ok(m->topic[i]))
+			return -EINVAL;
+	return 0;
+}
+
+int tern_wire_metadata_resp_encode(uint8_t *body, uint32_t cap,
+				   const struct tern_wire_metadata_resp *m,
+				   uint64_t *aux)
+{
+	uint32_t len, at;
+	int rc = metadata_resp_check(m);
+
+	if (rc < 0)
+		return rc;
+	len = metadata_resp_len(m->topic_len, m->node_count);
+	if (cap < len)
+		return -EMSGSIZE;
+	store_be32(body, m->epoch);
+	store_be32(body + 4, m->partitions);
+	body[8] = m->replication;
+	body[9] = m->workers;
+	store_be16(body + 10, m->udp_port_base);
+	store_be16(body + 12, m->node_count);
+	store_be16(body + 14, m->responder);
+	body[16] = m->durability;
+	body[17] = m->topic_len;
+	store_be16(body + 18, 0);
+	memcpy(body + TERN_WIRE_METADATA_RESP_TOPIC_OFF, m->topic,
+	       m->topic_len);
+	at = TERN_WIRE_METADATA_RESP_TOPIC_OFF + m->topic_len;
+	for (uint32_t n = 0; n < m->node_count; n++, at += 4)
+		store_be32(body + at, m->ipv4[n]);
+	*aux = m->request_id;
+	return (int)len;
+}
+
+int tern_wire_metadata_resp_decode(const uint8_t *body, uint32_t body_len,
+				   uint64_t aux,
+				   struct tern_wire_metadata_resp *m)
+{
+	struct tern_wire_metadata_resp d;
+	uint32_t at;
+	int rc;
+
+	if (body_len < TERN_WIRE_METADATA_RESP_BODY_MIN)
+		return -EMSGSIZE;
+	/* The fixed part is there: its two lengths give the whole body. */
+	if (body_len != metadata_resp_len(body[17], load_be16(body + 12)))
+		return -EMSGSIZE;
+	if (load_be16(body + 18) != 0)
+		return -EINVAL;
+	d = (struct tern_wire_metadata_resp){
+		.request_id = aux,
+		.epoch = load_be32(body),
+		.partitions = load_be32(body + 4),
+		.replication = body[8],
+		.workers = body[9],
+		.udp_port_base = load_be16(body + 10),
+		.node_count = load_be16(body + 12),
+		.responder = load_be16(body + 14),
+		.durability = body[16],
+		.topic_len = body[17],
+	};
+	/* Bound the copies below by the arrays before the full check. */
+	if (d.topic_len > TERN_WIRE_TOPIC_MAX ||
+	    d.node_count > TERN_WIRE_NODES_MAX)
+		return -EINVAL;
+	memcpy(d.topic, body + TERN_WIRE_METADATA_RESP_TOPIC_OFF, d.topic_len);
+	at = TERN_WIRE_METADATA_RESP_TOPIC_OFF + d.topic_len;
+	for (uint32_t n = 0; n < d.node_count; n++, at += 4)
+		d.ipv4[n] = load_be32(body + at);
+	rc = metadata_resp_check(&d);
 	if (rc < 0)
 		return rc;
 	*m = d;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The replication messages on the wire: a pure byte codec for the bodies of
- * PRODUCE, PRODUCE_ACK, APPEND, ACK, NACK, COMMIT, FETCH and FETCH_RESP.
+ * PRODUCE, PRODUCE_ACK, APPEND, ACK, NACK, COMMIT, FETCH, FETCH_RESP,
+ * METADATA and METADATA_RESP.
  * No DPDK and no I/O, so that ternd, the client library and the tests share
  * it. wire.c specifies every body byte by byte, with its validity rules;
  * docs/protocol.md says the same for users.
@@ -55,6 +56,13 @@
 #define TERN_WIRE_FETCH_BODY_LEN 16u
 #define TERN_WIRE_FETCH_RESP_BATCH_OFF 24u
 #define TERN_WIRE_FETCH_RESP_BODY_MIN TERN_WIRE_FETCH_RESP_BATCH_OFF
+#define TERN_WIRE_METADATA_BODY_LEN 0u
+#define TERN_WIRE_METADATA_RESP_TOPIC_OFF 20u
+/* A one-character topic and one node. */
+#define TERN_WIRE_METADATA_RESP_BODY_MIN \
+	(TERN_WIRE_METADATA_RESP_TOPIC_OFF + 1u + 4u)
+#define TERN_WIRE_TOPIC_MAX 200u
+#define TERN_WIRE_NODES_MAX 64u
 
 /* The last value of enum tern_produce_status (chain.h) a PRODUCE_ACK may
  * carry; keep it in step when chain.h grows a status. */
@@ -141,6 +149,32 @@ struct tern_wire_fetch_resp {
 	uint32_t batches_len;
 };
 
+/* METADATA, client -> any node. aux: request id. Empty body. */
+struct tern_wire_metadata {
+	uint64_t request_id;
+};
+
+/*
+ * METADATA_RESP, node -> client. aux: request id of the METADATA. What a
+ * client needs to place requests: each partition's chain follows from
+ * (node_count, partitions, replication) by partition/placement.h's rule,
+ * its worker on a node from the same file's worker rule.
+ */
+struct tern_wire_metadata_resp {
+	uint64_t request_id;
+	uint32_t epoch;			 /* >= 1 */
+	uint32_t partitions;		 /* >= 1 */
+	uint8_t replication;		 /* 1 .. node_count */
+	uint8_t workers;		 /* >= 1, worker lcores on every node */
+	uint16_t udp_port_base;		 /* base + workers - 1 <= 65535 */
+	uint16_t node_count;		 /* 1 .. TERN_WIRE_NODES_MAX */
+	uint16_t responder;		 /* the answering node, < node_count */
+	uint8_t durability;		 /* 0 disk, 1 memory */
+	uint8_t topic_len;		 /* 1 .. TERN_WIRE_TOPIC_MAX */
+	char topic[TERN_WIRE_TOPIC_MAX]; /* [A-Za-z0-9._-], no NUL */
+	uint32_t ipv4[TERN_WIRE_NODES_MAX]; /* node n's, host byte order */
+};
+
 /*
  * Encoders. A batch (or the batches of FETCH_RESP) is copied to its place
  * in the body with memmove; a caller that already wrote it at
@@ -165,6 +199,12 @@ int tern_wire_fetch_encode(uint8_t *body, uint32_t cap,
 int tern_wire_fetch_resp_encode(uint8_t *body, uint32_t cap,
 				const struct tern_wire_fetch_resp *m,
 				uint64_t *aux);
+int tern_wire_metadata_encode(uint8_t *body, uint32_t cap,
+			      const struct tern_wire_metadata *m,
+			      uint64_t *aux);
+int tern_wire_metadata_resp_encode(uint8_t *body, uint32_t cap,
+				   const struct tern_wire_metadata_resp *m,
+				   uint64_t *aux);
 
 /* Decoders. Pointers in the struct point into body. */
 int tern_wire_produce_decode(const uint8_t *body, uint32_t body_len,
@@ -183,6 +223,11 @@ int tern_wire_fetch_decode(const uint8_t *body, uint32_t body_len, uint64_t aux,
 			   struct tern_wire_fetch *m);
 int tern_wire_fetch_resp_decode(const uint8_t *body, uint32_t body_len,
 				uint64_t aux, struct tern_wire_fetch_resp *m);
+int tern_wire_metadata_decode(const uint8_t *body, uint32_t body_len,
+			      uint64_t aux, struct tern_wire_metadata *m);
+int tern_wire_metadata_resp_decode(const uint8_t *body, uint32_t body_len,
+				   uint64_t aux,
+				   struct tern_wire_metadata_resp *m);
 
 /* Short, stable name of a status, for logs, counters and the CLI. */
 const char *tern_wire_fetch_status_name(enum tern_fetch_status status);

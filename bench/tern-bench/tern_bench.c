@@ -34,6 +34,7 @@ struct cli {
 	struct bench_options opts;
 	struct tern_eal_config eal;
 	const char *cluster_path;
+	const char *bootstrap;
 	const char *ip;
 	uint16_t udp_port;
 	const char *ports[TERN_PORTS_MAX];
@@ -55,6 +56,10 @@ static void usage(FILE *out)
 	      "every one back from every replica (--verify).\n"
 	      "\n"
 	      "  --cluster FILE        the cluster file\n"
+	      "  --bootstrap IP[:PORT] udp: ask this node for the partition "
+	      "map\n"
+	      "                        instead (METADATA; port default "
+	      "7000)\n"
 	      "  --transport dpdk|udp  DPDK ports (default) or a kernel UDP\n"
 	      "                        socket (no EAL; the kernel routes)\n"
 	      "  --port DEVICE         dpdk: a port reaching node 0, then "
@@ -112,6 +117,7 @@ enum opt_id {
 	OPT_LCORES,
 	OPT_MAIN_LCORE,
 	OPT_TRANSPORT,
+	OPT_BOOTSTRAP,
 };
 
 static const struct option long_options[] = {
@@ -135,6 +141,7 @@ static const struct option long_options[] = {
 	{ "lcores", required_argument, NULL, OPT_LCORES },
 	{ "main-lcore", required_argument, NULL, OPT_MAIN_LCORE },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
+	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -194,6 +201,9 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 	switch (id) {
 	case OPT_CLUSTER:
 		cli->cluster_path = arg;
+		return 0;
+	case OPT_BOOTSTRAP:
+		cli->bootstrap = arg;
 		return 0;
 	case OPT_PORT:
 		if (cli->port_count == TERN_PORTS_MAX) {
@@ -273,10 +283,13 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		if (err != 0)
 			return err;
 	}
-	if (optind < argc || cli->cluster_path == NULL ||
+	if (optind < argc ||
+	    (cli->cluster_path == NULL) == (cli->bootstrap == NULL) ||
+	    (cli->bootstrap != NULL && !cli->udp) ||
 	    (cli->port_count == 0) != cli->udp) {
-		fputs("tern-bench: --cluster is required, and --port with the "
-		      "dpdk transport only (see --help)\n",
+		fputs("tern-bench: give --cluster, or --bootstrap with the udp "
+		      "transport; and --port with the dpdk transport only "
+		      "(see --help)\n",
 		      stderr);
 		return -EINVAL;
 	}
@@ -315,10 +328,46 @@ static void on_signal(int sig)
 		tern_dp_stop(running_dp);
 }
 
+/* --bootstrap IP[:PORT]: the partition map from a node's METADATA_RESP. */
+static int bootstrap(struct run *r, const char *spec)
+{
+	char host[64];
+	unsigned long port = 7000;
+	const char *colon = strchr(spec, ':');
+	struct in_addr ip;
+	int err;
+
+	snprintf(host, sizeof(host), "%.*s",
+		 colon != NULL ? (int)(colon - spec) : (int)strlen(spec), spec);
+	if (colon != NULL) {
+		char *end;
+
+		port = strtoul(colon + 1, &end, 10);
+		if (*end != '\0' || port == 0 || port > 65535)
+			port = 0;
+	}
+	if (inet_pton(AF_INET, host, &ip) != 1 || port == 0) {
+		fprintf(stderr,
+			"tern-bench: --bootstrap '%s': expected IPv4[:PORT]\n",
+			spec);
+		return -EINVAL;
+	}
+	err = tern_client_udp_bootstrap(ntohl(ip.s_addr), (uint16_t)port, 5000,
+					&r->cluster);
+	if (err != 0)
+		fprintf(stderr,
+			"tern-bench: no partition map from %s: %s; is a node "
+			"listening there?\n",
+			spec, strerror(-err));
+	return err;
+}
+
 static int load_cluster(struct run *r, const struct cli *cli)
 {
 	char err[512];
 
+	if (cli->bootstrap != NULL)
+		return bootstrap(r, cli->bootstrap) == 0 ? 0 : -EINVAL;
 	if (tern_cluster_load(cli->cluster_path, &r->cluster, err,
 			      sizeof(err)) != 0) {
 		fprintf(stderr, "tern-bench: %s\n", err);

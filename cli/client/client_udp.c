@@ -139,3 +139,98 @@ int tern_client_udp_poll(struct tern_client_udp *t, int wait_ms)
 			tern_client_udp_now_ns());
 	return n;
 }
+
+/* ---- bootstrap ---------------------------------------------------------- */
+
+#define BOOTSTRAP_RESEND_MS 200
+#define BOOTSTRAP_MTU 1500u
+
+static void cluster_from(const struct tern_wire_metadata_resp *m,
+			 struct tern_cluster *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->epoch = m->epoch;
+	memcpy(c->topic, m->topic, m->topic_len);
+	c->partitions = m->partitions;
+	c->replication = m->replication;
+	c->durability = m->durability ? TERN_CLUSTER_DURABILITY_MEMORY
+				      : TERN_CLUSTER_DURABILITY_DISK;
+	c->workers = m->workers;
+	c->udp_port_base = m->udp_port_base;
+	c->node_count = m->node_count;
+	for (uint16_t n = 0; n < m->node_count; n++) {
+		c->nodes[n].defined = true;
+		c->nodes[n].ipv4 = m->ipv4[n];
+		c->nodes[n].mtu = BOOTSTRAP_MTU;
+		for (unsigned p = 0; p < TERN_CLUSTER_NODES_MAX; p++)
+			c->nodes[n].route[p] = TERN_CLUSTER_NO_ROUTE;
+	}
+}
+
+static int send_metadata(int fd, const struct sockaddr_in *to,
+			 uint64_t request_id)
+{
+	const struct tern_wire_metadata m = { .request_id = request_id };
+	struct tern_hdr hdr = { .type = TERN_MSG_METADATA,
+				.sender_node = TERN_CHAIN_NODE_NONE };
+	uint8_t frame[TERN_HDR_LEN];
+	int n = tern_wire_metadata_encode(NULL, 0, &m, &hdr.aux);
+
+	if (n < 0)
+		return n;
+	hdr.body_len = (uint32_t)n;
+	tern_hdr_build(frame, &hdr);
+	return sendto(fd, frame, sizeof(frame), 0, (const struct sockaddr *)to,
+		      sizeof(*to)) < 0
+		       ? -errno
+		       : 0;
+}
+
+/* 1: *m holds the answer to request_id; 0: something else arrived. */
+static int take_answer(const uint8_t *buf, ssize_t len, uint64_t request_id,
+		       struct tern_wire_metadata_resp *m)
+{
+	struct tern_hdr hdr;
+	const uint8_t *body;
+
+	if (len < 0 ||
+	    tern_hdr_parse(buf, (uint32_t)len, &hdr, &body) != TERN_DROP_NONE ||
+	    hdr.type != TERN_MSG_METADATA_RESP || hdr.aux != request_id)
+		return 0;
+	return tern_wire_metadata_resp_decode(body, hdr.body_len, hdr.aux, m) ==
+	       0;
+}
+
+int tern_client_udp_bootstrap(uint32_t ipv4, uint16_t udp_port, int timeout_ms,
+			      struct tern_cluster *cluster)
+{
+	const struct sockaddr_in to = { .sin_family = AF_INET,
+					.sin_port = htons(udp_port),
+					.sin_addr.s_addr = htonl(ipv4) };
+	uint64_t request_id = tern_client_udp_now_ns();
+	uint64_t deadline = request_id + (uint64_t)timeout_ms * 1000000u;
+	uint8_t buf[TERN_CLIENT_UDP_DATAGRAM_MAX];
+	struct tern_wire_metadata_resp m;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = -ETIMEDOUT;
+
+	if (fd < 0)
+		return -errno;
+	while (tern_client_udp_now_ns() < deadline) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		err = send_metadata(fd, &to, request_id);
+		if (err != 0)
+			break;
+		err = -ETIMEDOUT;
+		if (poll(&pfd, 1, BOOTSTRAP_RESEND_MS) > 0 &&
+		    take_answer(buf, recv(fd, buf, sizeof(buf), 0), request_id,
+				&m) == 1) {
+			cluster_from(&m, cluster);
+			err = 0;
+			break;
+		}
+	}
+	close(fd);
+	return err;
+}

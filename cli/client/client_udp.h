@@ -44,6 +44,17 @@ tern_client_udp_transport(struct tern_client_udp *t);
  */
 int tern_client_udp_poll(struct tern_client_udp *t, int wait_ms);
 
+/*
+ * Ask the node at ipv4:udp_port (host byte order; the node's
+ * udp_port_base) for the partition map with METADATA, resending every
+ * 200 ms, and fill *cluster from its METADATA_RESP, instead of reading a
+ * cluster file. What the answer does not carry: node MACs (the kernel
+ * finds them by ARP) and MTUs (1500 is assumed: batches stay within it).
+ * 0, -ETIMEDOUT after timeout_ms, or another -errno.
+ */
+int tern_client_udp_bootstrap(uint32_t ipv4, uint16_t udp_port, int timeout_ms,
+			      struct tern_cluster *cluster);
+
 /* The clock the client's deadlines use (CLOCK_MONOTONIC, ns). */
 uint64_t tern_client_udp_now_ns(void);
 

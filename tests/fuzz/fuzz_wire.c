@@ -10,7 +10,7 @@
  *
  * Input: 8 bytes of aux (big endian), then the body. The body ends where
  * libFuzzer's allocation ends, so ASan catches a read past it. It is
- * decoded as each of the eight message bodies in turn; then the same bytes
+ * decoded as each of the ten message bodies in turn; then the same bytes
  * fill the fields of each message struct for the encoders.
  *
  * Any check that fails calls abort(), which libFuzzer reports as a crash.
@@ -57,6 +57,12 @@ static uint64_t ld_be64(const uint8_t *p)
 	return v;
 }
 
+static uint32_t ld_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
 /* [p, p + len) lies within [lo, lo + lo_len). */
 static bool within(const uint8_t *p, uint32_t len, const uint8_t *lo,
 		   uint32_t lo_len)
@@ -68,7 +74,7 @@ static bool within(const uint8_t *p, uint32_t len, const uint8_t *lo,
 
 /*
  * Each message type gets the same treatment through these callbacks.
- * The struct is held in a union so that one driver handles all eight.
+ * The struct is held in a union so that one driver handles all ten.
  */
 union msg {
 	struct tern_wire_produce produce;
@@ -79,6 +85,8 @@ union msg {
 	struct tern_wire_commit commit;
 	struct tern_wire_fetch fetch;
 	struct tern_wire_fetch_resp fetch_resp;
+	struct tern_wire_metadata metadata;
+	struct tern_wire_metadata_resp metadata_resp;
 };
 
 struct codec {
@@ -93,8 +101,11 @@ struct codec {
 	bool (*same)(const union msg *a, const union msg *b);
 	/* Fills m from fuzz bytes, for the encoder. */
 	void (*fill)(union msg *m, const uint8_t *p, uint32_t len);
-	uint32_t fixed_len; /* bytes before a batch, or the whole body */
+	/* Bytes before a batch or a topic, or the whole body. */
+	uint32_t fixed_len;
 	bool has_batch;
+	/* The body goes on past fixed_len, sized by its fields (no batch). */
+	bool has_tail;
 };
 
 /* Reads fields out of fuzz bytes; zeros once they run out. */
@@ -473,25 +484,157 @@ static void fetch_resp_fill(union msg *m, const uint8_t *p, uint32_t len)
 	m->fetch_resp.batches_len = c.left;
 }
 
+/* METADATA */
+
+static int metadata_decode(const uint8_t *b, uint32_t n, uint64_t aux,
+			   union msg *m)
+{
+	return tern_wire_metadata_decode(b, n, aux, &m->metadata);
+}
+
+static int metadata_encode(uint8_t *b, uint32_t cap, const union msg *m,
+			   uint64_t *aux)
+{
+	return tern_wire_metadata_encode(b, cap, &m->metadata, aux);
+}
+
+static void metadata_rules(const union msg *m, uint64_t aux, const uint8_t *b,
+			   uint32_t n)
+{
+	(void)b;
+	check(n == TERN_WIRE_METADATA_BODY_LEN &&
+	      m->metadata.request_id == aux);
+}
+
+static bool metadata_same(const union msg *a, const union msg *b)
+{
+	return a->metadata.request_id == b->metadata.request_id;
+}
+
+static void metadata_fill(union msg *m, const uint8_t *p, uint32_t len)
+{
+	struct cursor c = { p, len };
+
+	m->metadata.request_id = take(&c, 8);
+}
+
+/* METADATA_RESP */
+
+static int metadata_resp_decode(const uint8_t *b, uint32_t n, uint64_t aux,
+				union msg *m)
+{
+	return tern_wire_metadata_resp_decode(b, n, aux, &m->metadata_resp);
+}
+
+static int metadata_resp_encode(uint8_t *b, uint32_t cap, const union msg *m,
+				uint64_t *aux)
+{
+	return tern_wire_metadata_resp_encode(b, cap, &m->metadata_resp, aux);
+}
+
+static bool topic_byte(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+static void metadata_resp_rules(const union msg *m, uint64_t aux,
+				const uint8_t *b, uint32_t n)
+{
+	const struct tern_wire_metadata_resp *r = &m->metadata_resp;
+	uint32_t i;
+
+	check(n >= TERN_WIRE_METADATA_RESP_BODY_MIN);
+	check(r->request_id == aux);
+	check(r->epoch >= 1 && r->partitions >= 1);
+	check(r->node_count >= 1 && r->node_count <= TERN_WIRE_NODES_MAX);
+	check(r->replication >= 1 && r->replication <= r->node_count);
+	check(r->workers >= 1);
+	check((uint32_t)r->udp_port_base + r->workers - 1 <= 65535);
+	check(r->responder < r->node_count);
+	check(r->durability <= 1);
+	check(r->topic_len >= 1 && r->topic_len <= TERN_WIRE_TOPIC_MAX);
+	check(n == TERN_WIRE_METADATA_RESP_TOPIC_OFF + r->topic_len +
+			   4u * r->node_count);
+	check(b[18] == 0 && b[19] == 0);
+	check(b[17] == r->topic_len && b[8] == r->replication &&
+	      b[9] == r->workers && b[16] == r->durability);
+	check(ld_be32(b) == r->epoch && ld_be32(b + 4) == r->partitions);
+	for (i = 0; i < r->topic_len; i++) {
+		check(topic_byte((uint8_t)r->topic[i]));
+		check((uint8_t)r->topic[i] == b[20 + i]);
+	}
+	for (i = 0; i < r->node_count; i++)
+		check(r->ipv4[i] == ld_be32(b + 20 + r->topic_len + 4 * i));
+}
+
+static bool metadata_resp_same(const union msg *a, const union msg *b)
+{
+	const struct tern_wire_metadata_resp *x = &a->metadata_resp;
+	const struct tern_wire_metadata_resp *y = &b->metadata_resp;
+
+	return x->request_id == y->request_id && x->epoch == y->epoch &&
+	       x->partitions == y->partitions &&
+	       x->replication == y->replication && x->workers == y->workers &&
+	       x->udp_port_base == y->udp_port_base &&
+	       x->node_count == y->node_count && x->responder == y->responder &&
+	       x->durability == y->durability && x->topic_len == y->topic_len &&
+	       x->topic_len <= TERN_WIRE_TOPIC_MAX &&
+	       x->node_count <= TERN_WIRE_NODES_MAX &&
+	       memcmp(x->topic, y->topic, x->topic_len) == 0 &&
+	       memcmp(x->ipv4, y->ipv4, 4u * x->node_count) == 0;
+}
+
+/*
+ * The fields in wire order; then as many topic bytes as the topic length
+ * says and as many addresses as the node count says, each up to its array.
+ */
+static void metadata_resp_fill(union msg *m, const uint8_t *p, uint32_t len)
+{
+	struct tern_wire_metadata_resp *r = &m->metadata_resp;
+	struct cursor c = { p, len };
+	uint32_t i;
+
+	r->request_id = take(&c, 8);
+	r->epoch = (uint32_t)take(&c, 4);
+	r->partitions = (uint32_t)take(&c, 4);
+	r->replication = (uint8_t)take(&c, 1);
+	r->workers = (uint8_t)take(&c, 1);
+	r->udp_port_base = (uint16_t)take(&c, 2);
+	r->node_count = (uint16_t)take(&c, 2);
+	r->responder = (uint16_t)take(&c, 2);
+	r->durability = (uint8_t)take(&c, 1);
+	r->topic_len = (uint8_t)take(&c, 1);
+	for (i = 0; i < r->topic_len && i < TERN_WIRE_TOPIC_MAX; i++)
+		r->topic[i] = (char)take(&c, 1);
+	for (i = 0; i < r->node_count && i < TERN_WIRE_NODES_MAX; i++)
+		r->ipv4[i] = (uint32_t)take(&c, 4);
+}
+
 static const struct codec codecs[] = {
 	{ produce_decode, produce_encode, produce_rules, produce_same,
-	  produce_fill, 0, true },
+	  produce_fill, 0, true, false },
 	{ produce_ack_decode, produce_ack_encode, produce_ack_rules,
 	  produce_ack_same, produce_ack_fill, TERN_WIRE_PRODUCE_ACK_BODY_LEN,
-	  false },
+	  false, false },
 	{ append_decode, append_encode, append_rules, append_same, append_fill,
-	  TERN_WIRE_APPEND_BATCH_OFF, true },
+	  TERN_WIRE_APPEND_BATCH_OFF, true, false },
 	{ ack_decode, ack_encode, ack_rules, ack_same, ack_fill,
-	  TERN_WIRE_ACK_BODY_LEN, false },
+	  TERN_WIRE_ACK_BODY_LEN, false, false },
 	{ nack_decode, nack_encode, nack_rules, nack_same, nack_fill,
-	  TERN_WIRE_NACK_BODY_LEN, false },
+	  TERN_WIRE_NACK_BODY_LEN, false, false },
 	{ commit_decode, commit_encode, commit_rules, commit_same, commit_fill,
-	  TERN_WIRE_COMMIT_BODY_LEN, false },
+	  TERN_WIRE_COMMIT_BODY_LEN, false, false },
 	{ fetch_decode, fetch_encode, fetch_rules, fetch_same, fetch_fill,
-	  TERN_WIRE_FETCH_BODY_LEN, false },
+	  TERN_WIRE_FETCH_BODY_LEN, false, false },
 	{ fetch_resp_decode, fetch_resp_encode, fetch_resp_rules,
 	  fetch_resp_same, fetch_resp_fill, TERN_WIRE_FETCH_RESP_BATCH_OFF,
-	  true },
+	  true, false },
+	{ metadata_decode, metadata_encode, metadata_rules, metadata_same,
+	  metadata_fill, TERN_WIRE_METADATA_BODY_LEN, false, false },
+	{ metadata_resp_decode, metadata_resp_encode, metadata_resp_rules,
+	  metadata_resp_same, metadata_resp_fill,
+	  TERN_WIRE_METADATA_RESP_TOPIC_OFF, false, true },
 };
 
 /* ---- the two directions -------------------------------------------------- */
@@ -568,7 +711,7 @@ static void encode_side(const struct codec *c, const uint8_t *p, uint32_t len)
 	if (rc < 0)
 		return;
 	check((uint32_t)rc >= c->fixed_len);
-	check(c->has_batch || (uint32_t)rc == c->fixed_len);
+	check(c->has_batch || c->has_tail || (uint32_t)rc == c->fixed_len);
 
 	body = xmalloc((uint32_t)rc);
 	memcpy(body, out, (size_t)rc);

@@ -3,7 +3,8 @@
 # namespace with AF_XDP on a veth whose other end is on a Linux bridge
 # (scripts/local-cluster.sh --transport afxdp). Nodes find each other by
 # ARP. The producer is tern-bench over a kernel UDP socket in a fourth
-# namespace on the same bridge: 100,000 records, each read back from all
+# namespace on the same bridge, with no cluster file: it asks node 1 for
+# the partition map (METADATA). 100,000 records, each read back from all
 # three replicas; then every partition's log must be identical on the
 # three nodes, byte for byte.
 . "$(dirname "$0")/lib.sh"
@@ -13,7 +14,7 @@ CLUSTER=$TERNIT_DIR/c
 lib_require_af_xdp
 lib_cluster_up "$CLUSTER" --transport afxdp
 lib_spawn bench bash "$TERNIT_CLUSTER_SH" client-exec "$CLUSTER" \
-	"$TERNIT_BENCH" --transport udp --cluster "$CLUSTER/cluster.ini" \
+	"$TERNIT_BENCH" --transport udp --bootstrap 10.77.0.2:7000 \
 	--records "$COUNT" --verify --json --timeout-ms 240000
 lib_bench_check bench "$COUNT" 3
 lib_cluster_down_compare "$CLUSTER" 3

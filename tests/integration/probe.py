@@ -14,6 +14,7 @@ import time
 
 MAGIC, VERSION, HDR = 0x54524E31, 1, struct.Struct(">IBBBBIIHHIQ")
 PRODUCE, PRODUCE_ACK, FETCH, FETCH_RESP = 5, 6, 11, 12
+METADATA, METADATA_RESP = 13, 14
 OK, NOT_HEAD, OUT_OF_ORDER, BAD_BATCH = 0, 2, 3, 7
 F_OK, F_NOT_SERVED, F_STALE_EPOCH, F_NO_DATA, F_OUT_OF_RANGE = 0, 2, 3, 4, 6
 
@@ -44,6 +45,8 @@ class Cluster:
                                         inline_comment_prefixes=(";", "#"))
         ini.read(path)
         c = ini["cluster"]
+        self.topic = c["topic"]
+        self.durability = c.get("durability", "disk")
         self.epoch = int(c["epoch"])
         self.partitions = int(c["partitions"])
         self.replication = int(c["replication"])
@@ -81,7 +84,8 @@ class Probe:
             except socket.timeout:
                 break
             f = HDR.unpack_from(data)
-            if f[0] != MAGIC or f[2] not in (PRODUCE_ACK, FETCH_RESP):
+            if f[0] != MAGIC or f[2] not in (PRODUCE_ACK, FETCH_RESP,
+                                             METADATA_RESP):
                 continue
             if f[10] == aux or mtype == PRODUCE:
                 return f, data[32:]
@@ -110,6 +114,22 @@ class Probe:
         return status, redirect, commit, nxt, got[1][24:]
 
 
+    def metadata(self, node):
+        got = self.request(node, 0, METADATA, 99, b"")
+        if got is None or got[0][2] != METADATA_RESP:
+            return None
+        body = got[1]
+        (epoch, parts, repl, workers, base, n, responder, dur,
+         tlen, reserved) = struct.unpack_from(">IIBBHHHBBH", body)
+        topic = body[20:20 + tlen].decode()
+        ips = [socket.inet_ntoa(body[20 + tlen + 4 * i:24 + tlen + 4 * i])
+               for i in range(n)]
+        if len(body) != 20 + tlen + 4 * n or reserved != 0:
+            return "malformed"
+        return (epoch, parts, repl, workers, base, responder,
+                "memory" if dur else "disk", topic, ips)
+
+
 def check(what, cond, detail=""):
     if not cond:
         sys.exit(f"probe.py: FAILED: {what} {detail}")
@@ -124,6 +144,12 @@ def main():
     outside = [n for n in range(len(c.ips)) if n not in chain]
     check("the cluster has a node outside partition 0's chain", outside,
           f"(chain {chain})")
+    for node in (0, len(c.ips) - 1):
+        r = p.metadata(node)
+        want = (c.epoch, c.partitions, c.replication, 1, c.port, node,
+                c.durability, c.topic, c.ips)
+        check(f"METADATA to node {node}: the map of the cluster file",
+              r == want, (r, want))
     pid, values = 77, [b"alpha", b"beta", b"gamma"]
     good = batch(pid, 0, values)
 

@@ -3,8 +3,10 @@
  * Proves that the replication message codec (replication/wire.h) round-trips
  * every message through its body and through a whole Tern frame, puts each
  * field at the byte the spec gives, rejects every truncated or overlong body
- * and every broken pad, reserved or status rule, and that the minimum body
- * of each type in dataplane/frame.c agrees with what the decoders accept.
+ * and every broken pad, reserved, status or field rule (METADATA_RESP's one
+ * by one, with the value at each rule's edge passing), and that the minimum
+ * body of each type in dataplane/frame.c agrees with what the decoders
+ * accept.
  * Decoders read bodies from heap buffers of exactly the body's length, so
  * ASan catches any read past the end; random bodies check that whatever a
  * decoder accepts re-encodes to the same bytes. Plain C with explicit
@@ -113,6 +115,24 @@ static const struct tern_wire_fetch_resp fetch_resp_sample = {
 	.batches = batch,
 	.batches_len = BATCH_LEN,
 };
+static const struct tern_wire_metadata metadata_sample = {
+	.request_id = 0x2122232425262728u,
+};
+static const struct tern_wire_metadata_resp metadata_resp_sample = {
+	.request_id = 0x3132333435363738u,
+	.epoch = 0x41424344u,
+	.partitions = 0x00001000u,
+	.replication = 3,
+	.workers = 4,
+	.udp_port_base = 0xfff0,
+	.node_count = 3,
+	.responder = 2,
+	.durability = 1,
+	.topic_len = 8,
+	.topic = "Or.d_e-9",
+	.ipv4 = { 0x0a000001, 0x0a000002, 0xc0a80103 },
+};
+#define METADATA_RESP_SAMPLE_LEN (20u + 8u + 3u * 4u)
 
 /* ---- the same operations over every type, for the generic tests --------- */
 
@@ -155,6 +175,8 @@ REENCODE(nack)
 REENCODE(commit)
 REENCODE(fetch)
 REENCODE(fetch_resp)
+REENCODE(metadata)
+REENCODE(metadata_resp)
 
 struct kind {
 	const char *name;
@@ -216,6 +238,20 @@ static uint32_t min_fetch_resp(uint8_t *b)
 	return TERN_WIRE_FETCH_RESP_BODY_MIN;
 }
 
+/* A one-character topic and one node: 20 + 1 + 4 bytes. */
+static uint32_t min_metadata_resp(uint8_t *b)
+{
+	memset(b, 0, TERN_WIRE_METADATA_RESP_BODY_MIN);
+	b[3] = 1;  /* epoch 1 */
+	b[7] = 1;  /* partitions 1 */
+	b[8] = 1;  /* replication 1 */
+	b[9] = 1;  /* workers 1, from port 0 */
+	b[13] = 1; /* one node, responder 0, disk */
+	b[17] = 1; /* topic length 1 */
+	b[TERN_WIRE_METADATA_RESP_TOPIC_OFF] = 'x';
+	return TERN_WIRE_METADATA_RESP_BODY_MIN;
+}
+
 static const struct kind kinds[] = {
 	{ "produce", TERN_MSG_PRODUCE, TERN_WIRE_PRODUCE_BODY_MIN, false,
 	  reencode_produce, sample_produce, min_produce },
@@ -233,6 +269,12 @@ static const struct kind kinds[] = {
 	  reencode_fetch, sample_fetch, min_fetch },
 	{ "fetch_resp", TERN_MSG_FETCH_RESP, TERN_WIRE_FETCH_RESP_BODY_MIN,
 	  false, reencode_fetch_resp, sample_fetch_resp, min_fetch_resp },
+	{ "metadata", TERN_MSG_METADATA, TERN_WIRE_METADATA_BODY_LEN, true,
+	  reencode_metadata, sample_metadata, min_zero },
+	/* Exactly 20 + T + 4N bytes, checked in test_metadata_resp_length(). */
+	{ "metadata_resp", TERN_MSG_METADATA_RESP,
+	  TERN_WIRE_METADATA_RESP_BODY_MIN, false, reencode_metadata_resp,
+	  sample_metadata_resp, min_metadata_resp },
 };
 #define KIND_COUNT (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -250,7 +292,9 @@ static void test_type_values(void)
 	CHECK_EQ(TERN_MSG_COMMIT, 10);
 	CHECK_EQ(TERN_MSG_FETCH, 11);
 	CHECK_EQ(TERN_MSG_FETCH_RESP, 12);
-	CHECK_EQ(TERN_MSG_TYPE_END, 13);
+	CHECK_EQ(TERN_MSG_METADATA, 13);
+	CHECK_EQ(TERN_MSG_METADATA_RESP, 14);
+	CHECK_EQ(TERN_MSG_TYPE_END, 15);
 	CHECK_EQ(KIND_COUNT, TERN_MSG_TYPE_END - TERN_MSG_PRODUCE);
 }
 
@@ -316,6 +360,14 @@ static void test_layout(void)
 		0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00,
 		0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xef, 0x00,
 	};
+	static const uint8_t metadata_resp[METADATA_RESP_SAMPLE_LEN] = {
+		0x41, 0x42, 0x43, 0x44, 0,   0,	  0x10, 0,   /* epoch, P */
+		3,    4,    0xff, 0xf0, 0,   3,	  0,	2,   /* R W port N id */
+		1,    8,    0,	  0,			     /* dur T rsvd */
+		'O',  'r',  '.',  'd',	'_', 'e', '-',	'9', /* topic */
+		10,   0,    0,	  1,	10,  0,	  0,	2,   /* nodes 0, 1 */
+		192,  168,  1,	  3,			     /* node 2 */
+	};
 	uint64_t aux = 0;
 
 	memset(body, 0x55, sizeof(body));
@@ -353,6 +405,32 @@ static void test_layout(void)
 	check_bytes("fetch_resp", body, fetch_resp, sizeof(fetch_resp));
 	check_bytes("fetch_resp batches", body + sizeof(fetch_resp), batch,
 		    BATCH_LEN);
+
+	CHECK_EQ(sample_metadata(&aux), 0);
+	CHECK(aux == metadata_sample.request_id);
+
+	memset(body, 0x55, sizeof(body));
+	CHECK_EQ(sample_metadata_resp(&aux), sizeof(metadata_resp));
+	CHECK(aux == metadata_resp_sample.request_id);
+	check_bytes("metadata_resp", body, metadata_resp,
+		    sizeof(metadata_resp));
+}
+
+/* Field by field: the struct has padding, and topic and ipv4 matter only
+ * up to their lengths. */
+static bool metadata_resp_equal(const struct tern_wire_metadata_resp *a,
+				const struct tern_wire_metadata_resp *b)
+{
+	return a->request_id == b->request_id && a->epoch == b->epoch &&
+	       a->partitions == b->partitions &&
+	       a->replication == b->replication && a->workers == b->workers &&
+	       a->udp_port_base == b->udp_port_base &&
+	       a->node_count == b->node_count && a->responder == b->responder &&
+	       a->durability == b->durability && a->topic_len == b->topic_len &&
+	       a->topic_len <= TERN_WIRE_TOPIC_MAX &&
+	       a->node_count <= TERN_WIRE_NODES_MAX &&
+	       memcmp(a->topic, b->topic, a->topic_len) == 0 &&
+	       memcmp(a->ipv4, b->ipv4, 4u * a->node_count) == 0;
 }
 
 /* Every field decodes to what was encoded. */
@@ -438,6 +516,24 @@ static void test_round_trip_fields(void)
 		CHECK(m.next_offset == fetch_resp_sample.next_offset);
 		CHECK(m.batches == body + TERN_WIRE_FETCH_RESP_BATCH_OFF);
 		CHECK_EQ(m.batches_len, BATCH_LEN);
+	}
+	{
+		struct tern_wire_metadata m;
+
+		len = sample_metadata(&aux);
+		CHECK_EQ(
+			tern_wire_metadata_decode(NULL, (uint32_t)len, aux, &m),
+			0);
+		CHECK(m.request_id == metadata_sample.request_id);
+	}
+	{
+		struct tern_wire_metadata_resp m;
+
+		len = sample_metadata_resp(&aux);
+		CHECK_EQ(tern_wire_metadata_resp_decode(body, (uint32_t)len,
+							aux, &m),
+			 0);
+		CHECK(metadata_resp_equal(&m, &metadata_resp_sample));
 	}
 }
 
@@ -569,6 +665,7 @@ static void test_reserved_and_status(void)
 	const struct kind *pa = kind_of(TERN_MSG_PRODUCE_ACK);
 	const struct kind *ap = kind_of(TERN_MSG_APPEND);
 	const struct kind *fr = kind_of(TERN_MSG_FETCH_RESP);
+	const struct kind *mr = kind_of(TERN_MSG_METADATA_RESP);
 
 	for (uint32_t at = 1; at < 4; at++)
 		expect_byte(pa, at, 1, -EINVAL);
@@ -583,6 +680,10 @@ static void test_reserved_and_status(void)
 	expect_byte(fr, 0, 0xff, -EINVAL);
 	/* A redirect node without REDIRECT_TAIL. */
 	expect_byte(fr, 3, 0x01, -EINVAL);
+	for (uint32_t at = 18; at < 20; at++) {
+		expect_byte(mr, at, 1, -EINVAL);
+		expect_byte(mr, at, 0x80, -EINVAL);
+	}
 	/* Every known status byte passes its own byte check (PRODUCE_ACK
 	 * non-OK statuses then need count and base 0: see below). */
 	for (uint32_t s = 0; s <= TERN_WIRE_PRODUCE_STATUS_LAST; s++) {
@@ -743,6 +844,295 @@ static void test_field_rules(void)
 	}
 }
 
+/* Decodes [b, b + len) from an exact-size heap copy; re-encodes if valid. */
+static int decode_metadata_resp(const uint8_t *b, uint32_t len)
+{
+	uint8_t *copy = exact_copy(b, len);
+	uint64_t aux_out;
+	int rc = reencode_metadata_resp(copy, len, 7, &aux_out);
+
+	free(copy);
+	return rc;
+}
+
+/* Encodes m, expecting rc; what it encodes must decode back to m. */
+static void expect_metadata_resp(const struct tern_wire_metadata_resp *m,
+				 int rc, int line)
+{
+	struct tern_wire_metadata_resp d;
+	uint64_t aux = 0;
+	int got = tern_wire_metadata_resp_encode(body, BUF_LEN, m, &aux);
+
+	if (got != rc) {
+		printf("FAIL line %d: encode rc %d, expected %d\n", line, got,
+		       rc);
+		failures++;
+		return;
+	}
+	if (rc < 0)
+		return;
+	CHECK_EQ(tern_wire_metadata_resp_decode(body, (uint32_t)rc, aux, &d),
+		 0);
+	CHECK(metadata_resp_equal(&d, m));
+}
+
+/*
+ * METADATA_RESP, each rule of wire.c in turn: the encoder refuses a struct
+ * that breaks it (-EINVAL) and the decoder a body that breaks it, while
+ * the value at the edge of the rule passes both.
+ */
+static void test_metadata_resp_rules(void)
+{
+	const struct kind *mr = kind_of(TERN_MSG_METADATA_RESP);
+	struct tern_wire_metadata_resp m;
+	uint8_t b[BUF_LEN];
+	uint64_t aux = 0;
+	int len;
+
+#define EXPECT(rc) expect_metadata_resp(&m, (rc), __LINE__)
+	/* epoch >= 1 */
+	m = metadata_resp_sample;
+	m.epoch = 0;
+	EXPECT(-EINVAL);
+	m.epoch = 1;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	len = sample_metadata_resp(&aux);
+	memset(body, 0, 4);
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), -EINVAL);
+	body[3] = 1;
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), len);
+
+	/* partitions >= 1 */
+	m = metadata_resp_sample;
+	m.partitions = 0;
+	EXPECT(-EINVAL);
+	m.partitions = 1;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	len = sample_metadata_resp(&aux);
+	memset(body + 4, 0, 4);
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), -EINVAL);
+	body[7] = 1;
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), len);
+
+	/* replication 1 .. N (the sample has N = 3) */
+	m = metadata_resp_sample;
+	m.replication = 0;
+	EXPECT(-EINVAL);
+	m.replication = (uint8_t)(m.node_count + 1);
+	EXPECT(-EINVAL);
+	m.replication = 1;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	m.replication = (uint8_t)m.node_count;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	expect_byte(mr, 8, 0, -EINVAL);
+	expect_byte(mr, 8, 4, -EINVAL);
+	expect_byte(mr, 8, 0xff, -EINVAL);
+	expect_byte(mr, 8, 1, METADATA_RESP_SAMPLE_LEN);
+
+	/* workers >= 1, and base + workers - 1 <= 65535 */
+	m = metadata_resp_sample;
+	m.workers = 0;
+	EXPECT(-EINVAL);
+	m.workers = 16; /* 0xfff0 + 16 - 1 = 0xffff */
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	m.workers = 17;
+	EXPECT(-EINVAL);
+	m.udp_port_base = 0xffff;
+	m.workers = 1;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	m.workers = 2;
+	EXPECT(-EINVAL);
+	m.workers = 0xff;
+	EXPECT(-EINVAL);
+	m.udp_port_base = 0;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	expect_byte(mr, 9, 0, -EINVAL);
+	expect_byte(mr, 9, 16, METADATA_RESP_SAMPLE_LEN);
+	expect_byte(mr, 9, 17, -EINVAL);
+	/* The sample's 4 workers from base 0xfffc end at 0xffff. */
+	expect_byte(mr, 11, 0xfc, METADATA_RESP_SAMPLE_LEN);
+	expect_byte(mr, 11, 0xfd, -EINVAL);
+
+	/* node count 1 .. 64, the body holding every address */
+	m = metadata_resp_sample;
+	m.node_count = 0;
+	EXPECT(-EINVAL);
+	m.node_count = TERN_WIRE_NODES_MAX + 1;
+	EXPECT(-EINVAL);
+	m.node_count = UINT16_MAX;
+	EXPECT(-EINVAL);
+	m.node_count = TERN_WIRE_NODES_MAX;
+	EXPECT((int)(20u + 8u + 4u * TERN_WIRE_NODES_MAX));
+	m.node_count = 1;
+	m.replication = 1;
+	m.responder = 0;
+	EXPECT(20 + 8 + 4);
+	sample_metadata_resp(&aux);
+	memset(b, 0x0a, sizeof(b));
+	memcpy(b, body, 28);
+	b[8] = 1;  /* replication 1 */
+	b[15] = 0; /* responder 0 */
+	b[13] = 0; /* N = 0, the body 20 + T bytes */
+	CHECK_EQ(decode_metadata_resp(b, 28), -EINVAL);
+	b[13] = TERN_WIRE_NODES_MAX + 1; /* with its 260 bytes of addresses */
+	CHECK_EQ(decode_metadata_resp(b, 28 + 4u * 65), -EINVAL);
+	b[13] = TERN_WIRE_NODES_MAX;
+	CHECK_EQ(decode_metadata_resp(b, 28 + 4u * 64), 28 + 4 * 64);
+	b[13] = 1;
+	CHECK_EQ(decode_metadata_resp(b, 28 + 4u), 28 + 4);
+
+	/* responder < N */
+	m = metadata_resp_sample;
+	m.responder = m.node_count;
+	EXPECT(-EINVAL);
+	m.responder = TERN_CHAIN_NODE_NONE;
+	EXPECT(-EINVAL);
+	m.responder = 0;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	expect_byte(mr, 15, 3, -EINVAL);
+	expect_byte(mr, 14, 1, -EINVAL);
+	expect_byte(mr, 15, 0, METADATA_RESP_SAMPLE_LEN);
+
+	/* durability 0 (disk) or 1 (memory) */
+	m = metadata_resp_sample;
+	m.durability = 2;
+	EXPECT(-EINVAL);
+	m.durability = 0xff;
+	EXPECT(-EINVAL);
+	m.durability = 0;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+	expect_byte(mr, 16, 0, METADATA_RESP_SAMPLE_LEN);
+	expect_byte(mr, 16, 2, -EINVAL);
+	expect_byte(mr, 16, 0x80, -EINVAL);
+
+	/* topic length 1 .. 200 */
+	m = metadata_resp_sample;
+	m.topic_len = 0;
+	EXPECT(-EINVAL);
+	m.topic_len = TERN_WIRE_TOPIC_MAX + 1;
+	EXPECT(-EINVAL);
+	m.topic_len = 0xff;
+	EXPECT(-EINVAL);
+	m.topic_len = 1;
+	EXPECT(20 + 1 + 12);
+	/* Refused by its length, not by what lies past the array: here every
+	 * byte of the struct after the topic is a topic character too. */
+	memset(&m, 'a', sizeof(m));
+	m.request_id = 1;
+	m.epoch = 1;
+	m.partitions = 1;
+	m.replication = 1;
+	m.workers = 1;
+	m.udp_port_base = 7000;
+	m.node_count = 1;
+	m.responder = 0;
+	m.durability = 0;
+	m.topic_len = TERN_WIRE_TOPIC_MAX + 1;
+	EXPECT(-EINVAL);
+	m.topic_len = TERN_WIRE_TOPIC_MAX;
+	EXPECT((int)(20u + TERN_WIRE_TOPIC_MAX + 4u));
+	m = metadata_resp_sample;
+	memset(m.topic, 'z', sizeof(m.topic));
+	m.topic_len = TERN_WIRE_TOPIC_MAX;
+	EXPECT((int)(20u + TERN_WIRE_TOPIC_MAX + 12u));
+	sample_metadata_resp(&aux);
+	memcpy(b, body, 20);
+	b[17] = 0; /* T = 0: the fixed part, then the addresses */
+	memcpy(b + 20, body + 28, 12);
+	CHECK_EQ(decode_metadata_resp(b, 32), -EINVAL);
+	b[17] = TERN_WIRE_TOPIC_MAX + 1;
+	memset(b + 20, 'a', TERN_WIRE_TOPIC_MAX + 1);
+	memcpy(b + 20 + TERN_WIRE_TOPIC_MAX + 1, body + 28, 12);
+	CHECK_EQ(decode_metadata_resp(b, 20 + TERN_WIRE_TOPIC_MAX + 1 + 12),
+		 -EINVAL);
+	b[17] = 0xff;
+	memset(b + 20, 'a', 0xff);
+	memcpy(b + 20 + 0xff, body + 28, 12);
+	CHECK_EQ(decode_metadata_resp(b, 20 + 0xff + 12), -EINVAL);
+	b[17] = TERN_WIRE_TOPIC_MAX;
+	memcpy(b + 20 + TERN_WIRE_TOPIC_MAX, body + 28, 12);
+	CHECK_EQ(decode_metadata_resp(b, 20 + TERN_WIRE_TOPIC_MAX + 12),
+		 (int)(20 + TERN_WIRE_TOPIC_MAX + 12));
+
+	/* Topic bytes of [A-Za-z0-9._-]: every byte value, at every place. */
+	for (uint32_t c = 0; c < 256; c++) {
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			  c == '-';
+
+		m = metadata_resp_sample;
+		m.topic[c % m.topic_len] = (char)c;
+		EXPECT(ok ? (int)METADATA_RESP_SAMPLE_LEN : -EINVAL);
+		expect_byte(mr, 20 + c % 8, (uint8_t)c,
+			    ok ? (int)METADATA_RESP_SAMPLE_LEN : -EINVAL);
+	}
+	/* Bytes past the topic length are not the topic: never looked at. */
+	m = metadata_resp_sample;
+	m.topic[m.topic_len] = '/';
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+
+	/* No rule on addresses: 0 and broadcast pass. */
+	m = metadata_resp_sample;
+	m.ipv4[0] = 0;
+	m.ipv4[2] = UINT32_MAX;
+	EXPECT(METADATA_RESP_SAMPLE_LEN);
+#undef EXPECT
+}
+
+/*
+ * METADATA_RESP has exactly 20 + T + 4N bytes: every shorter body, every
+ * longer one, and a T or N that disagrees with the length is -EMSGSIZE.
+ * The largest fits one frame on any IPv4 path (576 bytes).
+ */
+static void test_metadata_resp_length(void)
+{
+	struct tern_wire_metadata_resp m = metadata_resp_sample;
+	uint64_t aux = 0;
+	int len = sample_metadata_resp(&aux);
+	uint8_t b[BUF_LEN];
+
+	CHECK_EQ(len, METADATA_RESP_SAMPLE_LEN);
+	if (len < 0)
+		return;
+	for (uint32_t n = 0; n < (uint32_t)len; n++)
+		CHECK_EQ(decode_metadata_resp(body, n), -EMSGSIZE);
+	memset(body + len, 0, 64);
+	for (uint32_t n = (uint32_t)len + 1; n <= (uint32_t)len + 64; n++)
+		CHECK_EQ(decode_metadata_resp(body, n), -EMSGSIZE);
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), len);
+
+	/* The lengths in the body disagree with its length. */
+	memcpy(b, body, (size_t)len);
+	b[17] = 7;
+	CHECK_EQ(decode_metadata_resp(b, (uint32_t)len), -EMSGSIZE);
+	b[17] = 9;
+	CHECK_EQ(decode_metadata_resp(b, (uint32_t)len), -EMSGSIZE);
+	b[17] = 8;
+	b[13] = 2;
+	CHECK_EQ(decode_metadata_resp(b, (uint32_t)len), -EMSGSIZE);
+	b[13] = 4;
+	CHECK_EQ(decode_metadata_resp(b, (uint32_t)len), -EMSGSIZE);
+	b[12] = 0xff;
+	b[13] = 0xff; /* 20 + 8 + 4 * 65535 does not wrap */
+	CHECK_EQ(decode_metadata_resp(b, (uint32_t)len), -EMSGSIZE);
+	b[17] = 0xff;
+	CHECK_EQ(decode_metadata_resp(b, TERN_WIRE_METADATA_RESP_BODY_MIN),
+		 -EMSGSIZE);
+
+	/* The largest message. */
+	memset(m.topic, 'Q', sizeof(m.topic));
+	m.topic_len = TERN_WIRE_TOPIC_MAX;
+	m.node_count = TERN_WIRE_NODES_MAX;
+	for (uint32_t n = 0; n < TERN_WIRE_NODES_MAX; n++)
+		m.ipv4[n] = 0x0a000000u + n;
+	len = tern_wire_metadata_resp_encode(body, BUF_LEN, &m, &aux);
+	CHECK_EQ(len, 20 + TERN_WIRE_TOPIC_MAX + 4 * TERN_WIRE_NODES_MAX);
+	CHECK(len <= (int)TERN_FRAME_BODY_MAX);
+	CHECK(len + TERN_IPV4_HDR_LEN + TERN_UDP_HDR_LEN + TERN_HDR_LEN <= 576);
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), len);
+	CHECK(memcmp(out, body, (size_t)len) == 0);
+}
+
 /* An encoder refuses a cap one byte short, and writes nothing past cap. */
 static void test_encode_cap(void)
 {
@@ -786,6 +1176,11 @@ static void test_encode_cap(void)
 				small, (uint32_t)len - 1, &fetch_resp_sample,
 				&aux);
 			break;
+		case TERN_MSG_METADATA_RESP:
+			rc = tern_wire_metadata_resp_encode(
+				small, (uint32_t)len - 1, &metadata_resp_sample,
+				&aux);
+			break;
 		default:
 			rc = 0;
 			break;
@@ -804,6 +1199,23 @@ static void test_encode_cap(void)
 		CHECK_EQ(tern_wire_nack_encode(NULL, 0, &nack_sample, &aux), 0);
 		CHECK_EQ(tern_wire_commit_encode(NULL, 0, &commit_sample, &aux),
 			 0);
+		CHECK_EQ(tern_wire_metadata_encode(NULL, 0, &metadata_sample,
+						   &aux),
+			 0);
+	}
+	/* The smallest METADATA_RESP needs its 25 bytes, no fewer. */
+	{
+		uint8_t min[TERN_WIRE_METADATA_RESP_BODY_MIN];
+		struct tern_wire_metadata_resp m;
+		uint64_t aux;
+		uint32_t len = min_metadata_resp(min);
+
+		CHECK_EQ(tern_wire_metadata_resp_decode(min, len, 5, &m), 0);
+		CHECK_EQ(
+			tern_wire_metadata_resp_encode(body, len - 1, &m, &aux),
+			-EMSGSIZE);
+		CHECK_EQ(tern_wire_metadata_resp_encode(body, len, &m, &aux),
+			 (int)len);
 	}
 }
 
@@ -840,6 +1252,46 @@ static uint64_t rng_next(uint64_t *s)
 }
 
 /*
+ * A METADATA_RESP body that is often valid: small fields on both sides of
+ * their limits, topic bytes now and then outside the set, a reserved byte
+ * now and then set, and a length now and then one off. Returns its length.
+ */
+static uint32_t random_metadata_resp(uint64_t *seed)
+{
+	/* The first nine are topic bytes, the last three are not. */
+	static const char chars[12] = "az09AZ._-/ ";
+	uint64_t r = rng_next(seed);
+	uint32_t nodes = 1 + (uint32_t)(r & 3);
+	uint32_t topic_len = 1 + (uint32_t)((r >> 2) & 7);
+	uint32_t len = 20 + topic_len + 4 * nodes;
+
+	memset(body, 0, 20);
+	body[3] = (uint8_t)((r >> 5) & 1);  /* epoch 0 or 1 */
+	body[7] = (uint8_t)((r >> 6) & 15); /* partitions 0 .. 15 */
+	body[8] = (uint8_t)((r >> 10) % (nodes + 2));
+	body[9] = (uint8_t)((r >> 13) & 3);
+	body[10] = (r >> 15) & 1 ? 0xff : 0x1b;
+	body[11] = (uint8_t)(0xfc + ((r >> 16) & 3));
+	body[13] = (uint8_t)nodes;
+	body[15] = (uint8_t)((r >> 18) % (nodes + 1));
+	body[16] = (uint8_t)((r >> 21) % 3);
+	body[17] = (uint8_t)topic_len;
+	if (((r >> 23) & 15) == 0)
+		body[18 + ((r >> 27) & 1)] = 1;
+	for (uint32_t i = 0; i < topic_len; i++) {
+		uint64_t c = rng_next(seed);
+
+		body[20 + i] = (uint8_t)chars[c % 16 == 0 ? c % 12 : c % 9];
+	}
+	/* The addresses, and one byte more for a body one too long. */
+	for (uint32_t i = 20 + topic_len; i <= len; i++)
+		body[i] = (uint8_t)rng_next(seed);
+	if (((r >> 28) & 7) == 0)
+		len = (r >> 31) & 1 ? len + 1 : len - 1;
+	return len;
+}
+
+/*
  * Random bodies, mostly zero bytes so that valid ones turn up: a decoder
  * either refuses one or accepts it, and then re-encodes exactly the same
  * bytes and aux. Each body sits in an exact-size heap buffer.
@@ -867,6 +1319,9 @@ static void test_random_bodies(void)
 			if (len > 3 && kd->type == TERN_MSG_FETCH_RESP &&
 			    (rng_next(&seed) & 1))
 				body[2] = body[3] = 0xff;
+			if (kd->type == TERN_MSG_METADATA_RESP &&
+			    (rng_next(&seed) & 1))
+				len = random_metadata_resp(&seed);
 			b = exact_copy(body, len);
 			rc = kd->reencode(b, len, aux, &aux_out);
 			if (rc >= 0) {
@@ -917,6 +1372,8 @@ int main(void)
 	test_truncated_and_overlong();
 	test_reserved_and_status();
 	test_field_rules();
+	test_metadata_resp_rules();
+	test_metadata_resp_length();
 	test_encode_cap();
 	test_in_place();
 	test_random_bodies();
