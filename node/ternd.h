@@ -70,6 +70,7 @@ struct ternd_options {
 
 struct ternd_client {
 	bool in_use;
+	uint8_t generation; /* moves on each take-over of the slot */
 	uint16_t port_index;
 	uint16_t udp_port;
 	uint32_t ipv4;
@@ -173,9 +174,17 @@ struct tern_dp_handler ternd_handler(struct ternd *t);
 /* The replica of partition on this worker, or NULL. */
 struct ternd_replica *ternd_replica_of(struct ternd_worker *w,
 				       uint32_t partition);
-/* Remember who sent a frame; returns its slot for the reply. */
-uint32_t ternd_client_slot(struct ternd_worker *w, uint16_t port_index,
-			   const struct tern_frame_addr *from);
+/*
+ * Remember who sent a frame; returns its tag for the reply: the slot in
+ * the low 8 bits, the slot's generation above, so that a reply whose slot
+ * went to another client meanwhile is dropped (that client's retry gets
+ * it) rather than sent to the newcomer.
+ */
+uint16_t ternd_client_tag(struct ternd_worker *w, uint16_t port_index,
+			  const struct tern_frame_addr *from);
+/* The client a tag names, or NULL when its slot was taken over since. */
+const struct ternd_client *ternd_client_of(const struct ternd_worker *w,
+					   uint16_t tag);
 /* The addresses of a reply to the frame whose addresses are `from`. */
 void ternd_reply_addr(const struct tern_frame_addr *from,
 		      struct tern_frame_addr *to);

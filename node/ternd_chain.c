@@ -15,7 +15,8 @@
 #include "ternd.h"
 
 /* The produce reply needs the request id back: the chain carries one
- * 64-bit client value, which holds the client slot and the id's low bits. */
+ * 64-bit client value, which holds the client's tag (ternd_client_tag)
+ * and the id's low 48 bits. */
 #define CLIENT_ID_BITS 48u
 #define CLIENT_ID_MASK ((UINT64_C(1) << CLIENT_ID_BITS) - 1)
 
@@ -135,17 +136,18 @@ static void send_produce_ack(struct ternd_worker *w, uint32_t partition,
 			     uint64_t client,
 			     const struct tern_wire_produce_ack *msg)
 {
-	const struct ternd_client *c = &w->clients[client >> CLIENT_ID_BITS];
-	const struct tern_frame_local *local =
-		tern_dp_worker_local(w->dp_worker, c->port_index);
+	const struct ternd_client *c =
+		ternd_client_of(w, (uint16_t)(client >> CLIENT_ID_BITS));
+	const struct tern_frame_local *local;
 	uint8_t body[TERN_WIRE_PRODUCE_ACK_BODY_LEN];
 	struct tern_frame_addr addr;
 	struct tern_hdr hdr;
 	uint64_t aux;
 	int n = tern_wire_produce_ack_encode(body, sizeof(body), msg, &aux);
 
-	if (n < 0 || !c->in_use)
+	if (n < 0 || c == NULL)
 		return;
+	local = tern_dp_worker_local(w->dp_worker, c->port_index);
 	memcpy(addr.src_mac, local->mac, TERN_ETH_ALEN);
 	memcpy(addr.dst_mac, c->mac, TERN_ETH_ALEN);
 	addr.src_ipv4 = local->ipv4;
@@ -257,7 +259,7 @@ void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
 		ternd_reject(w, TERND_REJECT_BAD_MESSAGE);
 		return;
 	}
-	client = (uint64_t)ternd_client_slot(w, port_index, &v->addr)
+	client = (uint64_t)ternd_client_tag(w, port_index, &v->addr)
 			 << CLIENT_ID_BITS |
 		 (msg.request_id & CLIENT_ID_MASK);
 	if (!batch_valid(w, msg.batch, msg.batch_len, &bh)) {
@@ -337,7 +339,10 @@ void ternd_on_replication(struct ternd_worker *w,
 
 	/* The chain counts stale epochs and wrong senders itself; these
 	 * checks come first because they need no replica. */
-	if (v->hdr.sender_node >= w->node->cluster.node_count) {
+	/* A replication message must come from the node it names. */
+	if (v->hdr.sender_node >= w->node->cluster.node_count ||
+	    v->addr.src_ipv4 !=
+		    w->node->cluster.nodes[v->hdr.sender_node].ipv4) {
 		ternd_reject(w, TERND_REJECT_UNKNOWN_PEER);
 		return;
 	}
@@ -445,17 +450,19 @@ static int replica_open(const struct ternd *t, struct ternd_worker *w,
 	}
 	log_recovery(partition, &rec);
 	mem = rte_zmalloc("tern_chain", tern_chain_size(&cfg), 64);
-	if (mem == NULL)
-		return -ENOMEM;
 	end = tern_log_end_offset(r->log);
 	r->durable_reported = tern_log_durable_offset(r->log);
-	r->chain = tern_chain_init(mem, &cfg, &chain_ops, r, end,
-				   r->durable_reported, &err);
+	r->chain = mem == NULL ? NULL
+			       : tern_chain_init(mem, &cfg, &chain_ops, r, end,
+						 r->durable_reported, &err);
 	if (r->chain == NULL) {
+		TERN_LOG(ERR, "partition %u: %s", partition,
+			 mem == NULL ? "out of memory for its chain"
+				     : "bad chain configuration");
 		rte_free(mem);
-		TERN_LOG(ERR, "partition %u: bad chain configuration",
-			 partition);
-		return err;
+		tern_log_close(r->log); /* nothing submitted yet: safe here */
+		r->log = NULL;
+		return mem == NULL ? -ENOMEM : err;
 	}
 	return 0;
 }

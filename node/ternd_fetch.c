@@ -232,8 +232,10 @@ void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,
 	f->request_id = msg.request_id;
 	f->offset = msg.offset;
 	f->max_bytes = msg.max_bytes;
-	f->deadline_tsc = w->now_tsc +
-			  (uint64_t)msg.max_wait_ms * (w->node->tsc_hz / 1000);
+	f->deadline_tsc =
+		w->now_tsc +
+		(uint64_t)RTE_MIN(msg.max_wait_ms, TERND_FETCH_WAIT_MAX_MS) *
+			(w->node->tsc_hz / 1000);
 	try_fetch(w, f);
 }
 

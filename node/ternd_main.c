@@ -358,12 +358,16 @@ static int load_cluster(struct ternd *t, const struct cli *cli)
 
 static void set_limits(struct ternd *t)
 {
+	struct tern_log_conf conf;
+
 	t->limits.max_batch_bytes = tern_cluster_batch_max(&t->cluster);
 	t->limits.max_record_bytes =
 		t->limits.max_batch_bytes - TERN_BATCH_HEADER_BYTES;
 	/* A read returns whole batches from an index point: up to one index
-	 * interval of batches before the one asked for. */
-	t->fetch_buf_bytes = 4096u + 2u * t->limits.max_batch_bytes;
+	 * interval of batches before the one asked for (tern_log_read). */
+	tern_log_conf_defaults(&conf);
+	t->fetch_buf_bytes =
+		conf.index_interval_bytes + 2u * t->limits.max_batch_bytes;
 }
 
 static int worker_of_init(struct ternd *t)
@@ -669,9 +673,10 @@ static int run(struct ternd *t, const struct cli *cli)
 		running_dp = t->dp;
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
+		/* A launch that failed part-way stopped the workers it had
+		 * started: they must return before anything is freed. */
 		err = tern_dp_launch(t->dp);
-		if (err == 0)
-			tern_dp_wait(t->dp);
+		tern_dp_wait(t->dp);
 		running_dp = NULL;
 	} else {
 		fprintf(stderr, "ternd: setup failed: %s\n", strerror(-err));

@@ -47,13 +47,15 @@ static bool client_is(const struct ternd_client *c, uint16_t port_index,
 	       c->ipv4 == from->src_ipv4 && c->udp_port == from->src_port;
 }
 
+_Static_assert(TERND_CLIENTS_MAX == 256, "a client tag holds an 8-bit slot");
+
 /*
  * A few probes, then the home slot is taken over: a client whose slot was
  * reused before its reply left gets no reply, times out and retries, which
  * de-duplication makes safe.
  */
-uint32_t ternd_client_slot(struct ternd_worker *w, uint16_t port_index,
-			   const struct tern_frame_addr *from)
+uint16_t ternd_client_tag(struct ternd_worker *w, uint16_t port_index,
+			  const struct tern_frame_addr *from)
 {
 	uint32_t home = client_hash(port_index, from->src_ipv4, from->src_port);
 	struct ternd_client *c;
@@ -63,7 +65,7 @@ uint32_t ternd_client_slot(struct ternd_worker *w, uint16_t port_index,
 
 		c = &w->clients[slot];
 		if (client_is(c, port_index, from))
-			return slot;
+			return (uint16_t)(c->generation << 8 | slot);
 		if (!c->in_use) {
 			home = slot;
 			break;
@@ -71,11 +73,20 @@ uint32_t ternd_client_slot(struct ternd_worker *w, uint16_t port_index,
 	}
 	c = &w->clients[home];
 	*c = (struct ternd_client){ .in_use = true,
+				    .generation = (uint8_t)(c->generation + 1),
 				    .port_index = port_index,
 				    .udp_port = from->src_port,
 				    .ipv4 = from->src_ipv4 };
 	memcpy(c->mac, from->src_mac, TERN_ETH_ALEN);
-	return home;
+	return (uint16_t)(c->generation << 8 | home);
+}
+
+const struct ternd_client *ternd_client_of(const struct ternd_worker *w,
+					   uint16_t tag)
+{
+	const struct ternd_client *c = &w->clients[tag & 0xff];
+
+	return c->in_use && c->generation == tag >> 8 ? c : NULL;
 }
 
 /* ---- sending ------------------------------------------------------------ */

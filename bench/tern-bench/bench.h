@@ -98,6 +98,8 @@ struct bench {
 	struct bench_options opts;
 	const struct tern_cluster *cluster;
 	struct tern_client *client;
+	/* also the reply budget of every fetch: a reply then fits the
+	 * smallest MTU of the cluster, the client's ports' */
 	struct tern_batch_limits limits;
 	enum bench_phase phase;
 	uint64_t next_record;

@@ -13,7 +13,6 @@
 #include "bench.h"
 
 #define FOLLOW_WAIT_MS 100u
-#define FOLLOW_MAX_BYTES (1u << 20)
 #define FOLLOW_RETRY_NS 1000000u
 
 static uint16_t tail_of(const struct bench *b, const struct bench_partition *bp)
@@ -63,7 +62,7 @@ unsigned bench_follow_more(struct bench *b, uint64_t now_ns)
 			continue;
 		if (tern_client_fetch(
 			    b->client, tail_of(b, bp), p, cur->next_offset,
-			    FOLLOW_MAX_BYTES, FOLLOW_WAIT_MS,
+			    b->limits.max_batch_bytes, FOLLOW_WAIT_MS,
 			    now_ns | BENCH_COOKIE_FOLLOW, now_ns) == 0) {
 			cur->outstanding = true;
 			sent++;

@@ -17,7 +17,6 @@
 #include "keyhash.h"
 
 #define BATCHES_PER_POLL 64u
-#define FETCH_MAX_BYTES (1u << 20)
 #define FETCH_RETRY_NS 1000000u
 
 void bench_key(uint64_t i, char key[BENCH_KEY_LEN])
@@ -462,8 +461,8 @@ static unsigned verify_more(struct bench *b, uint64_t now_ns)
 		if (bp->verify.outstanding || now_ns < bp->verify.retry_at_ns)
 			continue;
 		if (tern_client_fetch(b->client, bp->chain[bp->replica], p,
-				      bp->verify.next_offset, FETCH_MAX_BYTES,
-				      0,
+				      bp->verify.next_offset,
+				      b->limits.max_batch_bytes, 0,
 				      now_ns & ~(uint64_t)BENCH_COOKIE_FOLLOW,
 				      now_ns) == 0) {
 			bp->verify.outstanding = true;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <rte_common.h>
@@ -75,15 +76,18 @@ static void usage(FILE *out)
 	      "  --records N           records to produce (default 100000)\n"
 	      "  --value-bytes N       bytes per value (default 100)\n"
 	      "  --batch-records N     records per batch at most (default 32)\n"
-	      "  --in-flight N         batches in flight per partition "
-	      "(default 16)\n"
+	      "  --in-flight N         batches in flight per partition, at "
+	      "most "
+	      "256\n"
+	      "                        (ternd's --producer-window; default "
+	      "16)\n"
 	      "  --verify              read everything back from every "
 	      "replica\n"
 	      "  --follow              while producing, read each partition "
 	      "at\n"
 	      "                        its tail with long polls\n"
 	      "  --timeout-ms N        give up after (default 120000)\n"
-	      "  --producer-id N       (default: this process id)\n"
+	      "  --producer-id N       (default: random)\n"
 	      "  --json                one JSON object on stdout\n"
 	      "  --busy                busy-poll (default adaptive idle)\n"
 	      "  --file-prefix NAME    EAL file prefix\n"
@@ -145,6 +149,18 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* Process ids repeat (a fresh container starts at 1): a run that reused
+ * an earlier run's producer id would be answered with the earlier run's
+ * offsets by the head's de-duplication, and verify would pass on them. */
+static uint64_t random_id(void)
+{
+	uint64_t id = 0;
+
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = rte_rdtsc() ^ ((uint64_t)getpid() << 32);
+	return id;
+}
+
 static int parse_u64(const char *name, const char *arg, uint64_t min,
 		     uint64_t max, uint64_t *out)
 {
@@ -184,7 +200,9 @@ static int parse_number(struct cli *cli, int id, const char *name,
 		NUMBER(OPT_RECORDS, 1, UINT32_MAX, o->records);
 		NUMBER(OPT_VALUE_BYTES, 0, TERN_FRAME_BODY_MAX, o->value_bytes);
 		NUMBER(OPT_BATCH_RECORDS, 1, 65536, o->batch_records);
-		NUMBER(OPT_IN_FLIGHT, 1, 4096, o->in_flight);
+		/* ternd remembers 256 batches per producer by default
+		 * (--producer-window): a retry of an older one is refused. */
+		NUMBER(OPT_IN_FLIGHT, 1, 256, o->in_flight);
 		NUMBER(OPT_TIMEOUT_MS, 1, 86400000, o->timeout_ms);
 		NUMBER(OPT_PRODUCER_ID, 0, UINT64_MAX, o->producer_id);
 		NUMBER(OPT_MAIN_LCORE, 0, RTE_MAX_LCORE - 1,
@@ -258,7 +276,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 					    .batch_records = 32,
 					    .in_flight = 16,
 					    .timeout_ms = 120000,
-					    .producer_id = (uint64_t)getpid() };
+					    .producer_id = random_id() };
 	cli->eal = (struct tern_eal_config){ .lcores = tern_eal_lcores_floating(
 						     cli->lcores,
 						     sizeof(cli->lcores)),
@@ -545,8 +563,10 @@ static void run_dpdk(struct run *r)
 	running_dp = r->dp;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (tern_dp_launch(r->dp) == 0)
-		tern_dp_wait(r->dp);
+	/* A launch that failed part-way stopped what it started; wait for it
+	 * all the same before anything is freed. */
+	(void)tern_dp_launch(r->dp);
+	tern_dp_wait(r->dp);
 	running_dp = NULL;
 }
 

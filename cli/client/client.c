@@ -289,6 +289,17 @@ static void produce_finish(struct tern_client *c, uint32_t partition,
  * hold this one until a batch is taken, rather than have the head refuse
  * it again and again.
  */
+/* As soon as a back-off has passed since the slot was last sent. */
+static void resend_soon(const struct tern_client *c, struct produce_slot *o,
+			uint64_t now_ns)
+{
+	uint64_t allowed = o->sent_ns + c->cfg.backoff_ns;
+	uint64_t at = allowed > now_ns ? allowed : now_ns;
+
+	if (o->resend_ns > at)
+		o->resend_ns = at;
+}
+
 static void on_out_of_order(struct tern_client *c, uint32_t partition,
 			    struct produce_slot *s, uint64_t now_ns)
 {
@@ -296,8 +307,6 @@ static void on_out_of_order(struct tern_client *c, uint32_t partition,
 	struct produce_slot *oldest = NULL;
 
 	c->counters.out_of_order++;
-	s->out_of_order = true;
-	s->resend_ns = now_ns + c->cfg.retry_ns;
 	for (uint32_t i = 0; i < c->cfg.in_flight; i++) {
 		struct produce_slot *o = &ps->slots[i];
 
@@ -305,13 +314,20 @@ static void on_out_of_order(struct tern_client *c, uint32_t partition,
 		    (oldest == NULL || o->sequence < oldest->sequence))
 			oldest = o;
 	}
-	if (oldest != s) {
-		uint64_t allowed = oldest->sent_ns + c->cfg.backoff_ns;
-		uint64_t at = allowed > now_ns ? allowed : now_ns;
+	if (oldest == s) {
+		/* Every earlier batch was acknowledged: the head has
+		 * forgotten this producer (it restarted, or evicted it from
+		 * its table). Resending cannot help: the outcome is final. */
+		const struct tern_wire_produce_ack refused = {
+			.status = TERN_PRODUCE_OUT_OF_ORDER,
+		};
 
-		if (oldest->resend_ns > at)
-			oldest->resend_ns = at;
+		produce_finish(c, partition, s, &refused, now_ns);
+		return;
 	}
+	s->out_of_order = true;
+	s->resend_ns = now_ns + c->cfg.retry_ns;
+	resend_soon(c, oldest, now_ns);
 }
 
 /* A batch was taken: those refused as out of order may follow it now. */

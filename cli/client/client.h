@@ -11,7 +11,9 @@
  * id; a batch keeps its (producer id, sequence) through every retry, so the
  * head's de-duplication makes a retry safe (never a second copy). BUSY and
  * OUT_OF_ORDER are retried after a back-off, an unanswered batch after
- * retry_ns; any other refusal is final and reported.
+ * retry_ns; any other refusal is final and reported, and so is
+ * OUT_OF_ORDER for a batch with no earlier one in flight (the head forgot
+ * the producer: a restart; the producer must start again under a new id).
  *
  * Fetch asks one node for committed batches from an offset; the answer
  * (or a timeout, reported as TERN_FETCH_ERROR with no data) comes through

@@ -760,6 +760,27 @@ static void test_out_of_order(void **state)
 	assert_int_equal(counters(f)->produce_failed, 0);
 }
 
+/* OUT_OF_ORDER for a batch with nothing earlier in flight: the head forgot
+ * the producer (a restart). Retrying would be refused forever: it is final,
+ * and the next batch, refused the same way, too. */
+static void test_out_of_order_forgotten_producer(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	assert_int_equal(produce_ok(f, 0, 10, 1000), 0);
+	ack(f, 0, TERN_PRODUCE_OK, 0, 1500);
+	assert_int_equal(produce_ok(f, 0, 11, 2000), 1);
+	ack(f, 0, TERN_PRODUCE_OUT_OF_ORDER, 1, 3000);
+	assert_int_equal(f->produced_count, 2);
+	assert_int_equal(f->produced[1].cookie, 11);
+	assert_int_equal(f->produced[1].res.status, TERN_PRODUCE_OUT_OF_ORDER);
+	assert_int_equal(tern_client_in_flight(f->c, 0), 0);
+	assert_int_equal(counters(f)->produce_failed, 1);
+	assert_int_equal(tern_client_poll(f->c, 3000 + RETRY_NS), 0);
+	assert_int_equal(f->sent_count, 2);
+}
+
 /* A held batch is not lost when no batch is ever taken: it goes again at
  * retry_ns after the refusal. */
 static void test_out_of_order_held_until_retry(void **state)
@@ -1416,6 +1437,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_out_of_order_held_until_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_out_of_order_forgotten_producer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_refusals, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_and_foreign_acks,

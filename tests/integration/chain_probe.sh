@@ -8,8 +8,9 @@
 # and from a node without a replica, BAD_BATCH (with the producer and
 # sequence) for a bad CRC, OUT_OF_ORDER, no answer to another epoch's
 # PRODUCE, the batch itself from the tail, NOT_SERVED_HERE, STALE_EPOCH,
-# OUT_OF_RANGE with the log end, and a long poll that waits. Then each
-# refused frame must appear in the nodes' counters.
+# OUT_OF_RANGE with the log end, a long poll that waits, the partition map
+# (METADATA), and an ACK forged with a node's id from the client's address
+# ignored. Then each refused frame must appear in the nodes' counters.
 . "$(dirname "$0")/lib.sh"
 
 CLUSTER=$TERNIT_DIR/c
@@ -31,3 +32,4 @@ counter() {
 lib_check "the bad batch was counted" "$(counter bad_batch) >= 1"
 lib_check "the stale PRODUCE and FETCH were counted" "$(counter stale_epoch) >= 2"
 lib_check "the misrouted frames were counted" "$(counter not_served) >= 2"
+lib_check "the forged ACK was refused" "$(counter unknown_peer) >= 1"

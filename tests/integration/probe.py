@@ -13,7 +13,7 @@ import sys
 import time
 
 MAGIC, VERSION, HDR = 0x54524E31, 1, struct.Struct(">IBBBBIIHHIQ")
-PRODUCE, PRODUCE_ACK, FETCH, FETCH_RESP = 5, 6, 11, 12
+PRODUCE, PRODUCE_ACK, ACK, FETCH, FETCH_RESP = 5, 6, 8, 11, 12
 METADATA, METADATA_RESP = 13, 14
 OK, NOT_HEAD, OUT_OF_ORDER, BAD_BATCH = 0, 2, 3, 7
 F_OK, F_NOT_SERVED, F_STALE_EPOCH, F_NO_DATA, F_OUT_OF_RANGE = 0, 2, 3, 4, 6
@@ -71,10 +71,10 @@ class Probe:
         self.next_id = 1
 
     def request(self, node, partition, mtype, aux, body, epoch=None,
-                wait=2.0):
+                wait=2.0, sender=0xFFFF):
         hdr = HDR.pack(MAGIC, VERSION, mtype, 0, 32,
                        self.c.epoch if epoch is None else epoch, partition,
-                       0xFFFF, 0, len(body), aux)
+                       sender, 0, len(body), aux)
         self.sock.sendto(hdr + body, (self.c.ips[node], self.c.port))
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
@@ -176,6 +176,11 @@ def main():
     r = p.produce(head, 0, batch(pid, 1, values), 7, epoch=c.epoch + 1,
                   wait=0.5)
     check("PRODUCE of another epoch is dropped (no answer)", r is None, r)
+
+    r = p.request(head, 0, ACK, 1000, struct.pack(">Q", 1000), wait=0.3,
+                  sender=chain[1])
+    check("an ACK that claims to come from the head's successor, from the "
+          "client's address: no answer (counted by the head)", r is None, r)
 
     deadline = time.monotonic() + 2
     while True:
