@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ternctl produce and consume. produce groups consecutive records of one
+ * partition into a batch (up to the cluster's batch limit) and writes each
+ * batch synchronously: a record's offset is printed once the whole chain
+ * holds it. consume reads committed records at the partition's tail.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keyhash.h"
+#include "ternctl.h"
+
+#define RECORDS_MAX 1024u
+
+/* ---- output ------------------------------------------------------------- */
+
+/* Text: tab, newline, backslash and non-printable bytes escaped. */
+static void print_text(const uint8_t *b, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++) {
+		if (b[i] == '\\' || b[i] == '\t' || b[i] == '\n' ||
+		    b[i] < 0x20 || b[i] > 0x7e)
+			printf("\\x%02x", b[i]);
+		else
+			putchar(b[i]);
+	}
+}
+
+static void print_json_string(const uint8_t *b, uint32_t len)
+{
+	putchar('"');
+	for (uint32_t i = 0; i < len; i++) {
+		if (b[i] == '"' || b[i] == '\\')
+			printf("\\%c", b[i]);
+		else if (b[i] < 0x20 || b[i] > 0x7e)
+			printf("\\u%04x", b[i]);
+		else
+			putchar(b[i]);
+	}
+	putchar('"');
+}
+
+static void print_record(const struct ternctl *t, uint32_t partition,
+			 const struct tern_record *r)
+{
+	if (t->json) {
+		printf("{\"partition\":%u,\"offset\":%" PRIu64 ",\"key\":",
+		       partition, r->offset);
+		print_json_string(r->key, r->key_len);
+		printf(",\"value\":");
+		print_json_string(r->value, r->value_len);
+		printf("}\n");
+		return;
+	}
+	printf("%" PRIu64 "\t", r->offset);
+	print_text(r->key, r->key_len);
+	putchar('\t');
+	print_text(r->value, r->value_len);
+	putchar('\n');
+}
+
+/* ---- produce ------------------------------------------------------------ */
+
+struct pending {
+	uint32_t partition;
+	uint32_t count;
+	uint64_t bytes; /* encoded, batch header included */
+	struct tern_record_in records[RECORDS_MAX];
+	char *copies[RECORDS_MAX]; /* the record's key+value storage */
+};
+
+static void pending_clear(struct pending *p)
+{
+	for (uint32_t i = 0; i < p->count; i++)
+		free(p->copies[i]);
+	p->count = 0;
+	p->bytes = TERN_BATCH_HEADER_BYTES;
+}
+
+static int flush(struct ternctl *t, struct pending *p)
+{
+	struct tern_client_produce_result res;
+	int err;
+
+	if (p->count == 0)
+		return TERNCTL_OK;
+	err = tern_client_produce_sync(t->client, p->partition, p->records,
+				       p->count, t->timeout_ns, &res);
+	if (err != 0 || res.status != TERN_PRODUCE_OK) {
+		fprintf(stderr,
+			"ternctl: partition %u: %s (%u records not written, "
+			"or not known to be)\n",
+			p->partition,
+			err == -ETIMEDOUT ? "no answer in time"
+			: err != 0	  ? strerror(-err)
+					  : "refused by the head",
+			p->count);
+		if (err == 0)
+			fprintf(stderr, "ternctl: produce status %d\n",
+				(int)res.status);
+		pending_clear(p);
+		return err == -ETIMEDOUT ? TERNCTL_UNREACHABLE
+					 : TERNCTL_REFUSED;
+	}
+	for (uint32_t i = 0; i < p->count; i++)
+		printf(t->json ? "{\"partition\":%u,\"offset\":%" PRIu64 "}\n"
+			       : "partition %u offset %" PRIu64 "\n",
+		       p->partition, res.base + i);
+	pending_clear(p);
+	return TERNCTL_OK;
+}
+
+struct produce_opts {
+	const char *key;
+	int64_t partition; /* -1: from the key, or sticky without one */
+	bool tab_keys;
+	struct tern_keyhash_keyless keyless;
+};
+
+static int add(struct ternctl *t, struct pending *p, struct produce_opts *o,
+	       const char *key, size_t key_len, const char *value,
+	       size_t value_len)
+{
+	struct tern_record_in r = { .key_len = (uint32_t)key_len,
+				    .value_len = (uint32_t)value_len };
+	uint32_t partition = (uint32_t)o->partition;
+	uint64_t bytes = tern_record_encoded_bytes(&r);
+	char *copy;
+	int code;
+
+	if (bytes + TERN_BATCH_HEADER_BYTES > t->limits.max_batch_bytes) {
+		fprintf(stderr,
+			"ternctl: a record of %" PRIu64 " bytes does not fit "
+			"a batch (at most %u with its header: the smallest "
+			"MTU of the cluster - 84)\n",
+			bytes, t->limits.max_batch_bytes);
+		return TERNCTL_USAGE;
+	}
+	if (o->partition < 0)
+		tern_keyhash_pick(&o->keyless, key, key_len,
+				  t->cluster.partitions, &partition);
+	if (p->count > 0 &&
+	    (partition != p->partition || p->count == RECORDS_MAX ||
+	     p->bytes + bytes > t->limits.max_batch_bytes)) {
+		code = flush(t, p);
+		tern_keyhash_keyless_end_batch(&o->keyless);
+		if (code != TERNCTL_OK)
+			return code;
+		if (o->partition < 0 && key_len == 0)
+			tern_keyhash_pick(&o->keyless, key, key_len,
+					  t->cluster.partitions, &partition);
+	}
+	copy = malloc(key_len + value_len + 1);
+	if (copy == NULL)
+		return TERNCTL_USAGE;
+	memcpy(copy, key, key_len);
+	memcpy(copy + key_len, value, value_len);
+	r.key = (const uint8_t *)copy;
+	r.value = (const uint8_t *)copy + key_len;
+	p->partition = partition;
+	p->records[p->count] = r;
+	p->copies[p->count++] = copy;
+	p->bytes += bytes;
+	return TERNCTL_OK;
+}
+
+static int add_line(struct ternctl *t, struct pending *p,
+		    struct produce_opts *o, char *line, size_t len)
+{
+	const char *key = o->key != NULL ? o->key : "";
+	size_t key_len = strlen(key);
+	char *tab;
+
+	if (len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	if (o->tab_keys) {
+		tab = memchr(line, '\t', len);
+		if (tab == NULL) {
+			fprintf(stderr,
+				"ternctl: --tab-keys: a line without a tab: "
+				"'%s'\n",
+				line);
+			return TERNCTL_USAGE;
+		}
+		key = line;
+		key_len = (size_t)(tab - line);
+		return add(t, p, o, key, key_len, tab + 1, len - key_len - 1);
+	}
+	return add(t, p, o, key, key_len, line, len);
+}
+
+static int parse_produce(struct ternctl *t, int argc, char **argv,
+			 struct produce_opts *o)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ "partition", required_argument, NULL, 'p' },
+		{ "tab-keys", no_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int id;
+
+	o->partition = -1;
+	optind = 0;
+	while ((id = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (id == 'k')
+			o->key = optarg;
+		else if (id == 't')
+			o->tab_keys = true;
+		else if (id == 'p' &&
+			 ternctl_number("--partition", optarg, 0,
+					t->cluster.partitions - 1, &v) == 0)
+			o->partition = (int64_t)v;
+		else
+			return TERNCTL_USAGE;
+	}
+	if ((o->key != NULL) + (o->partition >= 0) + o->tab_keys > 1) {
+		fputs("ternctl produce: --key, --partition and --tab-keys "
+		      "exclude each other\n",
+		      stderr);
+		return TERNCTL_USAGE;
+	}
+	tern_keyhash_keyless_init(&o->keyless, TERN_KEYHASH_STICKY,
+				  (uint32_t)tern_client_udp_now_ns());
+	return TERNCTL_OK;
+}
+
+int ternctl_produce(struct ternctl *t, int argc, char **argv)
+{
+	static struct pending p;
+	struct produce_opts o = { 0 };
+	int code = parse_produce(t, argc, argv, &o);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	pending_clear(&p);
+	for (int i = optind; code == TERNCTL_OK && i < argc; i++)
+		code = add(t, &p, &o, o.key ? o.key : "",
+			   o.key ? strlen(o.key) : 0, argv[i], strlen(argv[i]));
+	while (code == TERNCTL_OK && optind == argc &&
+	       (len = getline(&line, &cap, stdin)) > 0)
+		code = add_line(t, &p, &o, line, (size_t)len);
+	free(line);
+	if (code == TERNCTL_OK)
+		code = flush(t, &p);
+	pending_clear(&p);
+	return code;
+}
+
+/* ---- consume ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* One fetch, waited for; false when interrupted. */
+static bool fetch_wait(struct ternctl *t, uint16_t node, uint32_t partition,
+		       uint64_t offset, uint32_t wait_ms)
+{
+	t->fetch_done = false;
+	if (tern_client_fetch(t->client, node, partition, offset,
+			      t->limits.max_batch_bytes, wait_ms, 0,
+			      tern_client_udp_now_ns()) != 0)
+		return false;
+	while (!t->fetch_done && !stop) {
+		tern_client_udp_poll(&t->udp, 10);
+		tern_client_poll(t->client, tern_client_udp_now_ns());
+	}
+	return t->fetch_done;
+}
+
+/* Prints the records at or after *offset; false once count are printed. */
+static bool print_batches(struct ternctl *t, uint32_t partition,
+			  uint64_t *offset, uint64_t *left)
+{
+	const uint8_t *pos = t->fetch.batches;
+	uint32_t avail = t->fetch.batches_len;
+
+	while (avail > 0) {
+		struct tern_batch_header h;
+		struct tern_batch_iter it;
+		struct tern_record r;
+		enum tern_batch_error why;
+
+		if (tern_batch_check(pos, avail, &t->limits, &h, &why) != 0) {
+			fprintf(stderr,
+				"ternctl: a bad batch in the answer: %s\n",
+				tern_batch_strerror(why));
+			return false;
+		}
+		tern_batch_iter_init(&it, pos, &h);
+		while (tern_batch_iter_next(&it, &r) == 1) {
+			if (r.offset < *offset)
+				continue;
+			print_record(t, partition, &r);
+			*offset = r.offset + 1;
+			if (--*left == 0)
+				return false;
+		}
+		pos += h.length;
+		avail -= h.length;
+	}
+	fflush(stdout);
+	return true;
+}
+
+struct consume_opts {
+	uint32_t partition;
+	bool partition_set;
+	uint64_t from;
+	uint64_t count;
+	bool follow;
+};
+
+static int parse_consume(struct ternctl *t, int argc, char **argv,
+			 struct consume_opts *o)
+{
+	static const struct option opts[] = {
+		{ "partition", required_argument, NULL, 'p' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "follow", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int id;
+
+	o->count = UINT64_MAX;
+	optind = 0;
+	while ((id = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		int err = 0;
+
+		if (id == 'p') {
+			err = ternctl_number("--partition", optarg, 0,
+					     t->cluster.partitions - 1, &v);
+			o->partition = (uint32_t)v;
+			o->partition_set = true;
+		} else if (id == 'f') {
+			err = ternctl_number("--from", optarg, 0, INT64_MAX,
+					     &o->from);
+		} else if (id == 'c') {
+			err = ternctl_number("--count", optarg, 1, INT64_MAX,
+					     &o->count);
+		} else if (id == 'F') {
+			o->follow = true;
+		} else {
+			err = -EINVAL;
+		}
+		if (err != 0)
+			return TERNCTL_USAGE;
+	}
+	if (!o->partition_set || optind != argc) {
+		fputs("ternctl consume: --partition P is required, and takes "
+		      "no other arguments\n",
+		      stderr);
+		return TERNCTL_USAGE;
+	}
+	return TERNCTL_OK;
+}
+
+/* What to do after an answer that is not OK: -1 go on, else exit code. */
+static int after_status(const struct ternctl *t, const struct consume_opts *o,
+			uint64_t *offset, uint16_t *node)
+{
+	const struct tern_client_fetch_result *r = &t->fetch;
+
+	if (r->timed_out) {
+		fprintf(stderr, "ternctl: node %u did not answer\n", *node);
+		return TERNCTL_UNREACHABLE;
+	}
+	switch (r->status) {
+	case TERN_FETCH_NO_DATA_YET:
+		return o->follow ? -1 : TERNCTL_OK;
+	case TERN_FETCH_REDIRECT_TAIL:
+		*node = r->redirect_node;
+		return -1;
+	case TERN_FETCH_OUT_OF_RANGE:
+		if (r->next_offset > *offset) { /* retention removed it */
+			*offset = r->next_offset;
+			return -1;
+		}
+		fprintf(stderr,
+			"ternctl: offset %" PRIu64 " is past the log's end "
+			"(%" PRIu64 ")\n",
+			*offset, r->next_offset);
+		return TERNCTL_REFUSED;
+	default:
+		fprintf(stderr, "ternctl: fetch refused: %s\n",
+			tern_wire_fetch_status_name(r->status));
+		return TERNCTL_REFUSED;
+	}
+}
+
+int ternctl_consume(struct ternctl *t, int argc, char **argv)
+{
+	struct consume_opts o = { 0 };
+	uint16_t chain[TERN_CHAIN_LEN_MAX];
+	uint64_t offset;
+	uint16_t node;
+	int code = parse_consume(t, argc, argv, &o);
+
+	if (code != TERNCTL_OK)
+		return code;
+	tern_placement_get_chain(tern_client_placement(t->client), o.partition,
+				 chain, TERN_CHAIN_LEN_MAX);
+	node = chain[t->cluster.replication - 1];
+	offset = o.from;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop) {
+		if (!fetch_wait(t, node, o.partition, offset,
+				o.follow ? 1000 : 0))
+			break;
+		if (t->fetch.status != TERN_FETCH_OK) {
+			code = after_status(t, &o, &offset, &node);
+			if (code >= 0)
+				return code;
+			continue;
+		}
+		if (!print_batches(t, o.partition, &offset, &o.count))
+			return o.count == 0 ? TERNCTL_OK : TERNCTL_REFUSED;
+		offset = t->fetch.next_offset > offset ? t->fetch.next_offset
+						       : offset;
+	}
+	return TERNCTL_OK;
+}
