@@ -51,6 +51,7 @@ struct tern_dp_worker {
 	unsigned lcore_id;
 	uint32_t idle_polls;
 	uint32_t sleep_us;
+	uint64_t busy_tsc; /* the last iteration that did work */
 	bool use_rx_interrupts;
 	uint64_t next_timer_tsc;
 	uint64_t now_tsc; /* read once per loop iteration */
@@ -469,6 +470,19 @@ static void rx_interrupts_arm(struct tern_dp_worker *worker, bool enable)
 	}
 }
 
+static uint32_t sleep_cap(const struct tern_dp_worker *worker)
+{
+	const struct tern_idle_config *idle = &worker->dp->cfg.idle;
+	uint64_t deep_after_tsc =
+		worker->dp->tsc_hz / 1000 * idle->deep_after_ms;
+
+	if (idle->deep_sleep_us > idle->sleep_us_max &&
+	    idle->deep_after_ms > 0 &&
+	    worker->now_tsc - worker->busy_tsc > deep_after_tsc)
+		return idle->deep_sleep_us;
+	return idle->sleep_us_max;
+}
+
 static void idle_sleep(struct tern_dp_worker *worker)
 {
 	const struct tern_idle_config *idle = &worker->dp->cfg.idle;
@@ -488,10 +502,9 @@ static void idle_sleep(struct tern_dp_worker *worker)
 	ts.tv_sec = 0;
 	ts.tv_nsec = (long)worker->sleep_us * 1000;
 	nanosleep(&ts, NULL);
-	if (worker->sleep_us < idle->sleep_us_max)
-		worker->sleep_us *= 2;
-	if (worker->sleep_us > idle->sleep_us_max)
-		worker->sleep_us = idle->sleep_us_max;
+	worker->sleep_us *= 2;
+	if (worker->sleep_us > sleep_cap(worker))
+		worker->sleep_us = sleep_cap(worker);
 }
 
 static void idle_policy(struct tern_dp_worker *worker, unsigned work)
@@ -501,6 +514,7 @@ static void idle_policy(struct tern_dp_worker *worker, unsigned work)
 	if (work > 0 || idle->mode == TERN_IDLE_BUSY) {
 		worker->idle_polls = 0;
 		worker->sleep_us = 1;
+		worker->busy_tsc = worker->now_tsc;
 		return;
 	}
 	worker->idle_polls++;
@@ -551,6 +565,7 @@ static int worker_loop(void *arg)
 	worker->lcore_id = rte_lcore_id();
 	worker->use_rx_interrupts = interrupts_setup(worker);
 	worker->sleep_us = 1;
+	worker->busy_tsc = rte_rdtsc();
 	/* The kernel may stretch a sleep by the thread's timer slack (50 us
 	 * by default): far more than the short sleeps of the adaptive policy
 	 * ask for, and every hop of a chain pays it. */

@@ -41,11 +41,16 @@ enum tern_idle_mode {
 
 struct tern_idle_config {
 	enum tern_idle_mode mode;
-	uint32_t spin_polls;   /* empty iterations before pausing */
+	uint32_t spin_polls;   /* empty iterations before yielding */
 	uint32_t yield_polls;  /* empty iterations yielding the core, then
 				* sleeps */
 	uint32_t sleep_us_max; /* sleeps double from 1 us up to this */
-	bool rx_interrupts;    /* sleep in Rx interrupts where the PMD can */
+	/* After this long without work, sleeps may grow to deep_sleep_us:
+	 * an idle process then costs little CPU, and the first frame after
+	 * the pause waits that much longer. 0: never. */
+	uint32_t deep_after_ms;
+	uint32_t deep_sleep_us;
+	bool rx_interrupts; /* sleep in Rx interrupts where the PMD can */
 };
 
 struct tern_dp_worker;

@@ -65,6 +65,9 @@ static void usage(FILE *out)
 	      "(default 1024)\n"
 	      "  --idle busy|adaptive  idle policy (default adaptive)\n"
 	      "  --sleep-us-max N      adaptive: longest sleep (default 50)\n"
+	      "  --deep-sleep-us N     adaptive: longest sleep after 100 ms "
+	      "without\n"
+	      "                        work (default 1000; 0: never)\n"
 	      "  --spin-polls N        adaptive: empty polls before yielding "
 	      "(default 256)\n"
 	      "  --yield-polls N       adaptive: empty polls yielding the "
@@ -110,6 +113,7 @@ enum opt_id {
 	OPT_IDLE,
 	OPT_SLEEP_US_MAX,
 	OPT_SPIN_POLLS,
+	OPT_DEEP_SLEEP_US,
 	OPT_YIELD_POLLS,
 	OPT_WINDOW_BATCHES,
 	OPT_WINDOW_BYTES,
@@ -138,6 +142,7 @@ static const struct option long_options[] = {
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "sleep-us-max", required_argument, NULL, OPT_SLEEP_US_MAX },
 	{ "spin-polls", required_argument, NULL, OPT_SPIN_POLLS },
+	{ "deep-sleep-us", required_argument, NULL, OPT_DEEP_SLEEP_US },
 	{ "yield-polls", required_argument, NULL, OPT_YIELD_POLLS },
 	{ "window-batches", required_argument, NULL, OPT_WINDOW_BATCHES },
 	{ "window-bytes", required_argument, NULL, OPT_WINDOW_BYTES },
@@ -172,6 +177,8 @@ static void set_defaults(struct cli *cli)
 					       .spin_polls = 256,
 					       .yield_polls = 1000,
 					       .sleep_us_max = 50,
+					       .deep_after_ms = 100,
+					       .deep_sleep_us = 1000,
 					       .rx_interrupts = true };
 }
 
@@ -216,6 +223,8 @@ static int parse_number(struct cli *cli, int id, const char *name,
 		NUMBER(OPT_MEM_MB, 64, 1u << 20, cli->eal.mem_mb, 1);
 		NUMBER(OPT_SLEEP_US_MAX, 1, 100000, cli->idle.sleep_us_max, 1);
 		NUMBER(OPT_SPIN_POLLS, 0, 1u << 30, cli->idle.spin_polls, 1);
+		NUMBER(OPT_DEEP_SLEEP_US, 0, 100000, cli->idle.deep_sleep_us,
+		       1);
 		NUMBER(OPT_YIELD_POLLS, 0, 1u << 30, cli->idle.yield_polls, 1);
 		NUMBER(OPT_WINDOW_BATCHES, 1, 1u << 20, o->window_batches, 1);
 		NUMBER(OPT_WINDOW_BYTES, 65536, 1u << 30, o->window_bytes, 1);
