@@ -189,6 +189,22 @@ static void op_committed(void *ctx, uint64_t commit)
 	(void)commit;
 }
 
+static bool op_holds(void *ctx, uint64_t base, uint32_t count,
+		     const void *batch, uint32_t len)
+{
+	struct ternd_replica *r = ctx;
+	struct tern_batch_header h;
+	enum tern_batch_error why;
+	uint32_t held_count, held_crc;
+
+	if (tern_log_batch_crc(r->log, base, &held_count, &held_crc) != 0)
+		return true; /* not remembered: cannot tell */
+	if (tern_batch_peek(batch, len, &r->worker->node->limits, &h, &why) !=
+	    0)
+		return false;
+	return held_count == count && held_crc == h.crc;
+}
+
 static const struct tern_chain_ops chain_ops = {
 	.append = op_append,
 	.send_append = op_send_append,
@@ -197,6 +213,7 @@ static const struct tern_chain_ops chain_ops = {
 	.send_commit = op_send_commit,
 	.reply_produce = op_reply_produce,
 	.committed = op_committed,
+	.holds = op_holds,
 };
 
 /* ---- handlers ----------------------------------------------------------- */

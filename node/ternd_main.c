@@ -567,8 +567,8 @@ static const char *const tx_fail_names[TERND_TX_FAIL_COUNT] = {
 };
 
 static const char *const chain_reject_names[TERN_CHAIN_REJECT_COUNT] = {
-	"stale_epoch", "not_predecessor", "not_successor",
-	"gap",	       "duplicate",	  "bad_ack",
+	"stale_epoch", "not_predecessor", "not_successor", "gap",
+	"duplicate",   "bad_ack",	  "divergent",
 };
 
 static void print_chain_rejects(const struct ternd_replica *r)

@@ -85,6 +85,7 @@ struct tail_desc {
 	uint64_t pos;
 	uint32_t count;
 	uint32_t len;
+	uint32_t crc;
 };
 
 struct tern_log {
@@ -383,7 +384,7 @@ static int roll(struct tern_log *log)
 }
 
 static void tail_push(struct tern_log *log, uint64_t base, uint32_t count,
-		      uint64_t pos, uint32_t len)
+		      uint64_t pos, uint32_t len, uint32_t crc)
 {
 	struct tail_desc *d = &log->tail[log->tail_head & log->tail_mask];
 
@@ -391,6 +392,7 @@ static void tail_push(struct tern_log *log, uint64_t base, uint32_t count,
 	d->count = count;
 	d->pos = pos;
 	d->len = len;
+	d->crc = crc;
 	log->tail_head++;
 }
 
@@ -446,7 +448,7 @@ static int64_t append(struct tern_log *log, const void *batch, uint32_t len,
 	tern_batch_set_base_offset(st->mem + st->len, base);
 	tern_index_note(&s->idx, (uint32_t)(base - s->base),
 			(uint32_t)log->seg_end_pos);
-	tail_push(log, base, h.record_count, log->seg_end_pos, len);
+	tail_push(log, base, h.record_count, log->seg_end_pos, len, h.crc);
 	if (h.timestamp_ns > s->max_ts)
 		s->max_ts = h.timestamp_ns;
 	st->len += len;
@@ -1222,6 +1224,29 @@ void tern_log_close(struct tern_log *log)
 		seg_index_write(log, active(log));
 	}
 	log_free(log);
+}
+
+int tern_log_batch_crc(const struct tern_log *log, uint64_t base,
+		       uint32_t *count, uint32_t *crc)
+{
+	uint64_t n = log->tail_head < (uint64_t)log->tail_mask + 1
+			     ? log->tail_head
+			     : (uint64_t)log->tail_mask + 1;
+
+	/* Newest first: a duplicate is nearly always a recent batch. */
+	for (uint64_t i = log->tail_head; i > log->tail_head - n; i--) {
+		const struct tail_desc *d =
+			&log->tail[(i - 1) & log->tail_mask];
+
+		if (d->base == base) {
+			*count = d->count;
+			*crc = d->crc;
+			return 0;
+		}
+		if (d->base < base)
+			break;
+	}
+	return -ENOENT;
 }
 
 uint64_t tern_log_start_offset(const struct tern_log *log)

@@ -234,6 +234,14 @@ int tern_log_read(struct tern_log *log, struct tern_log_read *req);
  */
 int tern_log_retain(struct tern_log *log, uint64_t now_ns);
 
+/*
+ * The record count and CRC32C of the batch that starts at base, if it is
+ * among the tail_batches last appended (a replica checks a resent batch
+ * against what it holds). 0, or -ENOENT when base is not remembered.
+ */
+int tern_log_batch_crc(const struct tern_log *log, uint64_t base,
+		       uint32_t *count, uint32_t *crc);
+
 uint64_t tern_log_start_offset(const struct tern_log *log);
 uint64_t tern_log_end_offset(const struct tern_log *log);
 uint64_t tern_log_durable_offset(const struct tern_log *log);

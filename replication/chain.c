@@ -478,8 +478,16 @@ void tern_chain_on_append(struct tern_chain *c, uint16_t from, uint32_t epoch,
 	if (base == c->log_end && count > 0) {
 		accept_append(c, base, count, batch, len, now_ns);
 	} else if (base + count <= c->log_end) {
-		/* Already held: the prefix property makes it the same bytes.
-		 * Answer with the current ack in case ours was lost. */
+		/* Already held: the prefix property makes it the same bytes,
+		 * unless this replica lost a suffix its successor kept (a
+		 * crash before its own sync) and took other batches there
+		 * since. Then it must not acknowledge: stalled, not wrong. */
+		if (c->ops->holds != NULL &&
+		    !c->ops->holds(c->ctx, base, count, batch, len)) {
+			c->counters.rejected[TERN_CHAIN_REJECT_DIVERGENT]++;
+			return;
+		}
+		/* Answer with the current ack in case ours was lost. */
 		c->counters.rejected[TERN_CHAIN_REJECT_DUPLICATE]++;
 		c->acked_sent = 0;
 		update_ack(c);

@@ -76,6 +76,8 @@ enum tern_chain_reject {
 	TERN_CHAIN_REJECT_GAP,
 	TERN_CHAIN_REJECT_DUPLICATE,
 	TERN_CHAIN_REJECT_BAD_ACK,
+	TERN_CHAIN_REJECT_DIVERGENT, /* an APPEND below the log end, with
+				      * other bytes than those held there */
 	TERN_CHAIN_REJECT_COUNT,
 };
 
@@ -121,6 +123,11 @@ struct tern_chain_ops {
 			      uint64_t base, uint32_t count);
 	/* The commit index moved to commit (reads may now return below it). */
 	void (*committed)(void *ctx, uint64_t commit);
+	/* Optional. Does the local log hold this very batch at base? true
+	 * when it does, or when it cannot tell cheaply; false when it holds
+	 * other bytes there. NULL: always true. */
+	bool (*holds)(void *ctx, uint64_t base, uint32_t count,
+		      const void *batch, uint32_t len);
 };
 
 struct tern_chain_counters {

@@ -167,6 +167,44 @@ static void test_group_commit(void **state)
 	assert_true(tern_log_stats(f->log)->reads_disk > 0);
 }
 
+/* The count and CRC of recent batches, by their base offset. */
+static void test_batch_crc(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t b[16384];
+	uint32_t crcs[4], count, crc;
+	uint64_t bases[4];
+
+	reopen(f);
+	for (int i = 0; i < 4; i++) {
+		struct tern_batch_header h;
+		enum tern_batch_error why;
+		uint32_t len;
+
+		bases[i] = tern_log_end_offset(f->log);
+		len = util_batch(b, sizeof(b), bases[i], VMAX);
+		assert_int_equal(
+			tern_batch_peek(b, len, &f->conf.limits, &h, &why), 0);
+		crcs[i] = h.crc;
+		assert_int_equal(tern_log_append(f->log, b, len),
+				 (int64_t)bases[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(
+			tern_log_batch_crc(f->log, bases[i], &count, &crc), 0);
+		assert_int_equal(crc, crcs[i]);
+		assert_int_equal(count, (i < 3 ? bases[i + 1]
+					       : tern_log_end_offset(f->log)) -
+						bases[i]);
+	}
+	/* Inside a batch, or past the end: not a batch's start. */
+	assert_int_equal(tern_log_batch_crc(f->log, bases[1] + 1, &count, &crc),
+			 bases[2] > bases[1] + 1 ? -ENOENT : 0);
+	assert_int_equal(tern_log_batch_crc(f->log, tern_log_end_offset(f->log),
+					    &count, &crc),
+			 -ENOENT);
+}
+
 static void test_reads_and_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -776,6 +814,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_group_commit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_crc, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_reads_and_errors, setup,
 						teardown),
