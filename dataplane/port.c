@@ -222,6 +222,26 @@ int tern_port_open(const struct tern_port_config *cfg, struct rte_mempool *pool,
 	return ret;
 }
 
+int tern_port_relink(struct tern_port *port)
+{
+	int ret;
+
+	if (port->started)
+		rte_eth_dev_stop(port->port_id);
+	ret = rte_eth_dev_start(port->port_id);
+	port->started = ret == 0;
+	return ret;
+}
+
+bool tern_port_link_up(const struct tern_port *port)
+{
+	struct rte_eth_link link;
+
+	memset(&link, 0, sizeof(link));
+	return rte_eth_link_get_nowait(port->port_id, &link) == 0 &&
+	       link.link_status == RTE_ETH_LINK_UP;
+}
+
 void tern_port_close(struct tern_port *port)
 {
 	if (port->started)

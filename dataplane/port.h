@@ -54,6 +54,16 @@ int tern_port_open(const struct tern_port_config *cfg, struct rte_mempool *pool,
 /* Stop and close a port opened by tern_port_open. */
 void tern_port_close(struct tern_port *port);
 
+/* Is the link up now? (No waiting.) */
+bool tern_port_link_up(const struct tern_port *port);
+
+/*
+ * Stop and start the port again, so that a PMD that brings its link up
+ * only when started tries again (a memif client whose server restarted).
+ * Nothing else may use the port meanwhile. 0 or a negative errno.
+ */
+int tern_port_relink(struct tern_port *port);
+
 /* The TERN_CSUM_* RX bits for a received mbuf, from its offload flags. */
 static inline uint32_t tern_port_rx_csum(const struct rte_mbuf *m)
 {

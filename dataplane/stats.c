@@ -48,6 +48,7 @@ void tern_stats_visit(struct tern_worker_stats *stats, unsigned worker,
 	      tern_counter_read(&stats->idle_sleeps));
 	visit(arg, worker, "rx_interrupt_waits",
 	      tern_counter_read(&stats->rx_interrupt_waits));
+	visit(arg, worker, "relinks", tern_counter_read(&stats->relinks));
 	visit(arg, worker, "drops_total", tern_stats_drops_total(stats));
 	for (unsigned r = TERN_DROP_NONE + 1; r < TERN_DROP_REASON_COUNT; r++) {
 		snprintf(name, sizeof(name), "drop_%s",

@@ -25,6 +25,8 @@ struct tern_worker_stats {
 	_Atomic uint64_t arp_replies;
 	_Atomic uint64_t idle_sleeps;
 	_Atomic uint64_t rx_interrupt_waits;
+	_Atomic uint64_t
+		relinks; /* ports restarted after their link stayed down */
 	_Atomic uint64_t drops[TERN_DROP_REASON_COUNT];
 } __rte_cache_aligned;
 

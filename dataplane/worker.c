@@ -52,6 +52,8 @@ struct tern_dp_worker {
 	uint32_t idle_polls;
 	uint32_t sleep_us;
 	uint64_t busy_tsc; /* the last iteration that did work */
+	uint64_t next_link_check_tsc;
+	uint64_t link_down_since_tsc[TERN_PORTS_MAX]; /* 0: link up */
 	bool use_rx_interrupts;
 	uint64_t next_timer_tsc;
 	uint64_t now_tsc; /* read once per loop iteration */
@@ -507,6 +509,32 @@ static void idle_sleep(struct tern_dp_worker *worker)
 		worker->sleep_us = sleep_cap(worker);
 }
 
+/* A link down for relink_down_ms: restart its port (memif clients only
+ * connect when started). One worker only: nothing else uses the port. */
+static void relink_ports(struct tern_dp_worker *worker)
+{
+	struct tern_dp *dp = worker->dp;
+	uint64_t down_tsc = dp->tsc_hz / 1000 * dp->cfg.relink_down_ms;
+
+	if (dp->cfg.relink_down_ms == 0 || dp->worker_count != 1 ||
+	    worker->now_tsc < worker->next_link_check_tsc)
+		return;
+	worker->next_link_check_tsc = worker->now_tsc + down_tsc / 4;
+	for (uint16_t p = 0; p < dp->ports_open; p++) {
+		uint64_t *since = &worker->link_down_since_tsc[p];
+
+		if (tern_port_link_up(&dp->ports[p])) {
+			*since = 0;
+		} else if (*since == 0) {
+			*since = worker->now_tsc;
+		} else if (worker->now_tsc - *since >= down_tsc) {
+			tern_counter_add(&worker->stats->relinks, 1);
+			(void)tern_port_relink(&dp->ports[p]);
+			*since = worker->now_tsc;
+		}
+	}
+}
+
 static void idle_policy(struct tern_dp_worker *worker, unsigned work)
 {
 	const struct tern_idle_config *idle = &worker->dp->cfg.idle;
@@ -599,6 +627,7 @@ static int worker_loop(void *arg)
 			rte_timer_manage();
 			worker->next_timer_tsc = worker->now_tsc + timer_period;
 		}
+		relink_ports(worker);
 		/* idle */
 		idle_policy(worker, work);
 	}

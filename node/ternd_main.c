@@ -424,6 +424,9 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 	dp->udp_port_base = t->cluster.udp_port_base;
 	dp->idle = cli->idle;
 	dp->app_mbufs = 1024;
+	/* A memif peer that restarted comes back only if its client end
+	 * is restarted: one second of a link down, and it is. */
+	dp->relink_down_ms = 1000;
 	dp->handler = ternd_handler((struct ternd *)t);
 	return self->port_count == 0 ? -EINVAL : 0;
 }
