@@ -37,6 +37,19 @@ struct bench_options {
 	bool json;
 	uint64_t timeout_ms;
 	uint64_t producer_id;
+	/* Open loop: records/s to offer (0: closed loop). Batch g is due at
+	 * start + g * (records per full batch) / rate; its latency counts from
+	 * then, so
+	 * a stall that delays sending shows (no coordinated omission). */
+	uint64_t rate;
+};
+
+#define BENCH_SERIES_MAX 3600u /* seconds of the per-second series */
+
+/* One second of the run: records acknowledged in it and their latency. */
+struct bench_second {
+	uint64_t records;
+	struct tern_histo *latency; /* allocated on first use */
 };
 
 enum bench_phase {
@@ -59,6 +72,7 @@ struct bench_cursor {
 struct bench_partition {
 	/* produce */
 	uint64_t *acked_base;  /* [sequence]: base offset, or UINT64_MAX */
+	uint64_t *lag_ns;      /* [sequence]: sent this long after it was due */
 	uint64_t batches_sent; /* sequences handed out */
 	uint64_t acked_records;
 	uint64_t first_base; /* lowest acknowledged offset */
@@ -81,7 +95,11 @@ struct bench_result {
 	uint64_t batches_failed;
 	uint64_t bytes_acked; /* keys and values */
 	uint64_t produce_start_ns, produce_end_ns;
-	struct tern_histo latency; /* per batch: first send to its ack */
+	/* per batch: first send (closed loop) or due time (open loop) to
+	 * its ack */
+	struct tern_histo latency;
+	struct bench_second series[BENCH_SERIES_MAX];
+	uint32_t series_len;
 	uint64_t verified_records; /* summed over every replica read */
 	uint64_t verify_errors;
 	uint64_t foreign_records; /* other producers' records, skipped */
@@ -103,6 +121,7 @@ struct bench {
 	struct tern_batch_limits limits;
 	enum bench_phase phase;
 	uint64_t next_record;
+	uint64_t batches_due;	 /* open loop: batches sent or waiting to be */
 	uint32_t next_partition; /* round-robin start for building */
 	struct bench_partition *parts;
 	/* order[start[p] .. start[p + 1]) are the record numbers of partition

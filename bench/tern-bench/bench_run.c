@@ -120,8 +120,9 @@ int bench_init(struct bench *b, const struct bench_options *opts,
 
 		b->parts[p].acked_base = malloc(batches * sizeof(uint64_t));
 		b->parts[p].seen_base = malloc(batches * sizeof(uint64_t));
+		b->parts[p].lag_ns = malloc(batches * sizeof(uint64_t));
 		if (b->parts[p].acked_base == NULL ||
-		    b->parts[p].seen_base == NULL)
+		    b->parts[p].seen_base == NULL || b->parts[p].lag_ns == NULL)
 			return -ENOMEM;
 		memset(b->parts[p].acked_base, 0xff,
 		       batches * sizeof(uint64_t));
@@ -136,8 +137,11 @@ void bench_free(struct bench *b)
 	     p++) {
 		free(b->parts[p].acked_base);
 		free(b->parts[p].seen_base);
+		free(b->parts[p].lag_ns);
 	}
 	free(b->parts);
+	for (uint32_t s = 0; s < b->result.series_len; s++)
+		free(b->result.series[s].latency);
 	free(b->order);
 	free(b->start);
 	free(b->cursor);
@@ -162,7 +166,8 @@ static int add_record(struct bench *b, struct tern_batch_builder *bb,
 }
 
 /* Build and send partition p's next batch; false when it cannot now. */
-static bool produce_one(struct bench *b, uint32_t p, uint64_t now_ns)
+static bool produce_one(struct bench *b, uint32_t p, uint64_t due_ns,
+			uint64_t now_ns)
 {
 	struct tern_batch_builder bb;
 	enum tern_batch_error why;
@@ -191,6 +196,7 @@ static bool produce_one(struct bench *b, uint32_t p, uint64_t now_ns)
 		b->phase = BENCH_DONE;
 		return false;
 	}
+	b->parts[p].lag_ns[sequence] = now_ns - due_ns;
 	b->parts[p].batches_sent++;
 	return true;
 }
@@ -207,12 +213,42 @@ static unsigned produce_more(struct bench *b, uint64_t now_ns)
 		     k++) {
 			uint32_t p = (b->next_partition + k) % parts;
 
-			if (produce_one(b, p, now_ns)) {
+			if (produce_one(b, p, now_ns, now_ns)) {
 				sent++;
 				progress = true;
 			}
 		}
 		b->next_partition = (b->next_partition + 1) % parts;
+	}
+	return sent;
+}
+
+/* Open loop: the batches due by now, each from the next partition that
+ * has records left and room in its window. */
+static unsigned produce_due(struct bench *b, uint64_t now_ns)
+{
+	uint32_t parts = b->cluster->partitions;
+	/* Batches are full but for each partition's last one. */
+	double interval_ns = 1e9 * records_per_batch(b) / (double)b->opts.rate;
+	unsigned sent = 0;
+
+	while (sent < BATCHES_PER_POLL) {
+		uint64_t due = b->result.produce_start_ns +
+			       (uint64_t)((double)b->batches_due * interval_ns);
+		bool taken = false;
+
+		if (due > now_ns)
+			break;
+		for (uint32_t k = 0; k < parts && !taken; k++) {
+			uint32_t p = (b->next_partition + k) % parts;
+
+			taken = produce_one(b, p, due, now_ns);
+		}
+		if (!taken)
+			break; /* windows full: it waits, its clock runs */
+		b->next_partition = (b->next_partition + 1) % parts;
+		b->batches_due++;
+		sent++;
 	}
 	return sent;
 }
@@ -224,6 +260,29 @@ static bool produce_finished(const struct bench *b)
 		    tern_client_in_flight(b->client, p) != 0)
 			return false;
 	return true;
+}
+
+static void record_latency(struct bench *b, uint64_t latency_ns,
+			   uint32_t records)
+{
+	uint64_t second =
+		(b->now_ns - b->result.produce_start_ns) / 1000000000u;
+	struct bench_second *s;
+
+	tern_histo_record(&b->result.latency, latency_ns);
+	if (second >= BENCH_SERIES_MAX)
+		return;
+	s = &b->result.series[second];
+	if (s->latency == NULL) {
+		s->latency = malloc(sizeof(*s->latency));
+		if (s->latency == NULL)
+			return;
+		tern_histo_init(s->latency);
+	}
+	s->records += records;
+	tern_histo_record(s->latency, latency_ns);
+	if (second + 1 > b->result.series_len)
+		b->result.series_len = (uint32_t)second + 1;
 }
 
 void bench_produced(void *arg, uint32_t partition, uint64_t cookie,
@@ -266,7 +325,8 @@ void bench_produced(void *arg, uint32_t partition, uint64_t cookie,
 	b->result.batches_acked++;
 	b->result.bytes_acked +=
 		(uint64_t)res->count * (BENCH_KEY_LEN + b->opts.value_bytes);
-	tern_histo_record(&b->result.latency, res->latency_ns);
+	record_latency(b, res->latency_ns + bp->lag_ns[res->sequence],
+		       res->count);
 }
 
 /* ---- verify ------------------------------------------------------------- */
@@ -522,7 +582,8 @@ unsigned bench_poll(void *arg, uint64_t now_ns)
 		b->phase = BENCH_DONE;
 	}
 	if (b->phase == BENCH_PRODUCE) {
-		work = produce_more(b, now_ns);
+		work = b->opts.rate != 0 ? produce_due(b, now_ns)
+					 : produce_more(b, now_ns);
 		if (produce_finished(b)) {
 			b->result.produce_end_ns = now_ns;
 			after_produce(b, now_ns);

@@ -81,6 +81,11 @@ static void usage(FILE *out)
 	      "256\n"
 	      "                        (ternd's --producer-window; default "
 	      "16)\n"
+	      "  --rate N              open loop: offer N records/s; latency "
+	      "counts\n"
+	      "                        from when a batch was due (default: "
+	      "closed\n"
+	      "                        loop, as fast as the window allows)\n"
 	      "  --verify              read everything back from every "
 	      "replica\n"
 	      "  --follow              while producing, read each partition "
@@ -112,6 +117,7 @@ enum opt_id {
 	OPT_BATCH_RECORDS,
 	OPT_IN_FLIGHT,
 	OPT_VERIFY,
+	OPT_RATE,
 	OPT_FOLLOW,
 	OPT_TIMEOUT_MS,
 	OPT_PRODUCER_ID,
@@ -136,6 +142,7 @@ static const struct option long_options[] = {
 	{ "batch-records", required_argument, NULL, OPT_BATCH_RECORDS },
 	{ "in-flight", required_argument, NULL, OPT_IN_FLIGHT },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
+	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
 	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT_MS },
 	{ "producer-id", required_argument, NULL, OPT_PRODUCER_ID },
@@ -204,6 +211,7 @@ static int parse_number(struct cli *cli, int id, const char *name,
 		 * (--producer-window): a retry of an older one is refused. */
 		NUMBER(OPT_IN_FLIGHT, 1, 256, o->in_flight);
 		NUMBER(OPT_TIMEOUT_MS, 1, 86400000, o->timeout_ms);
+		NUMBER(OPT_RATE, 1, 1000000000, o->rate);
 		NUMBER(OPT_PRODUCER_ID, 0, UINT64_MAX, o->producer_id);
 		NUMBER(OPT_MAIN_LCORE, 0, RTE_MAX_LCORE - 1,
 		       cli->eal.main_lcore);
@@ -484,6 +492,24 @@ static double seconds(uint64_t from_ns, uint64_t to_ns)
 	return to_ns > from_ns ? (double)(to_ns - from_ns) / 1e9 : 0.0;
 }
 
+/* "series": per second of the produce phase, records and latency. */
+static void print_series(const struct bench_result *res)
+{
+	printf(",\"series\":[");
+	for (uint32_t s = 0; s < res->series_len; s++) {
+		const struct bench_second *sec = &res->series[s];
+		const struct tern_histo *h = sec->latency;
+
+		printf("%s{\"second\":%u,\"records\":%" PRIu64
+		       ",\"p50_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f}",
+		       s ? "," : "", s, sec->records,
+		       h ? (double)tern_histo_percentile(h, 50) / 1e3 : 0.0,
+		       h ? (double)tern_histo_percentile(h, 99) / 1e3 : 0.0,
+		       h ? (double)tern_histo_max(h) / 1e3 : 0.0);
+	}
+	printf("]");
+}
+
 static void print_summary(const struct run *r, const struct cli *cli)
 {
 	const struct bench_result *res = &r->bench.result;
@@ -503,7 +529,8 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       ",\"foreign_records\":%" PRIu64
 		       ",\"followed_records\":%" PRIu64
 		       ",\"follow_long_polls\":%" PRIu64
-		       ",\"verify_errors\":%" PRIu64 ",\"timed_out\":%s}\n",
+		       ",\"verify_errors\":%" PRIu64 ",\"timed_out\":%s,"
+		       "\"rate\":%" PRIu64,
 		       res->records_acked, res->batches_acked,
 		       res->batches_failed, secs, rate, mbps,
 		       (double)tern_histo_percentile(h, 50) / 1e3,
@@ -513,7 +540,10 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       (double)tern_histo_max(h) / 1e3, cc->produce_retries,
 		       cc->busy, res->verified_records, res->foreign_records,
 		       res->followed_records, res->follow_long_polls,
-		       res->verify_errors, res->timed_out ? "true" : "false");
+		       res->verify_errors, res->timed_out ? "true" : "false",
+		       cli->opts.rate);
+		print_series(res);
+		printf("}\n");
 		return;
 	}
 	char line[TERN_HISTO_FORMAT_LEN];
@@ -522,6 +552,10 @@ static void print_summary(const struct run *r, const struct cli *cli)
 	printf("produced %" PRIu64 " records (%" PRIu64 " batches) in %.3f s: "
 	       "%.0f records/s, %.2f MB/s\n",
 	       res->records_acked, res->batches_acked, secs, rate, mbps);
+	if (cli->opts.rate != 0)
+		printf("open loop at %" PRIu64 " records/s offered: latency "
+		       "counts from when each batch was due\n",
+		       cli->opts.rate);
 	printf("batch latency (us): %s\n", line);
 	printf("retries %" PRIu64 ", busy %" PRIu64 ", failed batches %" PRIu64
 	       "\n",

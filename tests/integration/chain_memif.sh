@@ -19,6 +19,14 @@ lib_check "the tail followers read all $COUNT records while they were produced" 
 	"$(lib_jget bench followed_records) == $COUNT"
 lib_check "long polls at the end were answered with new records" \
 	"$(lib_jget bench follow_long_polls) > 0"
+# Open loop: 20,000 records offered at 20,000 records/s must take about a
+# second and be reported per second.
+lib_bench_memif open "$CLUSTER" --records 20000 --rate 20000 --timeout-ms 60000
+lib_bench_check open 20000 3
+lib_check "open: the offered rate was held" \
+	"abs($(lib_jget open records_per_s) - 20000) < 2000"
+lib_check "open: a per-second series" \
+	"len($("$TERNIT_PY" -c "import json; print(json.load(open('$TERNIT_DIR/open.json'))['series'])")) >= 1"
 lib_cluster_down_compare "$CLUSTER" 3
 lib_log "RESULT $TERNIT_TEST: records=$COUNT" \
 	"records_per_s=$(lib_jget bench records_per_s)" \
