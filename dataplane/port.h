@@ -26,6 +26,10 @@ struct tern_port_config {
 	unsigned link_wait_ms; /* link up within, or fail; 0: do not wait */
 	bool rx_interrupts; /* request Rx interrupts (adaptive idle policy) */
 	bool checksum_offload; /* use the NIC's checksum offloads if offered */
+	/* Restart the port when its link stays down (tern_dp_config's
+	 * relink_down_ms): for PMDs that connect only when started (a memif
+	 * client), never for one that waits for its peer (a memif server). */
+	bool relink;
 };
 
 struct tern_port {

@@ -523,6 +523,8 @@ static void relink_ports(struct tern_dp_worker *worker)
 	for (uint16_t p = 0; p < dp->ports_open; p++) {
 		uint64_t *since = &worker->link_down_since_tsc[p];
 
+		if (!dp->cfg.ports[p].relink)
+			continue;
 		if (tern_port_link_up(&dp->ports[p])) {
 			*since = 0;
 		} else if (*since == 0) {

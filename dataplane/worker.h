@@ -82,8 +82,9 @@ struct tern_dp_config {
 	uint16_t udp_port_base;
 	struct tern_idle_config idle;
 	unsigned app_mbufs; /* mbufs the application holds at once, at most */
-	/* Restart a port whose link stayed down this long (0: never); with
-	 * one worker only, as nothing else may use the port meanwhile. */
+	/* Restart a port marked relink whose link stayed down this long (0:
+	 * never); with one worker only, as nothing else may use the port
+	 * meanwhile. */
 	uint32_t relink_down_ms;
 	struct tern_dp_handler handler;
 };

@@ -197,7 +197,11 @@ static bool op_holds(void *ctx, uint64_t base, uint32_t count,
 	enum tern_batch_error why;
 	uint32_t held_count, held_crc;
 
-	if (tern_log_batch_crc(r->log, base, &held_count, &held_crc) != 0)
+	int found = tern_log_batch_crc(r->log, base, &held_count, &held_crc);
+
+	if (found == -EDOM)
+		return false; /* no batch of ours starts there */
+	if (found != 0)
 		return true; /* not remembered: cannot tell */
 	if (tern_batch_peek(batch, len, &r->worker->node->limits, &h, &why) !=
 	    0)

@@ -398,6 +398,14 @@ static int worker_of_init(struct ternd *t)
 	return 0;
 }
 
+/* A memif client connects to its server only when its port starts: after
+ * the server restarted, only restarting the port brings the link back. */
+static bool connects_at_start(const char *device)
+{
+	return strncmp(device, "net_memif", 9) == 0 &&
+	       strstr(device, "role=client") != NULL;
+}
+
 static int dp_config(const struct ternd *t, const struct cli *cli,
 		     struct tern_dp_config *dp)
 {
@@ -413,6 +421,7 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 			.link_wait_ms = 0,
 			.rx_interrupts = cli->idle.mode == TERN_IDLE_ADAPTIVE,
 			.checksum_offload = true,
+			.relink = connects_at_start(self->ports[p]),
 		};
 	}
 	for (unsigned p = 0; p < self->port_count; p++) {

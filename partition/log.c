@@ -1244,7 +1244,9 @@ int tern_log_batch_crc(const struct tern_log *log, uint64_t base,
 			return 0;
 		}
 		if (d->base < base)
-			break;
+			/* No remembered batch starts at base: inside one, no
+			 * batch of this log does. */
+			return base < d->base + d->count ? -EDOM : -ENOENT;
 	}
 	return -ENOENT;
 }

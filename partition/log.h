@@ -236,8 +236,10 @@ int tern_log_retain(struct tern_log *log, uint64_t now_ns);
 
 /*
  * The record count and CRC32C of the batch that starts at base, if it is
- * among the tail_batches last appended (a replica checks a resent batch
- * against what it holds). 0, or -ENOENT when base is not remembered.
+ * among the batches remembered for cached reads (up to tail_batches, since
+ * the active segment started; a replica checks a resent batch against
+ * what it holds). 0; -EDOM when base falls inside a remembered batch (no
+ * batch of this log starts there); -ENOENT when it is not remembered.
  */
 int tern_log_batch_crc(const struct tern_log *log, uint64_t base,
 		       uint32_t *count, uint32_t *crc);

@@ -25,7 +25,7 @@ static void usage(FILE *out)
 	      "Commands (over a kernel UDP socket: the nodes must be "
 	      "reachable\n"
 	      "through the kernel, e.g. AF_XDP nodes on a bridge):\n"
-	      "  produce [--key K | --partition P] [--tab-keys] [VALUE...]\n"
+	      "  produce [--key K | --partition P | --tab-keys] [VALUE...]\n"
 	      "          write VALUEs, or one record per line of stdin\n"
 	      "          (--tab-keys: KEY<TAB>VALUE lines); prints each\n"
 	      "          record's partition and offset once committed\n"

@@ -32,16 +32,41 @@ static void print_text(const uint8_t *b, uint32_t len)
 	}
 }
 
+/* Length of the valid UTF-8 sequence at b (of len bytes), or 0. */
+static uint32_t utf8_len(const uint8_t *b, uint32_t len)
+{
+	uint32_t n = b[0] >= 0xf0 && b[0] <= 0xf4   ? 4
+		     : b[0] >= 0xe0		    ? 3
+		     : b[0] >= 0xc2 && b[0] <= 0xdf ? 2
+						    : 0;
+
+	if (n == 0 || n > len)
+		return 0;
+	for (uint32_t i = 1; i < n; i++)
+		if ((b[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Valid UTF-8 passes through; any other byte becomes a \u00XX escape. */
 static void print_json_string(const uint8_t *b, uint32_t len)
 {
 	putchar('"');
-	for (uint32_t i = 0; i < len; i++) {
+	for (uint32_t i = 0; i < len;) {
+		uint32_t n = b[i] >= 0x80 ? utf8_len(b + i, len - i) : 0;
+
+		if (n > 0) {
+			fwrite(b + i, 1, n, stdout);
+			i += n;
+			continue;
+		}
 		if (b[i] == '"' || b[i] == '\\')
 			printf("\\%c", b[i]);
 		else if (b[i] < 0x20 || b[i] > 0x7e)
 			printf("\\u%04x", b[i]);
 		else
 			putchar(b[i]);
+		i++;
 	}
 	putchar('"');
 }
@@ -179,6 +204,8 @@ static int add_line(struct ternctl *t, struct pending *p,
 
 	if (len > 0 && line[len - 1] == '\n')
 		line[--len] = '\0';
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
 	if (o->tab_keys) {
 		tab = memchr(line, '\t', len);
 		if (tab == NULL) {
@@ -249,8 +276,13 @@ int ternctl_produce(struct ternctl *t, int argc, char **argv)
 	       (len = getline(&line, &cap, stdin)) > 0)
 		code = add_line(t, &p, &o, line, (size_t)len);
 	free(line);
-	if (code == TERNCTL_OK)
-		code = flush(t, &p);
+	/* What came before a bad record is written all the same, as it
+	 * would have been had the bad one come later. */
+	if (code == TERNCTL_OK || code == TERNCTL_USAGE) {
+		int flushed = flush(t, &p);
+
+		code = code == TERNCTL_OK ? flushed : code;
+	}
 	pending_clear(&p);
 	return code;
 }
@@ -265,20 +297,37 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* One fetch, waited for; false when interrupted. */
-static bool fetch_wait(struct ternctl *t, uint16_t node, uint32_t partition,
-		       uint64_t offset, uint32_t wait_ms)
+/*
+ * One fetch, asked again while unanswered until --timeout-ms has passed
+ * (a lost datagram). TERNCTL_OK with t->fetch filled (timed_out set when
+ * no answer came), -1 when interrupted, or TERNCTL_REFUSED when the
+ * request could not be made.
+ */
+static int fetch_wait(struct ternctl *t, uint16_t node, uint32_t partition,
+		      uint64_t offset, uint32_t wait_ms)
 {
-	t->fetch_done = false;
-	if (tern_client_fetch(t->client, node, partition, offset,
-			      t->limits.max_batch_bytes, wait_ms, 0,
-			      tern_client_udp_now_ns()) != 0)
-		return false;
-	while (!t->fetch_done && !stop) {
-		tern_client_udp_poll(&t->udp, 10);
-		tern_client_poll(t->client, tern_client_udp_now_ns());
-	}
-	return t->fetch_done;
+	uint64_t deadline = tern_client_udp_now_ns() + t->timeout_ns +
+			    (uint64_t)wait_ms * 1000000u;
+
+	do {
+		t->fetch_done = false;
+		if (tern_client_fetch(t->client, node, partition, offset,
+				      t->limits.max_batch_bytes, wait_ms, 0,
+				      tern_client_udp_now_ns()) != 0) {
+			fprintf(stderr,
+				"ternctl: cannot ask node %u for partition "
+				"%u\n",
+				node, partition);
+			return TERNCTL_REFUSED;
+		}
+		while (!t->fetch_done && !stop) {
+			tern_client_udp_poll(&t->udp, 10);
+			tern_client_poll(t->client, tern_client_udp_now_ns());
+		}
+		if (stop)
+			return -1;
+	} while (t->fetch.timed_out && tern_client_udp_now_ns() < deadline);
+	return TERNCTL_OK;
 }
 
 /* Prints the records at or after *offset; false once count are printed. */
@@ -420,9 +469,10 @@ int ternctl_consume(struct ternctl *t, int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	while (!stop) {
-		if (!fetch_wait(t, node, o.partition, offset,
-				o.follow ? 1000 : 0))
-			break;
+		code = fetch_wait(t, node, o.partition, offset,
+				  o.follow ? 1000 : 0);
+		if (code != TERNCTL_OK)
+			return code < 0 ? TERNCTL_OK : code;
 		if (t->fetch.status != TERN_FETCH_OK) {
 			code = after_status(t, &o, &offset, &node);
 			if (code >= 0)

@@ -37,6 +37,7 @@ expect_out "consume --from 1 --count 1 in JSON" \
 # Keys: each goes to its hashed partition (partition/keyhash.h golden
 # values are unit-tested; here the same key twice lands on one partition).
 p1=$(ctl produce --key user-7 a | cut -d' ' -f2)
+[ -n "$p1" ] || lib_fail "produce --key printed no partition"
 p2=$(printf 'user-7\tb\nuser-7\tc\n' | ctl produce --tab-keys | cut -d' ' -f2 | sort -u)
 expect_out "one key, one partition" "$p1" "$p2"
 out=$(ctl consume --partition "$p1" | cut -f2,3)
@@ -72,4 +73,12 @@ bash "$TERNIT_CLUSTER_SH" client-exec "$CLUSTER" "$TERNCTL" \
 expect_out "a node that does not answer exits 3" 3 "$?"
 out=$(ctl consume --partition 2 | wc -l)
 expect_out "partition 2 still holds its 3 records" 3 "$out"
+# A bad line: what came before it is written, then exit 2.
+out=$(printf 'k\tgood\nno-tab-here\n' | ctl produce --tab-keys 2>/dev/null)
+expect_out "a line without a tab exits 2" 2 "$?"
+expect_out "the line before it was written" 1 "$(echo "$out" | grep -c offset)"
+# UTF-8 passes through JSON as it is.
+p3=$(ctl produce --key utf "héllo" | cut -d' ' -f2)
+out=$(ctl --json consume --partition "$p3" | grep -c '"value":"héllo"')
+expect_out "UTF-8 values print as they are in JSON" 1 "$out"
 lib_cluster down "$CLUSTER" || lib_fail "the cluster did not stop cleanly"
