@@ -42,6 +42,11 @@ struct bench_options {
 	 * then, so
 	 * a stall that delays sending shows (no coordinated omission). */
 	uint64_t rate;
+	/* Stop producing after this long (0: when the records run out). */
+	uint64_t duration_ms;
+	/* Leave the first this long out of the summary's rate and latency
+	 * (the per-second series keeps them). */
+	uint64_t warmup_ms;
 };
 
 #define BENCH_SERIES_MAX 3600u /* seconds of the per-second series */
@@ -93,7 +98,9 @@ struct bench_result {
 	uint64_t records_acked;
 	uint64_t batches_acked;
 	uint64_t batches_failed;
-	uint64_t bytes_acked; /* keys and values */
+	uint64_t records_sent;	   /* in batches sent, retries not counted */
+	uint64_t measured_records; /* acknowledged after the warm-up */
+	uint64_t measured_bytes;
 	uint64_t produce_start_ns, produce_end_ns;
 	/* per batch: first send (closed loop) or due time (open loop) to
 	 * its ack */
@@ -122,6 +129,7 @@ struct bench {
 	enum bench_phase phase;
 	uint64_t next_record;
 	uint64_t batches_due;	 /* open loop: batches sent or waiting to be */
+	bool producing_stopped;	 /* --duration-ms passed: no new batches */
 	uint32_t next_partition; /* round-robin start for building */
 	struct bench_partition *parts;
 	/* order[start[p] .. start[p + 1]) are the record numbers of partition

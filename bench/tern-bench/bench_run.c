@@ -176,7 +176,7 @@ static bool produce_one(struct bench *b, uint32_t p, uint64_t due_ns,
 	uint32_t cap;
 	int len;
 
-	if (b->cursor[p] == b->start[p + 1] ||
+	if (b->producing_stopped || b->cursor[p] == b->start[p + 1] ||
 	    tern_client_produce_prepare(b->client, p, &sequence, &buf, &cap) !=
 		    0)
 		return false;
@@ -197,6 +197,7 @@ static bool produce_one(struct bench *b, uint32_t p, uint64_t due_ns,
 		return false;
 	}
 	b->parts[p].lag_ns[sequence] = now_ns - due_ns;
+	b->result.records_sent += bb.count;
 	b->parts[p].batches_sent++;
 	return true;
 }
@@ -256,7 +257,8 @@ static unsigned produce_due(struct bench *b, uint64_t now_ns)
 static bool produce_finished(const struct bench *b)
 {
 	for (uint32_t p = 0; p < b->cluster->partitions; p++)
-		if (b->cursor[p] != b->start[p + 1] ||
+		if ((!b->producing_stopped &&
+		     b->cursor[p] != b->start[p + 1]) ||
 		    tern_client_in_flight(b->client, p) != 0)
 			return false;
 	return true;
@@ -265,11 +267,17 @@ static bool produce_finished(const struct bench *b)
 static void record_latency(struct bench *b, uint64_t latency_ns,
 			   uint32_t records)
 {
-	uint64_t second =
-		(b->now_ns - b->result.produce_start_ns) / 1000000000u;
+	uint64_t since_ns = b->now_ns - b->result.produce_start_ns;
+	uint64_t second = since_ns / 1000000000u;
 	struct bench_second *s;
 
-	tern_histo_record(&b->result.latency, latency_ns);
+	if (since_ns >= b->opts.warmup_ms * 1000000u) {
+		tern_histo_record(&b->result.latency, latency_ns);
+		b->result.measured_records += records;
+		b->result.measured_bytes +=
+			(uint64_t)records *
+			(BENCH_KEY_LEN + b->opts.value_bytes);
+	}
 	if (second >= BENCH_SERIES_MAX)
 		return;
 	s = &b->result.series[second];
@@ -323,8 +331,6 @@ void bench_produced(void *arg, uint32_t partition, uint64_t cookie,
 		bp->end_offset = res->base + res->count;
 	b->result.records_acked += res->count;
 	b->result.batches_acked++;
-	b->result.bytes_acked +=
-		(uint64_t)res->count * (BENCH_KEY_LEN + b->opts.value_bytes);
 	record_latency(b, res->latency_ns + bp->lag_ns[res->sequence],
 		       res->count);
 }
@@ -581,6 +587,10 @@ unsigned bench_poll(void *arg, uint64_t now_ns)
 		b->result.timed_out = true;
 		b->phase = BENCH_DONE;
 	}
+	if (b->phase == BENCH_PRODUCE && b->opts.duration_ms != 0 &&
+	    now_ns - b->result.produce_start_ns >=
+		    b->opts.duration_ms * 1000000u)
+		b->producing_stopped = true;
 	if (b->phase == BENCH_PRODUCE) {
 		work = b->opts.rate != 0 ? produce_due(b, now_ns)
 					 : produce_more(b, now_ns);
