@@ -18,6 +18,7 @@
 #ifndef TERN_NODE_TERND_H
 #define TERN_NODE_TERND_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -100,6 +101,26 @@ struct ternd_fetch {
 	uint8_t *buf;
 };
 
+/* One partition as a worker last published it (ternd_telemetry.c). */
+struct ternd_partition_view {
+	uint32_t partition;
+	uint32_t role; /* enum tern_chain_role */
+	uint64_t log_end, durable, acked, commit;
+	uint64_t window_used;
+	uint64_t produced, duplicates, busy, appended, forwarded;
+	uint64_t retransmitted, nacks_sent, nacks_received, acks_sent;
+	uint64_t rejected;
+};
+
+struct ternd_published {
+	_Atomic uint32_t seq; /* odd while a copy is being written */
+	unsigned count;
+	struct ternd_partition_view *views;
+};
+
+#define TERND_PUBLISH_NS 100000000u /* views refreshed this often */
+#define TERND_PUBLISH_MAX 256u	    /* partitions a worker shows */
+
 struct ternd_worker;
 
 struct ternd_replica {
@@ -122,6 +143,8 @@ struct ternd_worker {
 	uint64_t now_ns;
 	uint64_t next_tick_tsc;
 	uint64_t next_arp_tsc;
+	uint64_t next_publish_tsc;
+	struct ternd_published published;
 	struct tern_log_io *io;
 	struct ternd_replica *replicas;
 	unsigned replica_count;
@@ -168,6 +191,11 @@ void ternd_fetch_free(struct ternd_worker *w);
 void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,
 		    const struct tern_frame_view *v);
 unsigned ternd_fetch_poll(struct ternd_worker *w);
+
+/* ternd_telemetry.c: /tern/partitions; publish runs on the worker. */
+int ternd_telemetry_start(struct ternd *t);
+void ternd_telemetry_stop(struct ternd *t);
+void ternd_publish(struct ternd_worker *w);
 
 /* ternd_worker.c */
 struct tern_dp_handler ternd_handler(struct ternd *t);

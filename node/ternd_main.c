@@ -691,6 +691,9 @@ static int run(struct ternd *t, const struct cli *cli)
 	if (err == 0) {
 		tern_stats_telemetry_register(tern_dp_stats(t->dp),
 					      t->worker_count);
+		err = ternd_telemetry_start(t);
+	}
+	if (err == 0) {
 		running_dp = t->dp;
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
@@ -703,6 +706,7 @@ static int run(struct ternd *t, const struct cli *cli)
 		fprintf(stderr, "ternd: setup failed: %s\n", strerror(-err));
 	}
 	tern_stats_telemetry_register(NULL, 0);
+	ternd_telemetry_stop(t);
 	workers_close(t);
 	tern_dp_destroy(t->dp);
 	return err == 0 ? EXIT_OK : EXIT_SETUP;

@@ -327,6 +327,12 @@ static unsigned tick(struct ternd_worker *w)
 					(double)w->node->tsc_hz / 1e9);
 	for (unsigned i = 0; i < w->replica_count; i++)
 		tern_chain_on_timer(w->replicas[i].chain, w->now_ns);
+	if (w->now_tsc >= w->next_publish_tsc && w->published.views != NULL) {
+		ternd_publish(w);
+		w->next_publish_tsc =
+			w->now_tsc + (uint64_t)((double)TERND_PUBLISH_NS *
+						(double)w->node->tsc_hz / 1e9);
+	}
 	return resolve_peers(w);
 }
 

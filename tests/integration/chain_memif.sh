@@ -27,6 +27,33 @@ lib_check "open: the offered rate was held" \
 	"abs($(lib_jget open records_per_s) - 20000) < 2000"
 lib_check "open: a per-second series" \
 	"len($("$TERNIT_PY" -c "import json; print(json.load(open('$TERNIT_DIR/open.json'))['series'])")) >= 1"
+# Node 0's partitions through DPDK telemetry (/tern/partitions): all six,
+# two as head, two as middle, two as tail, every record committed.
+TELEMETRY=$(command -v dpdk-telemetry.py) ||
+	lib_fail "dpdk-telemetry.py not found (package dpdk-dev)"
+sleep 0.3 # views are republished every 100 ms
+echo /tern/partitions | timeout 10 "$TERNIT_PY" "$TELEMETRY" \
+	-f "$(head -1 "$CLUSTER/prefixes")" >"$TERNIT_DIR/telemetry.out" 2>&1 ||
+	lib_fail "dpdk-telemetry.py failed: $(tail -3 "$TERNIT_DIR/telemetry.out")"
+"$TERNIT_PY" - "$TERNIT_DIR/telemetry.out" "$((COUNT + 20000))" <<'PY' ||
+import json, sys
+reply = None
+for line in open(sys.argv[1]):
+    if line.startswith('{"/tern/partitions"'):
+        reply = json.loads(line)["/tern/partitions"]
+if reply is None:
+    sys.exit("no /tern/partitions reply")
+roles = sorted(p["role"] for p in reply.values())
+total = sum(p["log_end"] for p in reply.values())
+lags = [p["commit_lag"] for p in reply.values()]
+if len(reply) != 6 or roles != ["head"] * 2 + ["middle"] * 2 + ["tail"] * 2:
+    sys.exit("partitions and roles: %s" % roles)
+if total != int(sys.argv[2]) or any(lags):
+    sys.exit("log ends sum to %d (want %s), commit lags %s"
+             % (total, sys.argv[2], lags))
+PY
+	lib_fail "/tern/partitions: $(cat "$TERNIT_DIR/telemetry.out" | tail -1 | cut -c1-300)"
+lib_log "ok: /tern/partitions shows 6 partitions, all records committed"
 lib_cluster_down_compare "$CLUSTER" 3
 lib_log "RESULT $TERNIT_TEST: records=$COUNT" \
 	"records_per_s=$(lib_jget bench records_per_s)" \
