@@ -12,6 +12,7 @@ packages=(
 	ethtool              # veth settings in the AF_XDP test
 	g++                  # bench/ (Google Benchmark is C++)
 	gcc
+	gnuplot-nox          # tern-bench --plot
 	iproute2             # network namespaces and veth in tests
 	libbenchmark-dev
 	libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang

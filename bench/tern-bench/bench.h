@@ -7,6 +7,7 @@
  *                 driven by the client's loop
  *   bench_follow.c  --follow: a reader per partition at the tail that
  *                 long-polls for records while they are produced
+ *   bench_plot.c  --plot: PNG images of the run through gnuplot
  *
  * Record i has key "k" + i in ten digits, its partition is the key's hash
  * (partition/keyhash.h), and its value is a pattern derived from i, so the
@@ -177,6 +178,9 @@ void bench_follow_reply(struct bench *b, uint32_t p,
 bool bench_follow_done(const struct bench *b);
 /* Then: each read every acknowledged record of its partition. */
 void bench_follow_check(struct bench *b);
+
+/* bench_plot.c: PREFIX-time.png and PREFIX-latency.png with gnuplot. */
+int bench_plot(const struct bench_result *res, const char *prefix);
 
 /* Record i's key and value (value_len bytes). */
 void bench_key(uint64_t i, char key[BENCH_KEY_LEN]);

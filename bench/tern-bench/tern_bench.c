@@ -36,6 +36,7 @@ struct cli {
 	struct tern_eal_config eal;
 	const char *cluster_path;
 	const char *bootstrap;
+	const char *plot;
 	const char *ip;
 	uint16_t udp_port;
 	const char *ports[TERN_PORTS_MAX];
@@ -100,6 +101,8 @@ static void usage(FILE *out)
 	      "  --timeout-ms N        give up after (default 120000)\n"
 	      "  --producer-id N       (default: random)\n"
 	      "  --json                one JSON object on stdout\n"
+	      "  --plot PREFIX         PREFIX-time.png and PREFIX-latency.png "
+	      "(gnuplot)\n"
 	      "  --busy                busy-poll (default adaptive idle)\n"
 	      "  --file-prefix NAME    EAL file prefix\n"
 	      "  --lcores LIST         EAL lcores (default 0@(0-N): one lcore\n"
@@ -136,6 +139,7 @@ enum opt_id {
 	OPT_MAIN_LCORE,
 	OPT_TRANSPORT,
 	OPT_BOOTSTRAP,
+	OPT_PLOT,
 };
 
 static const struct option long_options[] = {
@@ -163,6 +167,7 @@ static const struct option long_options[] = {
 	{ "main-lcore", required_argument, NULL, OPT_MAIN_LCORE },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -242,6 +247,9 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 		return 0;
 	case OPT_BOOTSTRAP:
 		cli->bootstrap = arg;
+		return 0;
+	case OPT_PLOT:
+		cli->plot = arg;
 		return 0;
 	case OPT_PORT:
 		if (cli->port_count == TERN_PORTS_MAX) {
@@ -672,6 +680,7 @@ static int open_udp(struct run *r, const struct cli *cli)
 static int run(struct run *r, const struct cli *cli)
 {
 	int err = bench_init(&r->bench, &cli->opts, &r->cluster);
+	bool plot_failed = false;
 
 	r->udp.fd = -1;
 	if (err == 0 && cli->udp)
@@ -691,10 +700,14 @@ static int run(struct run *r, const struct cli *cli)
 	else
 		run_dpdk(r);
 	print_summary(r, cli);
+	if (cli->plot != NULL && bench_plot(&r->bench.result, cli->plot) != 0)
+		plot_failed = true;
 	if (cli->udp)
 		tern_client_udp_close(&r->udp);
 	else
 		tern_dp_destroy(r->dp);
+	if (plot_failed)
+		return EXIT_SETUP;
 	return exit_code(&r->bench.result, cli, r->cluster.replication);
 }
 

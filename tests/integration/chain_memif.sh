@@ -21,10 +21,16 @@ lib_check "long polls at the end were answered with new records" \
 	"$(lib_jget bench follow_long_polls) > 0"
 # Open loop: 20,000 records offered at 20,000 records/s must take about a
 # second and be reported per second.
-lib_bench_memif open "$CLUSTER" --records 20000 --rate 20000 --timeout-ms 60000
+lib_bench_memif open "$CLUSTER" --records 20000 --rate 20000 --timeout-ms 60000 \
+	--plot "$TERNIT_DIR/plot"
 lib_bench_check open 20000 3
 lib_check "open: the offered rate was held" \
 	"abs($(lib_jget open records_per_s) - 20000) < 2000"
+for png in time latency; do
+	[ "$(head -c 4 "$TERNIT_DIR/plot-$png.png" | od -An -c | tr -d ' ')" = '211PNG' ] ||
+		lib_fail "open: --plot made no PNG image plot-$png.png"
+done
+lib_log "ok: open: --plot drew plot-time.png and plot-latency.png"
 lib_check "open: a per-second series" \
 	"len($("$TERNIT_PY" -c "import json; print(json.load(open('$TERNIT_DIR/open.json'))['series'])")) >= 1"
 # Node 0's partitions through DPDK telemetry (/tern/partitions): all six,
