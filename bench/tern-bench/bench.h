@@ -9,8 +9,10 @@
  *                 long-polls for records while they are produced
  *   bench_plot.c  --plot: PNG images of the run through gnuplot
  *
- * Record i has key "k" + i in ten digits, its partition is the key's hash
- * (partition/keyhash.h), and its value is a pattern derived from i, so the
+ * Record i has key "k" + i in ten digits (with --zipf, "k" + a key drawn
+ * for i from a Zipf distribution, and i in the value's first 8 bytes), its
+ * partition is the key's hash (partition/keyhash.h), and its value is a
+ * pattern derived from i, so the
  * verify pass can check every byte of every record it reads back, from
  * every replica, without keeping the data: each acknowledged record must
  * be found exactly once, at the offset its PRODUCE_ACK gave, in order and
@@ -48,6 +50,11 @@ struct bench_options {
 	/* Leave the first this long out of the summary's rate and latency
 	 * (the per-second series keeps them). */
 	uint64_t warmup_ms;
+	/* Keys: 0, every record its own key; else keys drawn from key_space
+	 * keys with Zipf's law of this exponent (key k has weight
+	 * 1/(k+1)^s), so a few keys, and their partitions, are hot. */
+	double zipf_s;
+	uint64_t key_space;
 };
 
 #define BENCH_SERIES_MAX 3600u /* seconds of the per-second series */
@@ -138,6 +145,7 @@ struct bench {
 	uint32_t *order;
 	uint64_t *start;
 	uint64_t *cursor;
+	double *zipf_cdf; /* [key_space]: P(key <= k), with --zipf */
 	uint64_t deadline_ns;
 	uint64_t now_ns;  /* of the current poll */
 	uint8_t *scratch; /* one batch being built */
@@ -183,7 +191,8 @@ void bench_follow_check(struct bench *b);
 int bench_plot(const struct bench_result *res, const char *prefix);
 
 /* Record i's key and value (value_len bytes). */
-void bench_key(uint64_t i, char key[BENCH_KEY_LEN]);
-void bench_value(uint64_t i, uint8_t *value, uint32_t len);
+void bench_key(const struct bench *b, uint64_t i, char key[BENCH_KEY_LEN]);
+void bench_value(const struct bench *b, uint64_t i, uint8_t *value,
+		 uint32_t len);
 
 #endif /* TERN_BENCH_BENCH_H */

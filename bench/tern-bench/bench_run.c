@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,19 +20,48 @@
 #define BATCHES_PER_POLL 64u
 #define FETCH_RETRY_NS 1000000u
 
-void bench_key(uint64_t i, char key[BENCH_KEY_LEN])
+/* The key drawn for record i: inverse of the Zipf CDF at a uniform
+ * number derived from i, so it is the same every time it is asked. */
+static uint64_t zipf_key(const struct bench *b, uint64_t i)
+{
+	uint64_t x = (i + 1) * 0x9e3779b97f4a7c15u;
+	double u;
+	uint64_t lo = 0, hi = b->opts.key_space - 1;
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9u;
+	x ^= x >> 29;
+	u = (double)(x >> 11) / (double)(UINT64_C(1) << 53);
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (b->zipf_cdf[mid] < u)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void bench_key(const struct bench *b, uint64_t i, char key[BENCH_KEY_LEN])
 {
 	char digits[BENCH_KEY_LEN + 1];
+	uint64_t id = b->zipf_cdf != NULL ? zipf_key(b, i) : i;
 
-	snprintf(digits, sizeof(digits), "k%010" PRIu64, i % 10000000000u);
+	snprintf(digits, sizeof(digits), "k%010" PRIu64, id % 10000000000u);
 	memcpy(key, digits, BENCH_KEY_LEN);
 }
 
-void bench_value(uint64_t i, uint8_t *value, uint32_t len)
+void bench_value(const struct bench *b, uint64_t i, uint8_t *value,
+		 uint32_t len)
 {
 	uint64_t x = i * 0x9e3779b97f4a7c15u + 1;
+	uint32_t k = 0;
 
-	for (uint32_t k = 0; k < len; k++) {
+	/* With Zipf keys, keys repeat: the record names itself here. */
+	for (; b->zipf_cdf != NULL && k < 8; k++)
+		value[k] = (uint8_t)(i >> (8 * k));
+	for (; k < len; k++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
@@ -39,12 +69,31 @@ void bench_value(uint64_t i, uint8_t *value, uint32_t len)
 	}
 }
 
+static int zipf_init(struct bench *b)
+{
+	double sum = 0, acc = 0;
+
+	if (b->opts.zipf_s == 0)
+		return 0;
+	b->zipf_cdf = malloc(b->opts.key_space * sizeof(*b->zipf_cdf));
+	if (b->zipf_cdf == NULL)
+		return -ENOMEM;
+	for (uint64_t k = 0; k < b->opts.key_space; k++)
+		sum += pow((double)(k + 1), -b->opts.zipf_s);
+	for (uint64_t k = 0; k < b->opts.key_space; k++) {
+		acc += pow((double)(k + 1), -b->opts.zipf_s);
+		b->zipf_cdf[k] = acc / sum;
+	}
+	b->zipf_cdf[b->opts.key_space - 1] = 1.0;
+	return 0;
+}
+
 static uint32_t partition_of(const struct bench *b, uint64_t i)
 {
 	char key[BENCH_KEY_LEN];
 	uint32_t p = 0;
 
-	bench_key(i, key);
+	bench_key(b, i, key);
 	(void)tern_keyhash_partition(key, BENCH_KEY_LEN, b->cluster->partitions,
 				     &p);
 	return p;
@@ -106,6 +155,8 @@ int bench_init(struct bench *b, const struct bench_options *opts,
 	b->opts = *opts;
 	b->cluster = cluster;
 	b->limits.max_batch_bytes = tern_cluster_batch_max(cluster);
+	if (zipf_init(b) != 0)
+		return -ENOMEM;
 	b->limits.max_record_bytes =
 		b->limits.max_batch_bytes - TERN_BATCH_HEADER_BYTES;
 	if (records_per_batch(b) == 0)
@@ -142,6 +193,7 @@ void bench_free(struct bench *b)
 	free(b->parts);
 	for (uint32_t s = 0; s < b->result.series_len; s++)
 		free(b->result.series[s].latency);
+	free(b->zipf_cdf);
 	free(b->order);
 	free(b->start);
 	free(b->cursor);
@@ -160,8 +212,8 @@ static int add_record(struct bench *b, struct tern_batch_builder *bb,
 					    .value_len = b->opts.value_bytes };
 	enum tern_batch_error why;
 
-	bench_key(i, key);
-	bench_value(i, value, b->opts.value_bytes);
+	bench_key(b, i, key);
+	bench_value(b, i, value, b->opts.value_bytes);
 	return tern_batch_builder_add(bb, &rec, &why);
 }
 
@@ -337,23 +389,43 @@ void bench_produced(void *arg, uint32_t partition, uint64_t cookie,
 
 /* ---- verify ------------------------------------------------------------- */
 
-static bool record_ok(struct bench *b, uint32_t partition,
-		      const struct tern_record *rec)
+/* Which record this is: from its key, or with Zipf keys (which repeat)
+ * from its value's first 8 bytes. */
+static bool record_index(const struct bench *b, const struct tern_record *rec,
+			 uint64_t *i)
 {
-	char key[BENCH_KEY_LEN];
-	uint8_t value[TERN_FRAME_BODY_MAX];
-	uint64_t i = 0;
-
+	*i = 0;
+	if (b->zipf_cdf != NULL) {
+		if (rec->value_len < 8)
+			return false;
+		for (int k = 7; k >= 0; k--)
+			*i = *i << 8 | rec->value[k];
+		return true;
+	}
 	if (rec->key_len != BENCH_KEY_LEN || rec->key[0] != 'k')
 		return false;
 	for (uint32_t k = 1; k < BENCH_KEY_LEN; k++) {
 		if (rec->key[k] < '0' || rec->key[k] > '9')
 			return false;
-		i = i * 10 + (uint64_t)(rec->key[k] - '0');
+		*i = *i * 10 + (uint64_t)(rec->key[k] - '0');
 	}
-	bench_key(i, key);
-	bench_value(i, value, b->opts.value_bytes);
-	return i < b->opts.records && partition_of(b, i) == partition &&
+	return true;
+}
+
+static bool record_ok(struct bench *b, uint32_t partition,
+		      const struct tern_record *rec)
+{
+	char key[BENCH_KEY_LEN];
+	uint8_t value[TERN_FRAME_BODY_MAX];
+	uint64_t i;
+
+	if (!record_index(b, rec, &i) || i >= b->opts.records)
+		return false;
+	bench_key(b, i, key);
+	bench_value(b, i, value, b->opts.value_bytes);
+	return rec->key_len == BENCH_KEY_LEN &&
+	       memcmp(rec->key, key, BENCH_KEY_LEN) == 0 &&
+	       partition_of(b, i) == partition &&
 	       rec->value_len == b->opts.value_bytes &&
 	       memcmp(rec->value, value, rec->value_len) == 0;
 }

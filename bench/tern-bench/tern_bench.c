@@ -82,6 +82,14 @@ static void usage(FILE *out)
 	      "256\n"
 	      "                        (ternd's --producer-window; default "
 	      "16)\n"
+	      "  --zipf S              keys drawn with Zipf's law, exponent S "
+	      "(e.g.\n"
+	      "                        0.99), from --key-space keys: hot keys "
+	      "and\n"
+	      "                        partitions (default: a key per "
+	      "record)\n"
+	      "  --key-space N         keys to draw from with --zipf "
+	      "(default 10000)\n"
 	      "  --rate N              open loop: offer N records/s; latency "
 	      "counts\n"
 	      "                        from when a batch was due (default: "
@@ -140,6 +148,8 @@ enum opt_id {
 	OPT_TRANSPORT,
 	OPT_BOOTSTRAP,
 	OPT_PLOT,
+	OPT_ZIPF,
+	OPT_KEY_SPACE,
 };
 
 static const struct option long_options[] = {
@@ -168,6 +178,8 @@ static const struct option long_options[] = {
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
 	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "zipf", required_argument, NULL, OPT_ZIPF },
+	{ "key-space", required_argument, NULL, OPT_KEY_SPACE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -229,6 +241,7 @@ static int parse_number(struct cli *cli, int id, const char *name,
 		NUMBER(OPT_RATE, 1, 1000000000, o->rate);
 		NUMBER(OPT_DURATION_MS, 1, 86400000, o->duration_ms);
 		NUMBER(OPT_WARMUP_MS, 0, 86400000, o->warmup_ms);
+		NUMBER(OPT_KEY_SPACE, 1, 10000000, o->key_space);
 		NUMBER(OPT_PRODUCER_ID, 0, UINT64_MAX, o->producer_id);
 		NUMBER(OPT_MAIN_LCORE, 0, RTE_MAX_LCORE - 1,
 		       cli->eal.main_lcore);
@@ -251,6 +264,19 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 	case OPT_PLOT:
 		cli->plot = arg;
 		return 0;
+	case OPT_ZIPF: {
+		char *end;
+
+		cli->opts.zipf_s = strtod(arg, &end);
+		if (*end == '\0' && cli->opts.zipf_s > 0 &&
+		    cli->opts.zipf_s <= 5)
+			return 0;
+		fprintf(stderr,
+			"tern-bench: --zipf '%s': an exponent above 0, at "
+			"most 5 (0.99 is the usual skew)\n",
+			arg);
+		return -EINVAL;
+	}
 	case OPT_PORT:
 		if (cli->port_count == TERN_PORTS_MAX) {
 			fprintf(stderr, "tern-bench: at most %u --port\n",
@@ -304,6 +330,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 					    .batch_records = 32,
 					    .in_flight = 16,
 					    .timeout_ms = 120000,
+					    .key_space = 10000,
 					    .producer_id = random_id() };
 	cli->eal = (struct tern_eal_config){ .lcores = tern_eal_lcores_floating(
 						     cli->lcores,
@@ -341,6 +368,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	if (cli->ip == NULL && !cli->udp)
 		cli->ip = "10.77.0.200";
+	if (cli->opts.zipf_s != 0 && cli->opts.value_bytes < 8) {
+		fputs("tern-bench: --zipf needs --value-bytes of at least 8 "
+		      "(a record's number is kept in its value)\n",
+		      stderr);
+		return -EINVAL;
+	}
 	if (cli->eal.file_prefix == NULL) {
 		snprintf(cli->file_prefix, sizeof(cli->file_prefix),
 			 "tern-bench-%d", (int)getpid());
@@ -566,6 +599,12 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       res->verify_errors, res->timed_out ? "true" : "false",
 		       cli->opts.rate, res->records_sent, cli->opts.warmup_ms,
 		       cli->opts.duration_ms);
+		printf(",\"zipf\":%g,\"partition_records\":[",
+		       cli->opts.zipf_s);
+		for (uint32_t p = 0; p < r->cluster.partitions; p++)
+			printf("%s%" PRIu64, p ? "," : "",
+			       r->bench.parts[p].acked_records);
+		printf("]");
 		print_series(res);
 		printf("}\n");
 		return;
