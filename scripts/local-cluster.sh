@@ -193,7 +193,8 @@ start_node() {
 	local run=()
 	[ -f "$dir/tag" ] && run=(ip netns exec "$(ns_node "$i")")
 	# shellcheck disable=SC2086 # ternd_args are words
-	"${run[@]}" "$build/node/ternd" --cluster "$dir/cluster.ini" --node "$i" \
+	# The build `up` was given: start-node runs without --build.
+	"${run[@]}" "$(cat "$dir/build")/node/ternd" --cluster "$dir/cluster.ini" --node "$i" \
 		--data-dir "$dir/n$i/data" --file-prefix "$prefix" \
 		--segment-bytes "$(cat "$dir/segment_bytes")" $(cat "$dir/ternd_args") \
 		>>"$dir/n$i/ternd.log" 2>&1 </dev/null &
@@ -209,6 +210,7 @@ cmd_up() {
 	: >"$dir/prefixes"
 	echo "$nodes" >"$dir/nodes"
 	echo "$segment_bytes" >"$dir/segment_bytes"
+	echo "$build" >"$dir/build"
 	echo "$(lcores_arg) $ternd_args" >"$dir/ternd_args"
 	ulimit -l unlimited 2>/dev/null || true # AF_XDP UMEMs
 	[ "$transport" = afxdp ] && make_bridge
@@ -268,7 +270,8 @@ cmd_down() {
 		done <"$dir/netns"
 	fi
 	rm -rf "$dir/sock" "$dir/prefixes" "$dir/nodes" "$dir/cluster.ini" \
-		"$dir/netns" "$dir/tag" "$dir/segment_bytes" "$dir/ternd_args"
+		"$dir/netns" "$dir/tag" "$dir/segment_bytes" "$dir/ternd_args" \
+		"$dir/build"
 }
 
 # Stops one node (SIGTERM, as down does) and leaves the rest running.
