@@ -17,9 +17,17 @@ def count(build_dir):
     if not os.path.exists(log):
         print(f"{build_dir}: no test log, counted as one failure")
         return 0, 1, 0
-    with open(log) as f:
+    # Test output is logged in it: never let a stray byte or a cut line
+    # stop the summary (CI reads its last line to know that tests ran).
+    with open(log, encoding="utf-8", errors="replace") as f:
         for line in f:
-            result = json.loads(line)["result"]
+            try:
+                result = json.loads(line)["result"]
+            except (ValueError, KeyError, TypeError):
+                print(f"{build_dir}: unreadable test log line, counted "
+                      "as one failure")
+                failed += 1
+                continue
             if result in PASSED:
                 passed += 1
             elif result in SKIPPED:
