@@ -18,6 +18,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 
+#include "args.h"
 #include "bench.h"
 #include "client_dp.h"
 #include "client_udp.h"
@@ -195,26 +196,6 @@ static uint64_t random_id(void)
 	return id;
 }
 
-static int parse_u64(const char *name, const char *arg, uint64_t min,
-		     uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
-	    v < min || v > max) {
-		fprintf(stderr,
-			"tern-bench: --%s '%s': expected a whole number from "
-			"%" PRIu64 " to %" PRIu64 "\n",
-			name, arg, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_number(struct cli *cli, int id, const char *name,
 			const char *arg)
 {
@@ -222,11 +203,11 @@ static int parse_number(struct cli *cli, int id, const char *name,
 	uint64_t v;
 	int err = -ENOENT;
 
-#define NUMBER(opt, min, max, dst)                        \
-	case opt:                                         \
-		err = parse_u64(name, arg, min, max, &v); \
-		if (err == 0)                             \
-			dst = (__typeof__(dst))v;         \
+#define NUMBER(opt, min, max, dst)                                         \
+	case opt:                                                          \
+		err = tern_arg_u64("tern-bench", name, arg, min, max, &v); \
+		if (err == 0)                                              \
+			dst = (__typeof__(dst))v;                          \
 		break
 	switch (id) {
 		NUMBER(OPT_UDP_PORT, 1024, 65535, cli->udp_port);
@@ -410,29 +391,14 @@ static void on_signal(int sig)
 /* --bootstrap IP[:PORT]: the partition map from a node's METADATA_RESP. */
 static int bootstrap(struct run *r, const char *spec)
 {
-	char host[64];
-	unsigned long port = 7000;
-	const char *colon = strchr(spec, ':');
-	struct in_addr ip;
-	int err;
+	uint32_t ip;
+	uint16_t port;
+	int err = tern_arg_endpoint("tern-bench", "bootstrap", spec, 7000, &ip,
+				    &port);
 
-	snprintf(host, sizeof(host), "%.*s",
-		 colon != NULL ? (int)(colon - spec) : (int)strlen(spec), spec);
-	if (colon != NULL) {
-		char *end;
-
-		port = strtoul(colon + 1, &end, 10);
-		if (*end != '\0' || port == 0 || port > 65535)
-			port = 0;
-	}
-	if (inet_pton(AF_INET, host, &ip) != 1 || port == 0) {
-		fprintf(stderr,
-			"tern-bench: --bootstrap '%s': expected IPv4[:PORT]\n",
-			spec);
-		return -EINVAL;
-	}
-	err = tern_client_udp_bootstrap(ntohl(ip.s_addr), (uint16_t)port, 5000,
-					&r->cluster);
+	if (err != 0)
+		return err;
+	err = tern_client_udp_bootstrap(ip, port, 5000, &r->cluster);
 	if (err != 0)
 		fprintf(stderr,
 			"tern-bench: no partition map from %s: %s; is a node "

@@ -4,16 +4,15 @@
  * a node's METADATA answer), and the subcommands. docs/operations.md has
  * examples.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "ternctl.h"
 
 static void usage(FILE *out)
@@ -47,49 +46,19 @@ static void usage(FILE *out)
 	      out);
 }
 
-int ternctl_number(const char *what, const char *arg, uint64_t min,
-		   uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
-	    v < min || v > max) {
-		fprintf(stderr,
-			"ternctl: %s '%s': expected a whole number from "
-			"%" PRIu64 " to %" PRIu64 "\n",
-			what, arg, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 /* ---- connection --------------------------------------------------------- */
 
 static int bootstrap(struct ternctl *t, const char *spec)
 {
-	char host[64];
-	const char *colon = strchr(spec, ':');
-	uint64_t port = 7000;
-	struct in_addr ip;
+	uint32_t ip;
+	uint16_t port;
 	int err;
 
-	snprintf(host, sizeof(host), "%.*s",
-		 colon != NULL ? (int)(colon - spec) : (int)strlen(spec), spec);
-	if (inet_pton(AF_INET, host, &ip) != 1 ||
-	    (colon != NULL &&
-	     ternctl_number("--bootstrap port", colon + 1, 1, 65535, &port))) {
-		fprintf(stderr,
-			"ternctl: --bootstrap '%s': expected IPv4[:PORT]\n",
-			spec);
+	if (tern_arg_endpoint("ternctl", "bootstrap", spec, 7000, &ip, &port) !=
+	    0)
 		return TERNCTL_USAGE;
-	}
-	err = tern_client_udp_bootstrap(ntohl(ip.s_addr), (uint16_t)port,
-					(int)(t->timeout_ns / 1000000),
-					&t->cluster);
+	err = tern_client_udp_bootstrap(
+		ip, port, (int)(t->timeout_ns / 1000000), &t->cluster);
 	if (err == 0)
 		return TERNCTL_OK;
 	fprintf(stderr,
@@ -216,8 +185,8 @@ static int parse_global(struct ternctl *t, int argc, char **argv,
 			t->json = true;
 			break;
 		case OPT_TIMEOUT:
-			if (ternctl_number("--timeout-ms", optarg, 1, 3600000,
-					   &ms) != 0)
+			if (tern_arg_u64("ternctl", "timeout-ms", optarg, 1,
+					 3600000, &ms) != 0)
 				return TERNCTL_USAGE;
 			break;
 		case OPT_HELP:

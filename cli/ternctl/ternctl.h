@@ -38,8 +38,4 @@ struct ternctl {
 int ternctl_produce(struct ternctl *t, int argc, char **argv);
 int ternctl_consume(struct ternctl *t, int argc, char **argv);
 
-/* Strict decimal in [min, max]; prints what is wrong. */
-int ternctl_number(const char *what, const char *arg, uint64_t min,
-		   uint64_t max, uint64_t *out);
-
 #endif /* TERN_CLI_TERNCTL_H */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "keyhash.h"
+#include "args.h"
 #include "ternctl.h"
 
 #define RECORDS_MAX 1024u
@@ -242,8 +243,8 @@ static int parse_produce(struct ternctl *t, int argc, char **argv,
 		else if (id == 't')
 			o->tab_keys = true;
 		else if (id == 'p' &&
-			 ternctl_number("--partition", optarg, 0,
-					t->cluster.partitions - 1, &v) == 0)
+			 tern_arg_u64("ternctl", "partition", optarg, 0,
+				      t->cluster.partitions - 1, &v) == 0)
 			o->partition = (int64_t)v;
 		else
 			return TERNCTL_USAGE;
@@ -392,16 +393,16 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 		int err = 0;
 
 		if (id == 'p') {
-			err = ternctl_number("--partition", optarg, 0,
-					     t->cluster.partitions - 1, &v);
+			err = tern_arg_u64("ternctl", "partition", optarg, 0,
+					   t->cluster.partitions - 1, &v);
 			o->partition = (uint32_t)v;
 			o->partition_set = true;
 		} else if (id == 'f') {
-			err = ternctl_number("--from", optarg, 0, INT64_MAX,
-					     &o->from);
+			err = tern_arg_u64("ternctl", "from", optarg, 0,
+					   INT64_MAX, &o->from);
 		} else if (id == 'c') {
-			err = ternctl_number("--count", optarg, 1, INT64_MAX,
-					     &o->count);
+			err = tern_arg_u64("ternctl", "count", optarg, 1,
+					   INT64_MAX, &o->count);
 		} else if (id == 'F') {
 			o->follow = true;
 		} else {
