@@ -598,7 +598,8 @@ static int worker_loop(void *arg)
 	worker->busy_tsc = rte_rdtsc();
 	/* The kernel may stretch a sleep by the thread's timer slack (50 us
 	 * by default): far more than the short sleeps of the adaptive policy
-	 * ask for, and every hop of a chain pays it. */
+	 * ask for (a 1 us nanosleep lasted 103-115 us on the test VM with
+	 * the default slack, 28 us with 1 ns), and every hop pays it. */
 	if (dp->cfg.idle.mode == TERN_IDLE_ADAPTIVE)
 		(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	if (dp->cfg.handler.on_start != NULL &&

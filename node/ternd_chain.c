@@ -181,14 +181,6 @@ static void op_reply_produce(void *ctx, uint64_t client,
 	send_produce_ack(r->worker, r->partition, client, &msg);
 }
 
-static void op_committed(void *ctx, uint64_t commit)
-{
-	/* Fetches waiting on this partition look at the commit index on the
-	 * next poll; nothing to do here. */
-	(void)ctx;
-	(void)commit;
-}
-
 static bool op_holds(void *ctx, uint64_t base, uint32_t count,
 		     const void *batch, uint32_t len)
 {
@@ -216,7 +208,8 @@ static const struct tern_chain_ops chain_ops = {
 	.send_nack = op_send_nack,
 	.send_commit = op_send_commit,
 	.reply_produce = op_reply_produce,
-	.committed = op_committed,
+	/* no committed op: waiting fetches look at the commit index on the
+	 * next poll */
 	.holds = op_holds,
 };
 

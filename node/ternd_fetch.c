@@ -17,11 +17,12 @@
 
 #include "ternd.h"
 
-static void respond(struct ternd_worker *w, struct ternd_fetch *f,
-		    enum tern_fetch_status status, uint64_t next_offset,
-		    uint32_t batches_len)
+/* Send the answer to the fetch f describes (a slot or a refusal's). */
+static void send_answer(struct ternd_worker *w, const struct ternd_fetch *f,
+			enum tern_fetch_status status, uint64_t next_offset,
+			uint32_t batches_len)
 {
-	struct ternd_replica *r = f->replica;
+	const struct ternd_replica *r = f->replica;
 	uint64_t commit = r != NULL ? tern_chain_commit(r->chain) : 0;
 	const struct tern_wire_fetch_resp msg = {
 		.request_id = f->request_id,
@@ -44,8 +45,6 @@ static void respond(struct ternd_worker *w, struct ternd_fetch *f,
 	struct rte_mbuf *m = tern_dp_frame_alloc(w->dp_worker, f->port_index,
 						 body_len, &body, &err);
 
-	f->state = TERND_FETCH_FREE;
-	w->fetches_busy--;
 	if (m == NULL)
 		return; /* the reader times out and asks again */
 	n = tern_wire_fetch_resp_encode(body, body_len, &msg, &hdr.aux);
@@ -56,6 +55,16 @@ static void respond(struct ternd_worker *w, struct ternd_fetch *f,
 	}
 	hdr.body_len = (uint32_t)n;
 	ternd_frame_send(w, f->port_index, m, &f->reply_to, &hdr);
+}
+
+/* Answer a slot's fetch and free the slot. */
+static void respond(struct ternd_worker *w, struct ternd_fetch *f,
+		    enum tern_fetch_status status, uint64_t next_offset,
+		    uint32_t batches_len)
+{
+	send_answer(w, f, status, next_offset, batches_len);
+	f->state = TERND_FETCH_FREE;
+	w->fetches_busy--;
 }
 
 /*
@@ -190,8 +199,7 @@ static void refuse(struct ternd_worker *w, uint16_t port_index,
 				 .request_id = request_id };
 
 	ternd_reply_addr(&v->addr, &f.reply_to);
-	w->fetches_busy++; /* respond() gives it back */
-	respond(w, &f, status, offset, 0);
+	send_answer(w, &f, status, offset, 0);
 }
 
 void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,

@@ -6,7 +6,6 @@
  * then the counters are printed). docs/operations.md documents the
  * options.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,6 +18,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 
+#include "args.h"
 #include "eal.h"
 #include "stats.h"
 #include "ternd.h"
@@ -182,27 +182,6 @@ static void set_defaults(struct cli *cli)
 					       .rx_interrupts = true };
 }
 
-/* Strict decimal in [min, max]; the error names the option and range. */
-static int parse_u64(const char *name, const char *arg, uint64_t min,
-		     uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 ||
-	    v < min || v > max) {
-		fprintf(stderr,
-			"ternd: --%s '%s': expected a whole number from "
-			"%" PRIu64 " to %" PRIu64 "\n",
-			name, arg, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_number(struct cli *cli, int id, const char *name,
 			const char *arg)
 {
@@ -210,11 +189,11 @@ static int parse_number(struct cli *cli, int id, const char *name,
 	uint64_t v;
 	int err = -ENOENT;
 
-#define NUMBER(opt, min, max, dst, scale)                     \
-	case opt:                                             \
-		err = parse_u64(name, arg, min, max, &v);     \
-		if (err == 0)                                 \
-			dst = (__typeof__(dst))(v * (scale)); \
+#define NUMBER(opt, min, max, dst, scale)                             \
+	case opt:                                                     \
+		err = tern_arg_u64("ternd", name, arg, min, max, &v); \
+		if (err == 0)                                         \
+			dst = (__typeof__(dst))(v * (scale));         \
 		break
 	switch (id) {
 		NUMBER(OPT_NODE, 0, TERN_CLUSTER_NODES_MAX - 1, o->node, 1);

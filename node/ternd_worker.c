@@ -7,13 +7,11 @@
  * reap), durability reports to the chains, chain timers and fetch waits.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <string.h>
 
 #include <rte_mbuf.h>
 
 #include "arp.h"
-#include "tern_log.h"
 #include "ternd.h"
 
 struct ternd_replica *ternd_replica_of(struct ternd_worker *w,

@@ -183,20 +183,25 @@ static struct produce_slot *slot_of(struct tern_client *c, uint32_t partition,
 	return &c->parts[partition].slots[sequence % c->cfg.in_flight];
 }
 
+/* The slot of partition's next sequence, or NULL for no such partition. */
+static struct produce_slot *next_slot(struct tern_client *c, uint32_t partition)
+{
+	if (partition >= c->cfg.cluster->partitions)
+		return NULL;
+	return slot_of(c, partition, c->parts[partition].next_sequence);
+}
+
 int tern_client_produce_prepare(struct tern_client *c, uint32_t partition,
 				uint64_t *sequence, uint8_t **buf,
 				uint32_t *cap)
 {
-	struct partition_state *ps;
-	struct produce_slot *s;
+	struct produce_slot *s = next_slot(c, partition);
 
-	if (partition >= c->cfg.cluster->partitions)
+	if (s == NULL)
 		return -EINVAL;
-	ps = &c->parts[partition];
-	s = slot_of(c, partition, ps->next_sequence);
 	if (s->used)
 		return -EBUSY;
-	*sequence = ps->next_sequence;
+	*sequence = c->parts[partition].next_sequence;
 	*buf = s->batch;
 	*cap = c->cfg.batch_bytes_max;
 	return 0;
@@ -232,16 +237,13 @@ static void send_produce(struct tern_client *c, uint32_t partition,
 int tern_client_produce_send(struct tern_client *c, uint32_t partition,
 			     uint32_t len, uint64_t cookie, uint64_t now_ns)
 {
+	struct produce_slot *s = next_slot(c, partition);
 	struct partition_state *ps;
-	struct produce_slot *s;
 
-	if (partition >= c->cfg.cluster->partitions)
+	if (s == NULL || len < TERN_WIRE_BATCH_MIN ||
+	    len > c->cfg.batch_bytes_max || s->used)
 		return -EINVAL;
 	ps = &c->parts[partition];
-	s = slot_of(c, partition, ps->next_sequence);
-	if (len < TERN_WIRE_BATCH_MIN || len > c->cfg.batch_bytes_max ||
-	    s->used)
-		return -EINVAL;
 	*s = (struct produce_slot){ .used = true,
 				    .sequence = ps->next_sequence,
 				    .cookie = cookie,
