@@ -49,6 +49,7 @@ struct tern_dp_worker {
 	struct tern_dp *dp;
 	unsigned index;
 	unsigned lcore_id;
+	struct tern_idle_config idle; /* the dp's, with live changes */
 	uint32_t idle_polls;
 	uint32_t sleep_us;
 	uint64_t busy_tsc; /* the last iteration that did work */
@@ -99,6 +100,17 @@ const struct tern_port *tern_dp_port_info(const struct tern_dp *dp,
 					  uint16_t port_index)
 {
 	return port_index < dp->ports_open ? &dp->ports[port_index] : NULL;
+}
+
+void tern_dp_worker_set_idle(struct tern_dp_worker *worker,
+			     const struct tern_idle_config *idle)
+{
+	worker->idle.spin_polls = idle->spin_polls;
+	worker->idle.yield_polls = idle->yield_polls;
+	worker->idle.sleep_us_max = idle->sleep_us_max;
+	worker->idle.deep_after_ms = idle->deep_after_ms;
+	worker->idle.deep_sleep_us = idle->deep_sleep_us;
+	worker->sleep_us = 1;
 }
 
 unsigned tern_dp_worker_index(const struct tern_dp_worker *worker)
@@ -474,7 +486,7 @@ static void rx_interrupts_arm(struct tern_dp_worker *worker, bool enable)
 
 static uint32_t sleep_cap(const struct tern_dp_worker *worker)
 {
-	const struct tern_idle_config *idle = &worker->dp->cfg.idle;
+	const struct tern_idle_config *idle = &worker->idle;
 	uint64_t deep_after_tsc =
 		worker->dp->tsc_hz / 1000 * idle->deep_after_ms;
 
@@ -487,7 +499,7 @@ static uint32_t sleep_cap(const struct tern_dp_worker *worker)
 
 static void idle_sleep(struct tern_dp_worker *worker)
 {
-	const struct tern_idle_config *idle = &worker->dp->cfg.idle;
+	const struct tern_idle_config *idle = &worker->idle;
 	struct rte_epoll_event events[TERN_PORTS_MAX];
 	struct timespec ts;
 
@@ -539,7 +551,7 @@ static void relink_ports(struct tern_dp_worker *worker)
 
 static void idle_policy(struct tern_dp_worker *worker, unsigned work)
 {
-	const struct tern_idle_config *idle = &worker->dp->cfg.idle;
+	const struct tern_idle_config *idle = &worker->idle;
 
 	if (work > 0 || idle->mode == TERN_IDLE_BUSY) {
 		worker->idle_polls = 0;
@@ -713,6 +725,7 @@ static void init_worker(struct tern_dp *dp, unsigned index)
 	struct tern_dp_worker *worker = &dp->workers[index];
 
 	worker->dp = dp;
+	worker->idle = dp->cfg.idle;
 	worker->index = index;
 	worker->stats = &dp->stats[index];
 	tern_neigh_init(&worker->neigh);

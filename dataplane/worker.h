@@ -118,6 +118,10 @@ const struct tern_port *tern_dp_port_info(const struct tern_dp *dp,
 					  uint16_t port_index);
 
 /* Per-worker calls, only from that worker's own loop. */
+/* Take idle's counts and sleeps from now on; its mode and Rx interrupt
+ * choice stay as created (ports were set up for them). */
+void tern_dp_worker_set_idle(struct tern_dp_worker *worker,
+			     const struct tern_idle_config *idle);
 unsigned tern_dp_worker_index(const struct tern_dp_worker *worker);
 struct tern_worker_stats *tern_dp_worker_stats(struct tern_dp_worker *worker);
 struct tern_neigh_table *tern_dp_worker_neigh(struct tern_dp_worker *worker);

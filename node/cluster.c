@@ -58,6 +58,7 @@
 #define DEFAULT_MTU 1500u
 #define MTU_MIN 576u
 #define MTU_MAX 9000u
+#define LOOPBACK 0x7f000001u
 
 _Static_assert(TERN_CLUSTER_PORTS_MAX < TERN_CLUSTER_NO_ROUTE,
 	       "a port index must never read as NO_ROUTE");
@@ -68,6 +69,7 @@ enum section_kind {
 	SECTION_NONE,
 	SECTION_CLUSTER,
 	SECTION_NODE,
+	SECTION_TERND,
 };
 
 /* Indexes into cluster_keys[] and node_keys[]; the tables are the truth. */
@@ -88,6 +90,7 @@ enum node_key {
 	NK_MTU,
 	NK_PORT,
 	NK_ROUTE,
+	NK_CONTROL,
 	NK_COUNT,
 };
 
@@ -103,6 +106,8 @@ struct parse_ctx {
 	unsigned cluster_key_line[CK_COUNT];
 	unsigned node_key_line[TERN_CLUSTER_NODES_MAX][NK_COUNT];
 	unsigned route_line[TERN_CLUSTER_NODES_MAX][TERN_CLUSTER_NODES_MAX];
+	unsigned ternd_line;
+	unsigned setting_line[TERN_SETTING_COUNT];
 	bool failed;
 	unsigned err_line;
 	char msg[MSG_MAX];
@@ -364,6 +369,31 @@ static int set_mtu(struct parse_ctx *p, const char *value)
 	return rc;
 }
 
+/* IP:PORT; 0.0.0.0 would not say where to connect, so it is refused. */
+static int set_control(struct parse_ctx *p, const char *value)
+{
+	const char *colon = strchr(value, ':');
+	char host[sizeof("255.255.255.255")];
+	size_t host_len = colon != NULL ? (size_t)(colon - value) : 0;
+	uint32_t addr = 0, port = 0;
+
+	if (colon != NULL && host_len < sizeof(host)) {
+		memcpy(host, value, host_len);
+		host[host_len] = '\0';
+	}
+	if (colon == NULL || host_len >= sizeof(host) ||
+	    !parse_ipv4(host, &addr) || addr == 0 ||
+	    decimal(colon + 1, strlen(colon + 1), &port) != 0 || port == 0 ||
+	    port > UDP_PORT_MAX)
+		return fail(p, p->line,
+			    "control = %s is not IP:PORT; write the address "
+			    "ternctl connects to, like 127.0.0.1:7100",
+			    value);
+	cur_node(p)->control_ipv4 = addr;
+	cur_node(p)->control_port = (uint16_t)port;
+	return 0;
+}
+
 static int set_port(struct parse_ctx *p, const char *value)
 {
 	struct tern_cluster_node *n = cur_node(p);
@@ -480,6 +510,8 @@ static const struct key node_keys[NK_COUNT] = {
 	[NK_PORT] = { "port", set_port, false, true,
 		      "port = net_memif0,role=server,socket=/run/tern/a.sock" },
 	[NK_ROUTE] = { "route", set_route, false, true, "route = 1 via 0" },
+	[NK_CONTROL] = { "control", set_control, false, false,
+			 "control = 127.0.0.1:7100" },
 };
 
 static void enter_cluster(struct parse_ctx *p)
@@ -522,6 +554,22 @@ static void enter_node(struct parse_ctx *p, const char *id, size_t len)
 	p->node = node;
 	p->c->nodes[node].defined = true;
 	p->c->nodes[node].mtu = DEFAULT_MTU;
+	p->c->nodes[node].control_ipv4 = LOOPBACK;
+	p->c->nodes[node].control_port =
+		(uint16_t)(TERN_CLUSTER_CONTROL_PORT_BASE + node);
+}
+
+static void enter_ternd(struct parse_ctx *p)
+{
+	if (p->ternd_line != 0) {
+		fail(p, p->line,
+		     "[ternd] appears twice (first on line %u); merge the "
+		     "two sections",
+		     p->ternd_line);
+		return;
+	}
+	p->ternd_line = p->line;
+	p->section = SECTION_TERND;
 }
 
 static void enter_section(struct parse_ctx *p, const char *name, size_t len)
@@ -536,14 +584,18 @@ static void enter_section(struct parse_ctx *p, const char *name, size_t len)
 		enter_cluster(p);
 		return;
 	}
+	if (len == 5 && memcmp(name, "ternd", 5) == 0) {
+		enter_ternd(p);
+		return;
+	}
 	if (len >= 4 && memcmp(name, "node", 4) == 0 &&
 	    (len == 4 || is_blank(name[4]))) {
 		enter_node(p, name + 4, len - 4);
 		return;
 	}
 	fail(p, p->line,
-	     "unknown section [%.*s]; valid sections are [cluster] and "
-	     "[node N] with N in 0..%u",
+	     "unknown section [%.*s]; valid sections are [cluster], "
+	     "[node N] with N in 0..%u, and [ternd]",
 	     (int)len, name, TERN_CLUSTER_NODES_MAX - 1);
 }
 
@@ -672,6 +724,31 @@ static void store_key(struct parse_ctx *p, const struct key *keys, size_t count,
 	keys[i].set(p, value);
 }
 
+/* [ternd]: the settings table (settings.h) knows names and bounds. */
+static void store_setting(struct parse_ctx *p, const char *name,
+			  const char *value)
+{
+	int id = tern_setting_find(name);
+	char why[MSG_MAX / 2];
+
+	if (id < 0 || strchr(name, '-') != NULL) {
+		fail(p, p->line,
+		     "unknown setting '%s' in [ternd]; `ternctl config list` "
+		     "shows the settings",
+		     name);
+		return;
+	}
+	if (p->setting_line[id] != 0) {
+		fail(p, p->line, "%s is set twice (first on line %u); keep one",
+		     name, p->setting_line[id]);
+		return;
+	}
+	p->setting_line[id] = p->line;
+	if (tern_setting_parse((enum tern_setting_id)id, value,
+			       &p->c->settings.v[id], why, sizeof(why)) != 0)
+		fail(p, p->line, "%s", why);
+}
+
 /* inih's handler: 1 to go on, 0 for an error (already recorded in p). */
 static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
@@ -687,10 +764,12 @@ static int on_key(void *user, const char *section, const char *name,
 	else if (p->section == SECTION_NODE)
 		store_key(p, node_keys, NK_COUNT, p->node_key_line[p->node],
 			  name, value);
+	else if (p->section == SECTION_TERND)
+		store_setting(p, name, value);
 	else
 		fail(p, p->line,
-		     "%s is outside any section; put it under [cluster] or "
-		     "[node N]",
+		     "%s is outside any section; put it under [cluster], "
+		     "[node N] or [ternd]",
 		     name);
 	return p->failed ? 0 : 1;
 }
@@ -815,6 +894,7 @@ static void reset(struct tern_cluster *c)
 	c->durability = TERN_CLUSTER_DURABILITY_DISK;
 	c->workers = DEFAULT_WORKERS;
 	c->udp_port_base = DEFAULT_UDP_PORT_BASE;
+	tern_settings_defaults(&c->settings);
 	for (unsigned i = 0; i < TERN_CLUSTER_NODES_MAX; i++)
 		for (unsigned j = 0; j < TERN_CLUSTER_NODES_MAX; j++)
 			c->nodes[i].route[j] = TERN_CLUSTER_NO_ROUTE;

@@ -20,6 +20,11 @@
  *   port = net_memif0,role=server,socket=/run/tern/n0-n1.sock
  *   port = net_memif1,...   ; repeated: port index 0, 1, ... in order
  *   route = 1 via 0         ; peer node 1 is reached through port 0
+ *   control = 127.0.0.1:7100 ; optional: the control plane's TCP address,
+ *                           ; default 127.0.0.1:(7100 + id)
+ *
+ *   [ternd]                 ; optional: settings.h's settings, every node
+ *   window_batches = 512
  *
  * Every node a chain needs must be routed from each of its chain
  * neighbours; a port without a route serves clients only (replies go out
@@ -32,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "settings.h"
+
 #define TERN_CLUSTER_NODES_MAX 64u
 #define TERN_CLUSTER_PORTS_MAX 8u
 #define TERN_CLUSTER_PARTITIONS_MAX 4096u
@@ -39,6 +46,7 @@
 #define TERN_CLUSTER_DEVICE_MAX 256u
 #define TERN_CLUSTER_TOPIC_MAX 200u
 #define TERN_CLUSTER_NO_ROUTE UINT16_MAX
+#define TERN_CLUSTER_CONTROL_PORT_BASE 7100u
 /* Longest chain: TERN_CHAIN_LEN_MAX of replication/chain.h. */
 #define TERN_CLUSTER_REPLICATION_MAX 8u
 
@@ -57,6 +65,8 @@ struct tern_cluster_node {
 	unsigned port_count;
 	/* route[peer] = index into ports, or TERN_CLUSTER_NO_ROUTE */
 	uint16_t route[TERN_CLUSTER_NODES_MAX];
+	uint32_t control_ipv4; /* host byte order */
+	uint16_t control_port;
 };
 
 struct tern_cluster {
@@ -68,6 +78,7 @@ struct tern_cluster {
 	uint32_t workers;
 	uint16_t udp_port_base;
 	uint32_t node_count;
+	struct tern_setting_values settings; /* [ternd], else defaults */
 	struct tern_cluster_node nodes[TERN_CLUSTER_NODES_MAX];
 };
 

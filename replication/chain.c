@@ -649,6 +649,16 @@ static void place(struct tern_chain *c)
 		c->predecessor = c->successor = TERN_CHAIN_NODE_NONE;
 }
 
+int tern_chain_set_timers(struct tern_chain *c, uint64_t retransmit_ns,
+			  uint64_t commit_idle_ns)
+{
+	if (retransmit_ns == 0 || commit_idle_ns == 0)
+		return -EINVAL;
+	c->cfg.retransmit_ns = retransmit_ns;
+	c->cfg.commit_idle_ns = commit_idle_ns;
+	return 0;
+}
+
 struct tern_chain *tern_chain_init(void *mem,
 				   const struct tern_chain_config *cfg,
 				   const struct tern_chain_ops *ops, void *ctx,

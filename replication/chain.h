@@ -159,6 +159,13 @@ struct tern_chain *tern_chain_init(void *mem,
 				   uint64_t log_end, uint64_t durable_end,
 				   int *err);
 
+/*
+ * New timer settings (a live configuration change): both non-zero, or
+ * -EINVAL and nothing changes. Batches in flight keep their send times.
+ */
+int tern_chain_set_timers(struct tern_chain *c, uint64_t retransmit_ns,
+			  uint64_t commit_idle_ns);
+
 /* Events. now_ns is the binding's monotonic clock. */
 void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
 			   uint64_t producer_id, uint64_t sequence,

@@ -182,9 +182,67 @@ static void test_defaults(void **state)
 	assert_false(c->nodes[0].mac_known);
 	assert_int_equal(c->nodes[0].mtu, 1500);
 	assert_int_equal(c->nodes[0].port_count, 0);
+	assert_int_equal(c->nodes[0].control_ipv4, 0x7f000001);
+	assert_int_equal(c->nodes[0].control_port, 7100);
 	check_routes_only(&c->nodes[0], 0, TERN_CLUSTER_NO_ROUTE, 0,
 			  TERN_CLUSTER_NO_ROUTE);
+	for (unsigned i = 0; i < TERN_SETTING_COUNT; i++)
+		assert_int_equal(c->settings.v[i], tern_settings[i].def);
 	free(c);
+}
+
+/* [ternd] values and a node's control address reach the struct; the
+ * bounds of the settings table are inclusive. */
+static void test_settings_and_control(void **state)
+{
+	static const char text[] =
+		CLUSTER NODE0 "control = 10.1.2.3:65535\n" NODE1 "[ternd]\n"
+			      "window_batches = 1048576\n"
+			      "retransmit_us = 100\n"
+			      "idle = busy\n"
+			      "deep_sleep_us = 0\n";
+	struct tern_cluster *c = cluster_new();
+	char err[ERR_MAX];
+
+	(void)state;
+	assert_int_equal(
+		tern_cluster_parse(text, "test.ini", c, err, sizeof(err)), 0);
+	assert_int_equal(c->nodes[0].control_ipv4, 0x0a010203);
+	assert_int_equal(c->nodes[0].control_port, 65535);
+	assert_int_equal(c->nodes[1].control_port, 7101);
+	assert_int_equal(c->settings.v[TERN_SETTING_WINDOW_BATCHES], 1u << 20);
+	assert_int_equal(c->settings.v[TERN_SETTING_RETRANSMIT_US], 100);
+	assert_int_equal(c->settings.v[TERN_SETTING_IDLE], 0);
+	assert_int_equal(c->settings.v[TERN_SETTING_DEEP_SLEEP_US], 0);
+	assert_int_equal(c->settings.v[TERN_SETTING_SPIN_POLLS], 256);
+	free(c);
+}
+
+/* Names match with '-' for '_' (the command line's spelling); values
+ * print back as the file spells them. */
+static void test_setting_names(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(tern_setting_find("sleep-us-max"),
+			 TERN_SETTING_SLEEP_US_MAX);
+	assert_int_equal(tern_setting_find("sleep_us_max"),
+			 TERN_SETTING_SLEEP_US_MAX);
+	assert_int_equal(tern_setting_find("sleep_us"), -1);
+	assert_int_equal(tern_setting_find("sleep_us_max_"), -1);
+	tern_setting_format(TERN_SETTING_IDLE, 1, buf, sizeof(buf));
+	assert_string_equal(buf, "adaptive");
+	tern_setting_range(TERN_SETTING_SEGMENT_BYTES, buf, sizeof(buf));
+	assert_string_equal(buf, "1048576..4294967296 bytes");
+	for (unsigned i = 0; i < TERN_SETTING_COUNT; i++) {
+		const struct tern_setting *s = &tern_settings[i];
+
+		assert_non_null(s->name);
+		assert_non_null(s->help);
+		if (s->type == TERN_SETTING_INTEGER)
+			assert_in_range(s->def, s->min, s->max);
+	}
 }
 
 /* The limits themselves are accepted: the bounds are inclusive. */
@@ -287,8 +345,8 @@ static const struct error_case error_cases[] = {
 	  "test.ini:1:", "outside any section" },
 	{ "unknown key", CLUSTER "colour = blue\n" NODE0, "test.ini:6:",
 	  "unknown key 'colour' in [cluster]; valid keys are epoch, topic" },
-	{ "unknown node key", CLUSTER NODE0 "speed = 10G\n",
-	  "test.ini:8:", "valid keys are ipv4, mac, mtu, port, route" },
+	{ "unknown node key", CLUSTER NODE0 "speed = 10G\n", "test.ini:8:",
+	  "valid keys are ipv4, mac, mtu, port, route, control" },
 	{ "unknown section", CLUSTER "[clsuter]\n" NODE0,
 	  "test.ini:6:", "unknown section [clsuter]" },
 	{ "empty unknown section", CLUSTER NODE0 "[extra]\n",
@@ -365,6 +423,38 @@ static const struct error_case error_cases[] = {
 	  "test.ini:9:", "PEER via PORT" },
 	{ "route trailing junk", CLUSTER NODE0 PORT "route = 1 via 0 x\n",
 	  "test.ini:9:", "PEER via PORT" },
+	{ "control without port", CLUSTER NODE0 "control = 127.0.0.1\n",
+	  "test.ini:8:", "control = 127.0.0.1 is not IP:PORT" },
+	{ "control port 0", CLUSTER NODE0 "control = 127.0.0.1:0\n",
+	  "test.ini:8:", "not IP:PORT" },
+	{ "control port too big", CLUSTER NODE0 "control = 127.0.0.1:65536\n",
+	  "test.ini:8:", "not IP:PORT" },
+	{ "control any address", CLUSTER NODE0 "control = 0.0.0.0:7100\n",
+	  "test.ini:8:", "not IP:PORT" },
+	{ "control twice",
+	  CLUSTER NODE0 "control = 127.0.0.1:1\ncontrol = 127.0.0.1:2\n",
+	  "test.ini:9:", "control is set twice (first on line 8)" },
+	{ "unknown setting", CLUSTER NODE0 "[ternd]\nwindow = 3\n",
+	  "test.ini:9:", "unknown setting 'window' in [ternd]" },
+	{ "setting spelled with dashes",
+	  CLUSTER NODE0 "[ternd]\nwindow-batches = 3\n",
+	  "test.ini:9:", "unknown setting 'window-batches'" },
+	{ "setting below bounds", CLUSTER NODE0 "[ternd]\nretransmit_us = 99\n",
+	  "test.ini:9:",
+	  "retransmit_us = '99' is not a whole number within "
+	  "bounds; use 100..60000000 us" },
+	{ "setting not a number",
+	  CLUSTER NODE0 "[ternd]\nwindow_batches = 1k\n",
+	  "test.ini:9:", "use 1..1048576 batches" },
+	{ "setting bad choice", CLUSTER NODE0 "[ternd]\nidle = lazy\n",
+	  "test.ini:9:",
+	  "idle = 'lazy' is not one of the choices; use busy | "
+	  "adaptive" },
+	{ "setting twice",
+	  CLUSTER NODE0 "[ternd]\nspin_polls = 1\nspin_polls = 2\n",
+	  "test.ini:10:", "spin_polls is set twice (first on line 9)" },
+	{ "ternd twice", CLUSTER NODE0 "[ternd]\n[ternd]\n",
+	  "test.ini:9:", "[ternd] appears twice (first on line 8)" },
 };
 
 static void run_error_case(void **state)
@@ -527,6 +617,8 @@ int main(void)
 	const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_settings_and_control),
+		cmocka_unit_test(test_setting_names),
 		cmocka_unit_test(test_bounds_inclusive),
 		cmocka_unit_test(test_durability_name),
 		cmocka_unit_test(test_error_clears_cluster),

@@ -188,12 +188,37 @@ static void test_without_holds_acked_again(void **state)
 	free(mem);
 }
 
+/* A live change of retransmit_ns moves when a tail repeats its ack for
+ * an uncommitted log; zero timers are refused and change nothing. */
+static void test_set_timers(void **state)
+{
+	struct fake f = { .holds = true };
+	struct tern_chain_ops ops;
+	void *mem;
+	struct tern_chain *c = tail(&f, &ops, &mem);
+	unsigned acks = f.acks;
+
+	(void)state;
+	assert_int_equal(tern_chain_set_timers(c, 0, 1000), -EINVAL);
+	assert_int_equal(tern_chain_set_timers(c, 1000, 0), -EINVAL);
+	assert_int_equal(tern_chain_set_timers(c, 10000000, 1000000), 0);
+	tern_chain_on_timer(c, 1500000);
+	assert_int_equal(f.acks, acks);
+	tern_chain_on_timer(c, 10000001);
+	assert_int_equal(f.acks, acks + 1);
+	assert_int_equal(tern_chain_set_timers(c, 1000000, 1000000), 0);
+	tern_chain_on_timer(c, 11000002);
+	assert_int_equal(f.acks, acks + 2);
+	free(mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_batch_acked_again),
 		cmocka_unit_test(test_other_bytes_refused),
 		cmocka_unit_test(test_without_holds_acked_again),
+		cmocka_unit_test(test_set_timers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
