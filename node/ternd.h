@@ -11,6 +11,11 @@
  *   ternd_chain.c   opening replicas, the chain ops (append, send, reply)
  *                   and the replication message handlers
  *   ternd_fetch.c   FETCH: committed reads, redirects, long polls
+ *   ternd_telemetry.c  what workers publish for other threads to read,
+ *                   and DPDK telemetry's /tern/partitions
+ *   ternd_control.c the control plane's commands (status, stats, config,
+ *                   /metrics) on a control thread; settings reach the
+ *                   workers through a ring each
  *
  * Everything a worker touches after launch is its own (struct
  * ternd_worker); struct ternd is read-only once the workers run.
@@ -28,6 +33,7 @@
 #include "log.h"
 #include "peer.h"
 #include "placement.h"
+#include "settings.h"
 #include "wire.h"
 #include "worker.h"
 
@@ -112,10 +118,25 @@ struct ternd_partition_view {
 	uint64_t rejected;
 };
 
+/* A worker's own counters as it last published them. */
+struct ternd_worker_view {
+	uint64_t rejected[TERND_REJECT_COUNT];
+	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
+	uint64_t fetch_slots_full;
+	uint64_t settings_applied;
+};
+
 struct ternd_published {
 	_Atomic uint32_t seq; /* odd while a copy is being written */
 	unsigned count;
 	struct ternd_partition_view *views;
+	struct ternd_worker_view worker;
+};
+
+/* A settings change on its way to a worker and back (ternd_control.c). */
+struct ternd_settings_msg {
+	struct tern_setting_values values;
+	int result;
 };
 
 #define TERND_PUBLISH_NS 100000000u /* views refreshed this often */
@@ -156,11 +177,17 @@ struct ternd_worker {
 	uint64_t rejected[TERND_REJECT_COUNT];
 	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
 	uint64_t fetch_slots_full;
+	uint64_t settings_applied;
+	/* From the control thread: settings to take (single producer and
+	 * consumer each way). */
+	struct rte_ring *settings_in, *settings_out;
+	struct ternd_settings_msg settings_msg;
 };
 
 struct ternd {
 	struct tern_cluster cluster;
 	struct ternd_options opts;
+	struct tern_setting_values settings; /* as started */
 	uint16_t self;
 	struct tern_placement placement;
 	uint16_t *worker_of; /* [node * partitions + p]: worker on that node */
@@ -196,6 +223,28 @@ unsigned ternd_fetch_poll(struct ternd_worker *w);
 int ternd_telemetry_start(struct ternd *t);
 void ternd_telemetry_stop(struct ternd *t);
 void ternd_publish(struct ternd_worker *w);
+/* A consistent copy of what worker w last published (views: room for
+ * its count); false when it kept changing under the reader. */
+bool ternd_published_read(struct ternd_worker *w,
+			  struct ternd_partition_view *views,
+			  struct ternd_worker_view *worker);
+const char *ternd_role_name(uint32_t role);
+extern const char *const ternd_reject_names[TERND_REJECT_COUNT];
+extern const char *const ternd_tx_fail_names[TERND_TX_FAIL_COUNT];
+
+/* ternd_control.c */
+void ternd_options_from_settings(struct ternd_options *o,
+				 const struct tern_setting_values *v);
+void ternd_idle_from_settings(const struct tern_setting_values *v,
+			      struct tern_idle_config *idle);
+/* Before EAL init (and before entering another network namespace): bind
+ * the control address. 0 or a negative errno, reported. */
+int ternd_control_listen(struct ternd *t, uint32_t ipv4, uint16_t port);
+/* Once the workers exist: their rings, then the control thread. */
+int ternd_control_start(struct ternd *t);
+void ternd_control_stop(struct ternd *t);
+/* On worker w's thread: take settings the control thread sent. */
+unsigned ternd_control_poll_worker(struct ternd_worker *w);
 
 /* ternd_worker.c */
 struct tern_dp_handler ternd_handler(struct ternd *t);

@@ -7,12 +7,15 @@
  * options.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -32,14 +35,23 @@ enum exit_code {
 struct cli {
 	struct ternd_options opts;
 	struct tern_eal_config eal;
-	struct tern_idle_config idle;
 	struct tern_impair_config impair;
 	char file_prefix[64];
 	char lcores[32];
 	const char *node_arg;
+	/* settings given on the command line: they win over the file */
+	struct tern_setting_values settings;
+	bool setting_given[TERN_SETTING_COUNT];
+	const char *control_arg;
+	uint32_t control_ipv4;
+	uint16_t control_port;
+	const char *netns;
 };
 
 static struct tern_dp *running_dp;
+
+/* The settings' option names: the table's names with dashes. */
+static char option_names[TERN_SETTING_COUNT][32];
 
 static void usage(FILE *out)
 {
@@ -63,38 +75,34 @@ static void usage(FILE *out)
 	      "  --single-file-segments  (virtio-user needs it)\n"
 	      "  --mem-mb N            EAL memory without hugepages "
 	      "(default 1024)\n"
-	      "  --idle busy|adaptive  idle policy (default adaptive)\n"
-	      "  --sleep-us-max N      adaptive: longest sleep (default 50)\n"
-	      "  --deep-sleep-us N     adaptive: longest sleep after 100 ms "
-	      "without\n"
-	      "                        work (default 1000; 0: never)\n"
-	      "  --spin-polls N        adaptive: empty polls before yielding "
-	      "(default 256)\n"
-	      "  --yield-polls N       adaptive: empty polls yielding the "
-	      "core\n"
-	      "                        before sleeping (default 1000)\n"
-	      "  --window-batches N    Sent list batches per partition "
-	      "(default 512)\n"
-	      "  --window-bytes N      Sent list bytes per partition "
-	      "(default 4 MiB)\n"
-	      "  --producers-max N     producers remembered per partition "
-	      "(default 64)\n"
-	      "  --producer-window N   batches remembered per producer "
-	      "(default 256)\n"
-	      "  --retransmit-us N     resend unacknowledged batches after "
-	      "(default 20000)\n"
-	      "  --commit-idle-us N    send COMMIT when idle after "
-	      "(default 1000)\n"
-	      "  --segment-bytes N     log segment size (default 64 MiB)\n"
 	      "  --log-level LEVEL     EAL log level, e.g. tern:debug\n"
 	      "  --impair SPEC         tests only: impair received frames on "
 	      "every\n"
 	      "                        port: drop=F,dup=F,reorder=F,delay=F,\n"
 	      "                        delay-us=N,seed=N (seed + node id)\n"
+	      "  --control IP:PORT     serve the control plane there "
+	      "(default: the\n"
+	      "                        node's control address in the file)\n"
+	      "  --netns NAME          open the control listener here, then "
+	      "enter\n"
+	      "                        network namespace NAME for the ports\n"
 	      "  --help\n"
 	      "\n"
-	      "Exit: 0 stopped cleanly, 2 usage, 3 setup failed.\n",
+	      "Settings (also in the cluster file's [ternd] section; the "
+	      "command\nline wins; 'live' ones change with `ternctl config "
+	      "set`):\n",
 	      out);
+	for (unsigned i = 0; i < TERN_SETTING_COUNT; i++) {
+		char range[96], def[32];
+
+		tern_setting_range(i, range, sizeof(range));
+		tern_setting_format(i, tern_settings[i].def, def, sizeof(def));
+		fprintf(out, "  --%s  %s, default %s%s\n    %s\n",
+			option_names[i], range, def,
+			tern_settings[i].live ? ", live" : "",
+			tern_settings[i].help);
+	}
+	fputs("\nExit: 0 stopped cleanly, 2 usage, 3 setup failed.\n", out);
 }
 
 enum opt_id {
@@ -110,76 +118,60 @@ enum opt_id {
 	OPT_HUGE_DIR,
 	OPT_SINGLE_FILE,
 	OPT_MEM_MB,
-	OPT_IDLE,
-	OPT_SLEEP_US_MAX,
-	OPT_SPIN_POLLS,
-	OPT_DEEP_SLEEP_US,
-	OPT_YIELD_POLLS,
-	OPT_WINDOW_BATCHES,
-	OPT_WINDOW_BYTES,
-	OPT_PRODUCERS_MAX,
-	OPT_PRODUCER_WINDOW,
-	OPT_RETRANSMIT_US,
-	OPT_COMMIT_IDLE_US,
-	OPT_SEGMENT_BYTES,
 	OPT_LOG_LEVEL,
 	OPT_IMPAIR,
+	OPT_CONTROL,
+	OPT_NETNS,
+	OPT_FIXED_COUNT,
+	OPT_SETTING = 512, /* + enum tern_setting_id */
 };
 
-static const struct option long_options[] = {
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "cluster", required_argument, NULL, OPT_CLUSTER },
-	{ "node", required_argument, NULL, OPT_NODE },
-	{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
-	{ "lcores", required_argument, NULL, OPT_LCORES },
-	{ "main-lcore", required_argument, NULL, OPT_MAIN_LCORE },
-	{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
-	{ "in-memory", no_argument, NULL, OPT_IN_MEMORY },
-	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
-	{ "huge-dir", required_argument, NULL, OPT_HUGE_DIR },
-	{ "single-file-segments", no_argument, NULL, OPT_SINGLE_FILE },
-	{ "mem-mb", required_argument, NULL, OPT_MEM_MB },
-	{ "idle", required_argument, NULL, OPT_IDLE },
-	{ "sleep-us-max", required_argument, NULL, OPT_SLEEP_US_MAX },
-	{ "spin-polls", required_argument, NULL, OPT_SPIN_POLLS },
-	{ "deep-sleep-us", required_argument, NULL, OPT_DEEP_SLEEP_US },
-	{ "yield-polls", required_argument, NULL, OPT_YIELD_POLLS },
-	{ "window-batches", required_argument, NULL, OPT_WINDOW_BATCHES },
-	{ "window-bytes", required_argument, NULL, OPT_WINDOW_BYTES },
-	{ "producers-max", required_argument, NULL, OPT_PRODUCERS_MAX },
-	{ "producer-window", required_argument, NULL, OPT_PRODUCER_WINDOW },
-	{ "retransmit-us", required_argument, NULL, OPT_RETRANSMIT_US },
-	{ "commit-idle-us", required_argument, NULL, OPT_COMMIT_IDLE_US },
-	{ "segment-bytes", required_argument, NULL, OPT_SEGMENT_BYTES },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "impair", required_argument, NULL, OPT_IMPAIR },
-	{ NULL, 0, NULL, 0 },
-};
+static struct option
+	long_options[OPT_FIXED_COUNT - OPT_HELP + TERN_SETTING_COUNT + 1] = {
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ "cluster", required_argument, NULL, OPT_CLUSTER },
+		{ "node", required_argument, NULL, OPT_NODE },
+		{ "data-dir", required_argument, NULL, OPT_DATA_DIR },
+		{ "lcores", required_argument, NULL, OPT_LCORES },
+		{ "main-lcore", required_argument, NULL, OPT_MAIN_LCORE },
+		{ "file-prefix", required_argument, NULL, OPT_FILE_PREFIX },
+		{ "in-memory", no_argument, NULL, OPT_IN_MEMORY },
+		{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+		{ "huge-dir", required_argument, NULL, OPT_HUGE_DIR },
+		{ "single-file-segments", no_argument, NULL, OPT_SINGLE_FILE },
+		{ "mem-mb", required_argument, NULL, OPT_MEM_MB },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "impair", required_argument, NULL, OPT_IMPAIR },
+		{ "control", required_argument, NULL, OPT_CONTROL },
+		{ "netns", required_argument, NULL, OPT_NETNS },
+		/* then the settings, by add_setting_options() */
+	};
+
+static void add_setting_options(void)
+{
+	struct option *o = &long_options[OPT_FIXED_COUNT - OPT_HELP];
+
+	for (unsigned i = 0; i < TERN_SETTING_COUNT; i++, o++) {
+		char *n = option_names[i];
+
+		snprintf(n, sizeof(option_names[i]), "%s",
+			 tern_settings[i].name);
+		for (; *n != '\0'; n++)
+			if (*n == '_')
+				*n = '-';
+		*o = (struct option){ option_names[i], required_argument, NULL,
+				      OPT_SETTING + (int)i };
+	}
+}
 
 static void set_defaults(struct cli *cli)
 {
 	memset(cli, 0, sizeof(*cli));
-	cli->opts = (struct ternd_options){
-		.window_batches = 512,
-		.window_bytes = 4u << 20,
-		.producers_max = 64,
-		.producer_window = 256,
-		.retransmit_ns = 20000000,
-		.commit_idle_ns = 1000000,
-		.segment_bytes = 64ull << 20,
-	};
 	cli->eal = (struct tern_eal_config){ .lcores = tern_eal_lcores_floating(
 						     cli->lcores,
 						     sizeof(cli->lcores)),
 					     .main_lcore = -1,
 					     .mem_mb = 1024 };
-	cli->idle = (struct tern_idle_config){ .mode = TERN_IDLE_ADAPTIVE,
-					       .spin_polls = 256,
-					       .yield_polls = 1000,
-					       .sleep_us_max = 50,
-					       .deep_after_ms = 100,
-					       .deep_sleep_us = 1000,
-					       .rx_interrupts = true };
 }
 
 static int parse_number(struct cli *cli, int id, const char *name,
@@ -200,21 +192,6 @@ static int parse_number(struct cli *cli, int id, const char *name,
 		NUMBER(OPT_MAIN_LCORE, 0, RTE_MAX_LCORE - 1,
 		       cli->eal.main_lcore, 1);
 		NUMBER(OPT_MEM_MB, 64, 1u << 20, cli->eal.mem_mb, 1);
-		NUMBER(OPT_SLEEP_US_MAX, 1, 100000, cli->idle.sleep_us_max, 1);
-		NUMBER(OPT_SPIN_POLLS, 0, 1u << 30, cli->idle.spin_polls, 1);
-		NUMBER(OPT_DEEP_SLEEP_US, 0, 100000, cli->idle.deep_sleep_us,
-		       1);
-		NUMBER(OPT_YIELD_POLLS, 0, 1u << 30, cli->idle.yield_polls, 1);
-		NUMBER(OPT_WINDOW_BATCHES, 1, 1u << 20, o->window_batches, 1);
-		NUMBER(OPT_WINDOW_BYTES, 65536, 1u << 30, o->window_bytes, 1);
-		NUMBER(OPT_PRODUCERS_MAX, 1, 1u << 20, o->producers_max, 1);
-		NUMBER(OPT_PRODUCER_WINDOW, 1, 1u << 20, o->producer_window, 1);
-		NUMBER(OPT_RETRANSMIT_US, 100, 60000000, o->retransmit_ns,
-		       1000);
-		NUMBER(OPT_COMMIT_IDLE_US, 10, 60000000, o->commit_idle_ns,
-		       1000);
-		NUMBER(OPT_SEGMENT_BYTES, 1u << 20, 1ull << 32,
-		       o->segment_bytes, 1);
 	default:
 		break;
 	}
@@ -262,19 +239,39 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 		fprintf(stderr, "ternd: --impair '%s': %s\n", arg, err);
 		return -EINVAL;
 	}
-	case OPT_IDLE:
-		if (strcmp(arg, "busy") == 0 || strcmp(arg, "adaptive") == 0) {
-			cli->idle.mode = arg[0] == 'b' ? TERN_IDLE_BUSY
-						       : TERN_IDLE_ADAPTIVE;
+	case OPT_CONTROL:
+		cli->control_arg = arg;
+		if (tern_arg_endpoint("ternd", "control", arg, 0,
+				      &cli->control_ipv4,
+				      &cli->control_port) != 0)
+			return -EINVAL;
+		if (cli->control_port != 0)
 			return 0;
-		}
-		fprintf(stderr, "ternd: --idle '%s': use busy or adaptive\n",
+		fprintf(stderr,
+			"ternd: --control '%s': give the port too, "
+			"IP:PORT\n",
 			arg);
 		return -EINVAL;
+	case OPT_NETNS:
+		cli->netns = arg;
+		return 0;
 	default:
 		usage(stderr);
 		return -EINVAL;
 	}
+}
+
+static int parse_setting(struct cli *cli, int id, const char *arg)
+{
+	char why[256];
+
+	if (tern_setting_parse(id, arg, &cli->settings.v[id], why,
+			       sizeof(why)) != 0) {
+		fprintf(stderr, "ternd: --%s: %s\n", option_names[id], why);
+		return -EINVAL;
+	}
+	cli->setting_given[id] = true;
+	return 0;
 }
 
 static int parse_cli(int argc, char **argv, struct cli *cli)
@@ -282,6 +279,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	int id;
 
 	set_defaults(cli);
+	add_setting_options();
 	while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
 		int err;
 
@@ -292,6 +290,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		if (id < OPT_HELP) {
 			usage(stderr);
 			return -EINVAL;
+		}
+		if (id >= OPT_SETTING) {
+			err = parse_setting(cli, id - OPT_SETTING, optarg);
+			if (err != 0)
+				return err;
+			continue;
 		}
 		err = parse_number(cli, id, long_options[id - OPT_HELP].name,
 				   optarg);
@@ -339,6 +343,11 @@ static int load_cluster(struct ternd *t, const struct cli *cli)
 	}
 	t->opts = cli->opts;
 	t->self = cli->opts.node;
+	t->settings = t->cluster.settings;
+	for (unsigned i = 0; i < TERN_SETTING_COUNT; i++)
+		if (cli->setting_given[i])
+			t->settings.v[i] = cli->settings.v[i];
+	ternd_options_from_settings(&t->opts, &t->settings);
 	return tern_placement_init(&t->placement, t->cluster.node_count,
 				   t->cluster.partitions,
 				   t->cluster.replication);
@@ -389,7 +398,9 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 		     struct tern_dp_config *dp)
 {
 	const struct tern_cluster_node *self = &t->cluster.nodes[t->self];
+	struct tern_idle_config idle;
 
+	ternd_idle_from_settings(&t->settings, &idle);
 	memset(dp, 0, sizeof(*dp));
 	for (unsigned p = 0; p < self->port_count; p++) {
 		dp->ports[p] = (struct tern_port_config){
@@ -398,7 +409,7 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 			.mtu = self->mtu,
 			/* Peers start in turn and clients come and go. */
 			.link_wait_ms = 0,
-			.rx_interrupts = cli->idle.mode == TERN_IDLE_ADAPTIVE,
+			.rx_interrupts = idle.mode == TERN_IDLE_ADAPTIVE,
 			.checksum_offload = true,
 			.relink = connects_at_start(self->ports[p]),
 		};
@@ -410,7 +421,7 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 	dp->port_count = self->port_count;
 	dp->ipv4 = self->ipv4;
 	dp->udp_port_base = t->cluster.udp_port_base;
-	dp->idle = cli->idle;
+	dp->idle = idle;
 	dp->app_mbufs = 1024;
 	/* A memif peer that restarted comes back only if its client end
 	 * is restarted: one second of a link down, and it is. */
@@ -547,16 +558,6 @@ static int workers_init(struct ternd *t)
 
 /* ---- stop --------------------------------------------------------------- */
 
-static const char *const reject_names[TERND_REJECT_COUNT] = {
-	"stale_epoch", "not_served", "bad_message",
-	"bad_batch",   "unexpected", "unknown_peer",
-};
-static const char *const tx_fail_names[TERND_TX_FAIL_COUNT] = {
-	"no_route",
-	"no_mac",
-	"tx_full",
-};
-
 static const char *const chain_reject_names[TERN_CHAIN_REJECT_COUNT] = {
 	"stale_epoch", "not_predecessor", "not_successor", "gap",
 	"duplicate",   "bad_ack",	  "divergent",
@@ -597,12 +598,14 @@ static void print_worker(const struct ternd_worker *w)
 		if (w->rejected[i] != 0)
 			fprintf(stderr,
 				"ternd: worker %u rejected %s=%" PRIu64 "\n",
-				w->index, reject_names[i], w->rejected[i]);
+				w->index, ternd_reject_names[i],
+				w->rejected[i]);
 	for (unsigned i = 0; i < TERND_TX_FAIL_COUNT; i++)
 		if (w->tx_failed[i] != 0)
 			fprintf(stderr,
 				"ternd: worker %u send failed %s=%" PRIu64 "\n",
-				w->index, tx_fail_names[i], w->tx_failed[i]);
+				w->index, ternd_tx_fail_names[i],
+				w->tx_failed[i]);
 	if (w->fetch_slots_full != 0)
 		fprintf(stderr,
 			"ternd: worker %u fetches refused, slots full=%" PRIu64
@@ -643,6 +646,19 @@ static void workers_close(struct ternd *t)
 	free(t->worker_of);
 }
 
+static int open_netns(const char *name)
+{
+	char path[256];
+
+	if (strchr(name, '/') != NULL ||
+	    snprintf(path, sizeof(path), "/run/netns/%s", name) >=
+		    (int)sizeof(path)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -672,6 +688,8 @@ static int run(struct ternd *t, const struct cli *cli)
 					      t->worker_count);
 		err = ternd_telemetry_start(t);
 	}
+	if (err == 0)
+		err = ternd_control_start(t);
 	if (err == 0) {
 		running_dp = t->dp;
 		signal(SIGINT, on_signal);
@@ -684,11 +702,40 @@ static int run(struct ternd *t, const struct cli *cli)
 	} else {
 		fprintf(stderr, "ternd: setup failed: %s\n", strerror(-err));
 	}
+	ternd_control_stop(t);
 	tern_stats_telemetry_register(NULL, 0);
 	ternd_telemetry_stop(t);
 	workers_close(t);
 	tern_dp_destroy(t->dp);
 	return err == 0 ? EXIT_OK : EXIT_SETUP;
+}
+
+/* The listener first: with --netns it stays in this namespace, where
+ * operators reach it, while the ports live in the node's. */
+static int open_control(struct ternd *t, const struct cli *cli)
+{
+	const struct tern_cluster_node *self = &t->cluster.nodes[t->self];
+	int err = cli->control_arg != NULL
+			  ? ternd_control_listen(t, cli->control_ipv4,
+						 cli->control_port)
+			  : ternd_control_listen(t, self->control_ipv4,
+						 self->control_port);
+	int fd;
+
+	if (err != 0 || cli->netns == NULL)
+		return err;
+	err = -ENOENT;
+	fd = open_netns(cli->netns);
+	if (fd >= 0) {
+		err = setns(fd, CLONE_NEWNET) == 0 ? 0 : -errno;
+		close(fd);
+	}
+	if (err != 0)
+		fprintf(stderr,
+			"ternd: --netns %s: cannot enter it: %s; create it "
+			"with `ip netns add %s` (run as root)\n",
+			cli->netns, strerror(-err), cli->netns);
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -706,6 +753,8 @@ int main(int argc, char **argv)
 		fputs("ternd: cannot assign partitions to workers\n", stderr);
 		return EXIT_SETUP;
 	}
+	if (open_control(&t, &cli) != 0)
+		return EXIT_SETUP;
 	for (unsigned p = 0; p < t.cluster.nodes[t.self].port_count; p++)
 		cli.eal.devices[cli.eal.device_count++] =
 			t.cluster.nodes[t.self].ports[p];

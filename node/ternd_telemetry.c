@@ -14,12 +14,23 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_common.h>
 #include <rte_telemetry.h>
 
 #include "tern_log.h"
 #include "ternd.h"
 
 #define READ_TRIES 1000
+
+const char *const ternd_reject_names[TERND_REJECT_COUNT] = {
+	"stale_epoch", "not_served", "bad_message",
+	"bad_batch",   "unexpected", "unknown_peer",
+};
+const char *const ternd_tx_fail_names[TERND_TX_FAIL_COUNT] = {
+	"no_route",
+	"no_mac",
+	"tx_full",
+};
 
 static _Atomic(struct ternd *) telemetry_node;
 /* Callbacks inside the node's views: stop waits for them to leave. */
@@ -63,20 +74,27 @@ void ternd_publish(struct ternd_worker *w)
 	atomic_thread_fence(memory_order_release);
 	for (unsigned i = 0; i < w->replica_count; i++)
 		view_of(&w->replicas[i], &p->views[i]);
+	memcpy(p->worker.rejected, w->rejected, sizeof(w->rejected));
+	memcpy(p->worker.tx_failed, w->tx_failed, sizeof(w->tx_failed));
+	p->worker.fetch_slots_full = w->fetch_slots_full;
+	p->worker.settings_applied = w->settings_applied;
 	atomic_store_explicit(&p->seq, seq + 2, memory_order_release);
 }
 
-/* A consistent copy of a worker's views; false if it kept changing. */
-static bool read_views(struct ternd_published *p, unsigned count,
-		       struct ternd_partition_view *out)
+bool ternd_published_read(struct ternd_worker *w,
+			  struct ternd_partition_view *views,
+			  struct ternd_worker_view *worker)
 {
+	struct ternd_published *p = &w->published;
+
 	for (int i = 0; i < READ_TRIES; i++) {
 		uint32_t before =
 			atomic_load_explicit(&p->seq, memory_order_acquire);
 
 		if (before & 1)
 			continue;
-		memcpy(out, p->views, count * sizeof(*out));
+		memcpy(views, p->views, p->count * sizeof(*views));
+		*worker = p->worker;
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&p->seq, memory_order_relaxed) ==
 		    before)
@@ -93,6 +111,11 @@ static const char *const role_names[] = {
 	[TERN_CHAIN_NOT_MEMBER] = "not_member",
 };
 
+const char *ternd_role_name(uint32_t role)
+{
+	return role < RTE_DIM(role_names) ? role_names[role] : "unknown";
+}
+
 static struct rte_tel_data *view_dict(const struct ternd_partition_view *v,
 				      unsigned worker)
 {
@@ -101,7 +124,7 @@ static struct rte_tel_data *view_dict(const struct ternd_partition_view *v,
 	if (d == NULL)
 		return NULL;
 	rte_tel_data_start_dict(d);
-	rte_tel_data_add_dict_string(d, "role", role_names[v->role]);
+	rte_tel_data_add_dict_string(d, "role", ternd_role_name(v->role));
 	rte_tel_data_add_dict_u64(d, "worker", worker);
 	rte_tel_data_add_dict_u64(d, "log_end", v->log_end);
 	rte_tel_data_add_dict_u64(d, "durable", v->durable);
@@ -125,13 +148,14 @@ static struct rte_tel_data *view_dict(const struct ternd_partition_view *v,
 static int partitions_of(struct ternd *t, struct rte_tel_data *data)
 {
 	struct ternd_partition_view views[TERND_PUBLISH_MAX];
+	struct ternd_worker_view worker;
 
 	rte_tel_data_start_dict(data);
 	for (unsigned w = 0; w < t->worker_count; w++) {
 		struct ternd_worker *wk = &t->workers[w];
 		unsigned count = wk->published.count;
 
-		if (!read_views(&wk->published, count, views))
+		if (!ternd_published_read(wk, views, &worker))
 			return -EBUSY;
 		for (unsigned i = 0; i < count; i++) {
 			struct rte_tel_data *d = view_dict(&views[i], w);

@@ -346,6 +346,7 @@ static unsigned on_poll(void *arg, struct tern_dp_worker *dp_worker,
 	work += ternd_report_durable(w);
 	work += tick(w);
 	work += ternd_fetch_poll(w);
+	work += ternd_control_poll_worker(w);
 	return work;
 }
 

@@ -64,6 +64,7 @@ write_cluster() {
 			echo "[node $i]"
 			echo "ipv4 = $(node_ip "$i")"
 			echo "mtu = $mtu"
+			echo "control = 127.0.0.1:$((control_base + i))"
 			if [ "$transport" = afxdp ]; then
 				echo "port = net_af_xdp0,iface=$(veth_node "$i"),start_queue=0,queue_count=1"
 				for ((j = 0; j < nodes; j++)); do
@@ -190,16 +191,35 @@ start_node() {
 	local i=$1 prefix="tern-local-$$-n$1" pid
 	mkdir -p "$dir/n$i/data"
 	echo "$prefix" >>"$dir/prefixes"
-	local run=()
-	[ -f "$dir/tag" ] && run=(ip netns exec "$(ns_node "$i")")
+	local netns=()
+	# The control listener stays here, where ternctl reaches it; the
+	# node's ports are in its namespace.
+	[ -f "$dir/tag" ] && netns=(--netns "$(ns_node "$i")")
 	# shellcheck disable=SC2086 # ternd_args are words
 	# The build `up` was given: start-node runs without --build.
-	"${run[@]}" "$(cat "$dir/build")/node/ternd" --cluster "$dir/cluster.ini" --node "$i" \
+	"$(cat "$dir/build")/node/ternd" "${netns[@]}" --cluster "$dir/cluster.ini" --node "$i" \
 		--data-dir "$dir/n$i/data" --file-prefix "$prefix" \
 		--segment-bytes "$(cat "$dir/segment_bytes")" $(cat "$dir/ternd_args") \
 		>>"$dir/n$i/ternd.log" 2>&1 </dev/null &
 	pid=$!
 	echo "$pid $(starttime "$pid")" >"$dir/n$i/ternd.pid"
+}
+
+# The first of N consecutive loopback TCP ports nobody listens on, for the
+# nodes' control planes; searched from a point that depends on DIR, so
+# that clusters started at once rarely race for the same ports.
+free_control_base() {
+	local n=$1 base p busy
+	base=$((17100 + $(echo "$dir" | cksum | cut -d' ' -f1) % 400 * 64))
+	busy=$(ss -Hltn | awk '{ n = split($4, a, ":"); print a[n] }')
+	for ((; base < 65000; base += 64)); do
+		for ((p = base; p < base + n; p++)); do
+			grep -qx "$p" <<<"$busy" && continue 2
+		done
+		echo "$base"
+		return
+	done
+	die "no $n free TCP ports for the control planes"
 }
 
 cmd_up() {
@@ -214,6 +234,7 @@ cmd_up() {
 	echo "$(lcores_arg) $ternd_args" >"$dir/ternd_args"
 	ulimit -l unlimited 2>/dev/null || true # AF_XDP UMEMs
 	[ "$transport" = afxdp ] && make_bridge
+	control_base=$(free_control_base "$nodes")
 	write_cluster
 	for ((i = 0; i < nodes; i++)); do
 		start_node "$i"

@@ -19,7 +19,8 @@ packages=(
 	libcmocka-dev
 	libdpdk-dev
 	libinih-dev          # the cluster file parser
-	libjemalloc-dev
+	libjansson-dev       # the control plane's JSON
+	libjemalloc-dev      # ternd's heap, with statistics on /metrics
 	liburing-dev
 	meson
 	ninja-build
