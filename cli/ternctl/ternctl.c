@@ -17,32 +17,38 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: ternctl (--cluster FILE | --bootstrap IP[:PORT]) "
-	      "[--json]\n"
-	      "               [--timeout-ms N] COMMAND [options]\n"
+	fputs("usage: ternctl [--cluster FILE | --bootstrap IP[:PORT]] "
+	      "[--control IP:PORT]\n"
+	      "               [--json] [--timeout-ms N] COMMAND [options]\n"
 	      "\n"
-	      "Commands (over a kernel UDP socket: the nodes must be "
-	      "reachable\n"
-	      "through the kernel, e.g. AF_XDP nodes on a bridge):\n"
-	      "  produce [--key K | --partition P | --tab-keys] [VALUE...]\n"
-	      "          write VALUEs, or one record per line of stdin\n"
-	      "          (--tab-keys: KEY<TAB>VALUE lines); prints each\n"
-	      "          record's partition and offset once committed\n"
-	      "  consume --partition P [--from OFFSET] [--count N] "
-	      "[--follow]\n"
-	      "          print committed records from the partition's tail\n"
-	      "          (--follow: keep waiting for new ones, like tail "
-	      "-f)\n"
+	      "Data (a kernel UDP socket to the nodes' data ports):\n"
+	      "  produce   write records, print their offsets once committed\n"
+	      "  consume   read committed records, or follow like tail -f\n"
+	      "Control plane (TCP to each node's control address):\n"
+	      "  cluster status   nodes, epoch, roles, lag, durability\n"
+	      "  topic list|describe\n"
+	      "  stats     counters per node, lcore and partition; --watch\n"
+	      "  config list|get|set   ternd's settings\n"
+	      "Offline:\n"
+	      "  check     verify partition logs on disk\n"
+	      "  local up|status|down   a cluster on this machine\n"
 	      "\n"
-	      "  --cluster FILE         the cluster file\n"
-	      "  --bootstrap IP[:PORT]  ask that node for the partition map "
-	      "(port 7000)\n"
-	      "  --json                 one JSON object per record\n"
+	      "`ternctl COMMAND --help` explains each, with an example.\n"
+	      "\n"
+	      "  --cluster FILE         the cluster file: nodes, data and "
+	      "control\n"
+	      "                         addresses\n"
+	      "  --bootstrap IP[:PORT]  produce/consume: ask that node for "
+	      "the\n"
+	      "                         partition map (port 7000)\n"
+	      "  --control IP:PORT      talk to this one node's control "
+	      "plane\n"
+	      "  --json                 machine-readable output\n"
 	      "  --timeout-ms N         give up on an unanswered request "
 	      "(default 5000)\n"
 	      "\n"
-	      "Exit: 0 done, 1 refused by the cluster, 2 usage, 3 no "
-	      "answer.\n",
+	      "Exit: 0 done, 1 refused by the cluster (or a problem found), "
+	      "2 usage,\n3 no answer.\n",
 	      out);
 }
 
@@ -135,11 +141,19 @@ static int connect_cluster(struct ternctl *t)
 
 /* ---- main --------------------------------------------------------------- */
 
-enum { OPT_CLUSTER = 256, OPT_BOOTSTRAP, OPT_JSON, OPT_TIMEOUT, OPT_HELP };
+enum {
+	OPT_CLUSTER = 256,
+	OPT_BOOTSTRAP,
+	OPT_CONTROL,
+	OPT_JSON,
+	OPT_TIMEOUT,
+	OPT_HELP,
+};
 
 static const struct option global_options[] = {
 	{ "cluster", required_argument, NULL, OPT_CLUSTER },
 	{ "bootstrap", required_argument, NULL, OPT_BOOTSTRAP },
+	{ "control", required_argument, NULL, OPT_CONTROL },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -150,19 +164,25 @@ static int load(struct ternctl *t, const char *cluster_path,
 		const char *bootstrap_spec)
 {
 	char err[512];
+	int code = TERNCTL_OK;
 
-	if ((cluster_path == NULL) == (bootstrap_spec == NULL)) {
-		fputs("ternctl: give --cluster FILE or --bootstrap IP (see "
-		      "--help)\n",
+	if (cluster_path != NULL && bootstrap_spec != NULL) {
+		fputs("ternctl: give --cluster FILE or --bootstrap IP, not "
+		      "both\n",
 		      stderr);
 		return TERNCTL_USAGE;
 	}
 	if (bootstrap_spec != NULL)
-		return bootstrap(t, bootstrap_spec);
-	if (tern_cluster_load(cluster_path, &t->cluster, err, sizeof(err)) == 0)
-		return TERNCTL_OK;
-	fprintf(stderr, "ternctl: %s\n", err);
-	return TERNCTL_USAGE;
+		code = bootstrap(t, bootstrap_spec);
+	else if (cluster_path != NULL &&
+		 tern_cluster_load(cluster_path, &t->cluster, err,
+				   sizeof(err)) != 0) {
+		fprintf(stderr, "ternctl: %s\n", err);
+		code = TERNCTL_USAGE;
+	}
+	t->have_cluster = code == TERNCTL_OK &&
+			  (cluster_path != NULL || bootstrap_spec != NULL);
+	return code;
 }
 
 static int parse_global(struct ternctl *t, int argc, char **argv,
@@ -180,6 +200,13 @@ static int parse_global(struct ternctl *t, int argc, char **argv,
 			break;
 		case OPT_BOOTSTRAP:
 			*bootstrap_spec = optarg;
+			break;
+		case OPT_CONTROL:
+			if (tern_arg_endpoint("ternctl", "control", optarg,
+					      TERN_CLUSTER_CONTROL_PORT_BASE,
+					      &t->control_ipv4,
+					      &t->control_port) != 0)
+				return TERNCTL_USAGE;
 			break;
 		case OPT_JSON:
 			t->json = true;
@@ -205,32 +232,78 @@ static int parse_global(struct ternctl *t, int argc, char **argv,
 	return TERNCTL_OK;
 }
 
+enum needs {
+	NEEDS_NOTHING,
+	NEEDS_CLUSTER, /* the cluster file or --control: control plane */
+	NEEDS_DATA,    /* a data connection: the map and a UDP socket */
+};
+
+static const struct command {
+	const char *name;
+	int (*run)(struct ternctl *, int, char **);
+	enum needs needs;
+} commands[] = {
+	{ "produce", ternctl_produce, NEEDS_DATA },
+	{ "consume", ternctl_consume, NEEDS_DATA },
+	{ "cluster", ternctl_cluster, NEEDS_CLUSTER },
+	{ "topic", ternctl_topic, NEEDS_CLUSTER },
+	{ "stats", ternctl_stats, NEEDS_CLUSTER },
+	{ "config", ternctl_config, NEEDS_CLUSTER },
+	{ "check", ternctl_check, NEEDS_NOTHING },
+	{ "local", ternctl_local, NEEDS_NOTHING },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	fprintf(stderr,
+		"ternctl: unknown command '%s'; commands: produce, consume, "
+		"cluster, topic, stats, config, check, local (see --help)\n",
+		name);
+	return NULL;
+}
+
+/* --help anywhere after the command: its help, without a cluster. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static struct ternctl t;
 	const char *cluster_path = NULL, *bootstrap_spec = NULL;
-	int (*command)(struct ternctl *, int, char **) = NULL;
+	const struct command *command;
 	int code = parse_global(&t, argc, argv, &cluster_path, &bootstrap_spec);
 
 	t.udp.fd = -1;
 	if (code != TERNCTL_OK)
 		return code;
-	if (strcmp(argv[optind], "produce") == 0)
-		command = ternctl_produce;
-	else if (strcmp(argv[optind], "consume") == 0)
-		command = ternctl_consume;
-	if (command == NULL) {
-		fprintf(stderr,
-			"ternctl: unknown command '%s'; commands: produce, "
-			"consume (see --help)\n",
-			argv[optind]);
+	command = find_command(argv[optind]);
+	if (command == NULL)
 		return TERNCTL_USAGE;
-	}
-	code = load(&t, cluster_path, bootstrap_spec);
-	if (code == TERNCTL_OK)
+	argc -= optind;
+	argv += optind;
+	if (command->needs != NEEDS_NOTHING && !wants_help(argc, argv))
+		code = load(&t, cluster_path, bootstrap_spec);
+	if (code == TERNCTL_OK && command->needs == NEEDS_DATA &&
+	    !wants_help(argc, argv)) {
+		if (!t.have_cluster) {
+			fputs("ternctl: give --cluster FILE or --bootstrap IP "
+			      "(see --help)\n",
+			      stderr);
+			return TERNCTL_USAGE;
+		}
 		code = connect_cluster(&t) == 0 ? TERNCTL_OK : TERNCTL_USAGE;
+	}
 	if (code == TERNCTL_OK)
-		code = command(&t, argc - optind, argv + optind);
+		code = command->run(&t, argc, argv);
 	tern_client_destroy(t.client);
 	tern_client_udp_close(&t.udp);
 	free(t.fetch_buf);

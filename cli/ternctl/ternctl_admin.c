@@ -1,0 +1,1063 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ternctl's commands over the control plane (docs/protocol.md, "Control
+ * plane"): cluster status, topic list|describe, stats, config. Each node
+ * is asked at its control address from the cluster file (or the one given
+ * with --control); a node that does not answer is reported as down.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "control.h"
+
+#define DIM(a) (sizeof(a) / sizeof((a)[0]))
+#include "placement.h"
+#include "settings.h"
+#include "ternctl.h"
+
+struct target {
+	int node; /* -1: unknown (--control) */
+	uint32_t ipv4;
+	uint16_t port;
+};
+
+static void ipv4_text(uint32_t ip, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
+		 ip >> 8 & 255, ip & 255);
+}
+
+static void target_text(const struct target *tg, char *buf, size_t len)
+{
+	char ip[16];
+
+	ipv4_text(tg->ipv4, ip, sizeof(ip));
+	if (tg->node >= 0)
+		snprintf(buf, len, "node %d (control %s:%u)", tg->node, ip,
+			 tg->port);
+	else
+		snprintf(buf, len, "control %s:%u", ip, tg->port);
+}
+
+/* The nodes to ask: all of the file's, one (--node), or --control's. */
+static int targets_of(const struct ternctl *t, int node, struct target *out,
+		      unsigned *count)
+{
+	if (t->control_port != 0) {
+		out[0] =
+			(struct target){ -1, t->control_ipv4, t->control_port };
+		*count = 1;
+		return TERNCTL_OK;
+	}
+	if (!t->have_cluster) {
+		fputs("ternctl: give --cluster FILE or --control IP:PORT "
+		      "(see --help)\n",
+		      stderr);
+		return TERNCTL_USAGE;
+	}
+	if (node >= (int)t->cluster.node_count) {
+		fprintf(stderr,
+			"ternctl: --node %d is not in the cluster (nodes 0 to "
+			"%u)\n",
+			node, t->cluster.node_count - 1);
+		return TERNCTL_USAGE;
+	}
+	*count = 0;
+	for (unsigned i = 0; i < t->cluster.node_count; i++)
+		if (node < 0 || (unsigned)node == i)
+			out[(*count)++] = (struct target){
+				(int)i, t->cluster.nodes[i].control_ipv4,
+				t->cluster.nodes[i].control_port
+			};
+	return TERNCTL_OK;
+}
+
+/*
+ * Ask tg; the result object, or NULL with the reason printed (quietly
+ * when quiet) and *code set. The request is consumed.
+ */
+static json_t *ask(const struct ternctl *t, const struct target *tg,
+		   json_t *req, bool quiet, int *code)
+{
+	char who[64];
+	int err;
+	json_t *answer = tern_control_call(
+		tg->ipv4, tg->port, req, (int)(t->timeout_ns / 1000000), &err);
+	json_t *result;
+
+	json_decref(req);
+	target_text(tg, who, sizeof(who));
+	if (answer == NULL) {
+		*code = TERNCTL_UNREACHABLE;
+		if (!quiet)
+			fprintf(stderr,
+				"ternctl: %s: %s; is its ternd running? "
+				"(`ternctl cluster status` shows the nodes)\n",
+				who, strerror(-err));
+		return NULL;
+	}
+	if (json_is_true(json_object_get(answer, "ok"))) {
+		result = json_incref(json_object_get(answer, "result"));
+		json_decref(answer);
+		*code = TERNCTL_OK;
+		return result;
+	}
+	*code = TERNCTL_REFUSED;
+	if (!quiet)
+		fprintf(stderr, "ternctl: %s refused: %s (%s)\n", who,
+			json_string_value(json_object_get(
+				json_object_get(answer, "error"), "message")),
+			json_string_value(json_object_get(
+				json_object_get(answer, "error"), "code")));
+	json_decref(answer);
+	return NULL;
+}
+
+static json_t *request(const char *cmd)
+{
+	return json_pack("{s:s}", "cmd", cmd);
+}
+
+static void print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2));
+	putchar('\n');
+	fflush(stdout);
+}
+
+static json_int_t int_of(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "?";
+}
+
+/* A command's own options: --node N and --help, plus extra ones. */
+struct cmd_opts {
+	int node;
+	bool markdown;
+	uint64_t watch_s;
+	uint64_t count;
+};
+
+static int parse_cmd(int argc, char **argv, const char *help,
+		     struct cmd_opts *o)
+{
+	static const struct option opts[] = {
+		{ "node", required_argument, NULL, 'n' },
+		{ "markdown", no_argument, NULL, 'm' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int id;
+
+	*o = (struct cmd_opts){ .node = -1 };
+	optind = 0;
+	/* Options may come anywhere: "config get NAME --node 1". */
+	while ((id = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (id) {
+		case 'n':
+			if (tern_arg_u64("ternctl", "node", optarg, 0, 63,
+					 &v) != 0)
+				return TERNCTL_USAGE;
+			o->node = (int)v;
+			break;
+		case 'm':
+			o->markdown = true;
+			break;
+		case 'w':
+			if (tern_arg_u64("ternctl", "watch", optarg, 1, 3600,
+					 &o->watch_s) != 0)
+				return TERNCTL_USAGE;
+			break;
+		case 'c':
+			if (tern_arg_u64("ternctl", "count", optarg, 1,
+					 UINT32_MAX, &o->count) != 0)
+				return TERNCTL_USAGE;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			exit(TERNCTL_OK);
+		default:
+			fputs(help, stderr);
+			return TERNCTL_USAGE;
+		}
+	}
+	return TERNCTL_OK;
+}
+
+/* ---- cluster status ----------------------------------------------------- */
+
+static const char cluster_help[] =
+	"usage: ternctl --cluster FILE [--json] cluster status\n"
+	"\n"
+	"Ask every node of the cluster file for its state and show the "
+	"nodes\n(up or down, epoch, roles) and each partition's chain: the "
+	"head's log\nend, the commit index, every replica's lag behind the "
+	"head, the\ndurability mode, and whether a replica is missing.\n"
+	"\n"
+	"Example:\n  ternctl --cluster /tmp/tern-demo/cluster.ini cluster "
+	"status\n"
+	"\nExit: 0 every node up, 1 some node down or on another epoch, 2 "
+	"usage.\n";
+
+struct node_state {
+	json_t *status; /* NULL: down */
+	unsigned heads, middles, tails;
+};
+
+/* The replica of partition p in a node's status, or NULL. */
+static json_t *replica_in(json_t *status, uint32_t p)
+{
+	json_t *replicas = json_object_get(status, "replicas");
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(replicas, i, r)
+	{
+		if (int_of(r, "partition") == (json_int_t)p)
+			return r;
+	}
+	return NULL;
+}
+
+static json_t *partition_json(const struct ternctl *t,
+			      const struct tern_placement *pl,
+			      struct node_state *nodes, uint32_t p)
+{
+	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
+	json_t *replicas = json_array(), *chain_j = json_array();
+	json_t *head = NULL;
+	json_int_t head_end = -1, commit = -1;
+	bool missing = false;
+
+	(void)tern_placement_get_chain(pl, p, chain, DIM(chain));
+	for (uint32_t k = 0; k < t->cluster.replication; k++) {
+		json_t *r = nodes[chain[k]].status != NULL
+				    ? replica_in(nodes[chain[k]].status, p)
+				    : NULL;
+
+		json_array_append_new(chain_j, json_integer(chain[k]));
+		if (k == 0 && r != NULL) {
+			head = r;
+			head_end = int_of(r, "log_end");
+		}
+		if (k == t->cluster.replication - 1 && r != NULL)
+			commit = int_of(r, "commit");
+		missing = missing || r == NULL;
+		json_array_append_new(
+			replicas,
+			r == NULL
+				? json_pack("{s:i, s:s}", "node", chain[k],
+					    "state", "down")
+				: json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, "
+					    "s:o}",
+					    "node", chain[k], "state", "up",
+					    "role", str_of(r, "role"),
+					    "log_end", int_of(r, "log_end"),
+					    "durable", int_of(r, "durable"),
+					    "commit", int_of(r, "commit"),
+					    "lag",
+					    head != NULL
+						    ? json_integer(
+							      head_end -
+							      int_of(r,
+								     "log_end"))
+						    : json_null()));
+	}
+	return json_pack("{s:i, s:o, s:s, s:o, s:o, s:b, s:o}", "partition",
+			 (int)p, "chain", chain_j, "durability",
+			 tern_cluster_durability_name(t->cluster.durability),
+			 "head_log_end",
+			 head != NULL ? json_integer(head_end) : json_null(),
+			 "commit",
+			 commit >= 0 ? json_integer(commit) : json_null(),
+			 "under_replicated", missing, "replicas", replicas);
+}
+
+static json_t *node_json(const struct ternctl *t, unsigned i,
+			 struct node_state *n)
+{
+	char ip[16], control[32];
+	json_t *o;
+
+	ipv4_text(t->cluster.nodes[i].ipv4, ip, sizeof(ip));
+	ipv4_text(t->cluster.nodes[i].control_ipv4, control, sizeof(control));
+	snprintf(control + strlen(control), sizeof(control) - strlen(control),
+		 ":%u", t->cluster.nodes[i].control_port);
+	o = json_pack("{s:i, s:s, s:s, s:s}", "node", (int)i, "ipv4", ip,
+		      "control", control, "state",
+		      n->status != NULL ? "up" : "down");
+	if (n->status == NULL)
+		return o;
+	json_object_set_new(o, "epoch",
+			    json_integer(int_of(n->status, "epoch")));
+	json_object_set_new(o, "workers",
+			    json_integer(int_of(n->status, "workers")));
+	json_object_set_new(o, "uptime_ms",
+			    json_integer(int_of(n->status, "uptime_ms")));
+	json_object_set_new(o, "pid", json_integer(int_of(n->status, "pid")));
+	json_object_set_new(o, "roles",
+			    json_pack("{s:i, s:i, s:i}", "head", n->heads,
+				      "middle", n->middles, "tail", n->tails));
+	return o;
+}
+
+static void count_roles(struct node_state *n)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(json_object_get(n->status, "replicas"), i, r)
+	{
+		const char *role = str_of(r, "role");
+
+		n->heads += strcmp(role, "head") == 0 ||
+			    strcmp(role, "head_and_tail") == 0;
+		n->middles += strcmp(role, "middle") == 0;
+		n->tails += strcmp(role, "tail") == 0 ||
+			    strcmp(role, "head_and_tail") == 0;
+	}
+}
+
+/* An integer, or "-" for null (a value nobody could report). */
+static const char *num_or_dash(json_t *v, char *buf, size_t len)
+{
+	if (!json_is_integer(v))
+		return "-";
+	snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	return buf;
+}
+
+static void print_nodes_text(json_t *nodes)
+{
+	size_t i;
+	json_t *n;
+
+	printf("%-5s %-15s %-21s %-5s %-6s %-9s %s\n", "NODE", "IPV4",
+	       "CONTROL", "STATE", "EPOCH", "UPTIME_S", "HEAD/MIDDLE/TAIL");
+	json_array_foreach(nodes, i, n)
+	{
+		json_t *roles = json_object_get(n, "roles");
+
+		if (strcmp(str_of(n, "state"), "up") != 0) {
+			printf("%-5" JSON_INTEGER_FORMAT " %-15s %-21s DOWN\n",
+			       int_of(n, "node"), str_of(n, "ipv4"),
+			       str_of(n, "control"));
+			continue;
+		}
+		printf("%-5" JSON_INTEGER_FORMAT " %-15s %-21s %-5s "
+		       "%-6" JSON_INTEGER_FORMAT " %-9.1f %" JSON_INTEGER_FORMAT
+		       "/%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "\n",
+		       int_of(n, "node"), str_of(n, "ipv4"),
+		       str_of(n, "control"), "up", int_of(n, "epoch"),
+		       (double)int_of(n, "uptime_ms") / 1000,
+		       int_of(roles, "head"), int_of(roles, "middle"),
+		       int_of(roles, "tail"));
+	}
+}
+
+/* "0>1>2" and "0:0 1:12 2:-" (node:lag) of a partition's replicas. */
+static void chain_text(json_t *replicas, char *chain, size_t chain_len,
+		       char *lags, size_t lags_len)
+{
+	size_t i, c = 0, l = 0;
+	json_t *r;
+
+	chain[0] = lags[0] = '\0';
+	json_array_foreach(replicas, i, r)
+	{
+		char lag[24];
+
+		if (c < chain_len)
+			c += (size_t)snprintf(chain + c, chain_len - c,
+					      "%s%" JSON_INTEGER_FORMAT,
+					      i > 0 ? ">" : "",
+					      int_of(r, "node"));
+		if (l < lags_len)
+			l += (size_t)snprintf(
+				lags + l, lags_len - l,
+				"%s%" JSON_INTEGER_FORMAT ":%s",
+				i > 0 ? " " : "", int_of(r, "node"),
+				num_or_dash(json_object_get(r, "lag"), lag,
+					    sizeof(lag)));
+	}
+}
+
+static void print_partitions_text(json_t *partitions)
+{
+	size_t i;
+	json_t *p;
+
+	printf("%-9s %-12s %-10s %-10s %-10s %s\n", "PARTITION", "CHAIN",
+	       "HEAD_END", "COMMIT", "DURABILITY", "LAG (NODE:RECORDS)");
+	json_array_foreach(partitions, i, p)
+	{
+		char chain[64], lags[256], end[24], commit[24];
+
+		chain_text(json_object_get(p, "replicas"), chain, sizeof(chain),
+			   lags, sizeof(lags));
+		printf("%-9" JSON_INTEGER_FORMAT " %-12s %-10s %-10s %-10s "
+		       "%s%s\n",
+		       int_of(p, "partition"), chain,
+		       num_or_dash(json_object_get(p, "head_log_end"), end,
+				   sizeof(end)),
+		       num_or_dash(json_object_get(p, "commit"), commit,
+				   sizeof(commit)),
+		       str_of(p, "durability"), lags,
+		       json_is_true(json_object_get(p, "under_replicated"))
+			       ? "  UNDER-REPLICATED"
+			       : "");
+	}
+}
+
+static void print_status_text(json_t *s)
+{
+	printf("cluster: epoch %" JSON_INTEGER_FORMAT ", topic %s, "
+	       "%" JSON_INTEGER_FORMAT " partitions, replication "
+	       "%" JSON_INTEGER_FORMAT ", durability %s, "
+	       "%" JSON_INTEGER_FORMAT " of %zu nodes up\n\n",
+	       int_of(s, "epoch"), str_of(s, "topic"),
+	       int_of(s, "partition_count"), int_of(s, "replication"),
+	       str_of(s, "durability"), int_of(s, "nodes_up"),
+	       json_array_size(json_object_get(s, "nodes")));
+	print_nodes_text(json_object_get(s, "nodes"));
+	putchar('\n');
+	print_partitions_text(json_object_get(s, "partitions"));
+}
+
+/* Ask every node for its status; the cluster's state as one object. */
+static json_t *cluster_state(const struct ternctl *t, unsigned *up,
+			     bool *epoch_mismatch)
+{
+	struct node_state nodes[TERN_CLUSTER_NODES_MAX] = { 0 };
+	struct tern_placement pl;
+	json_t *nodes_j = json_array(), *parts = json_array(), *s;
+	int code;
+
+	*up = 0;
+	*epoch_mismatch = false;
+	for (unsigned i = 0; i < t->cluster.node_count; i++) {
+		struct target tg = { (int)i, t->cluster.nodes[i].control_ipv4,
+				     t->cluster.nodes[i].control_port };
+
+		nodes[i].status = ask(t, &tg, request("status"), true, &code);
+		if (nodes[i].status == NULL)
+			continue;
+		(*up)++;
+		count_roles(&nodes[i]);
+		*epoch_mismatch =
+			*epoch_mismatch || int_of(nodes[i].status, "epoch") !=
+						   (json_int_t)t->cluster.epoch;
+	}
+	(void)tern_placement_init(&pl, t->cluster.node_count,
+				  t->cluster.partitions,
+				  t->cluster.replication);
+	for (unsigned i = 0; i < t->cluster.node_count; i++)
+		json_array_append_new(nodes_j, node_json(t, i, &nodes[i]));
+	for (uint32_t p = 0; p < t->cluster.partitions; p++)
+		json_array_append_new(parts, partition_json(t, &pl, nodes, p));
+	for (unsigned i = 0; i < t->cluster.node_count; i++)
+		json_decref(nodes[i].status);
+	s = json_pack("{s:i, s:s, s:i, s:i, s:s, s:i, s:o, s:o}", "epoch",
+		      (int)t->cluster.epoch, "topic", t->cluster.topic,
+		      "partition_count", (int)t->cluster.partitions,
+		      "replication", (int)t->cluster.replication, "durability",
+		      tern_cluster_durability_name(t->cluster.durability),
+		      "nodes_up", (int)*up, "nodes", nodes_j, "partitions",
+		      parts);
+	return s;
+}
+
+static int need_cluster_file(const struct ternctl *t, const char *what)
+{
+	if (t->have_cluster)
+		return TERNCTL_OK;
+	fprintf(stderr,
+		"ternctl: %s needs the cluster file: give --cluster FILE\n",
+		what);
+	return TERNCTL_USAGE;
+}
+
+int ternctl_cluster(struct ternctl *t, int argc, char **argv)
+{
+	struct cmd_opts o;
+	unsigned up;
+	bool mismatch;
+	json_t *s;
+	int code = parse_cmd(argc, argv, cluster_help, &o);
+
+	if (code != TERNCTL_OK)
+		return code;
+	if (optind >= argc || strcmp(argv[optind], "status") != 0) {
+		fputs(cluster_help, stderr);
+		return TERNCTL_USAGE;
+	}
+	code = need_cluster_file(t, "cluster status");
+	if (code != TERNCTL_OK)
+		return code;
+	s = cluster_state(t, &up, &mismatch);
+	if (t->json)
+		print_json(s);
+	else
+		print_status_text(s);
+	json_decref(s);
+	if (up < t->cluster.node_count || mismatch) {
+		fprintf(stderr,
+			"ternctl: %u of %u nodes answered%s; see the DOWN "
+			"rows above and each node's log\n",
+			up, t->cluster.node_count,
+			mismatch ? ", and some run another epoch" : "");
+		return TERNCTL_REFUSED;
+	}
+	return TERNCTL_OK;
+}
+
+/* ---- topic -------------------------------------------------------------- */
+
+static const char topic_help[] =
+	"usage: ternctl --cluster FILE [--json] topic list\n"
+	"       ternctl --cluster FILE [--json] topic describe TOPIC\n"
+	"\n"
+	"list: the topics with their partitions, replication and "
+	"durability.\n"
+	"describe: one topic's partitions: chain (head first), the head's "
+	"log\nend and the commit index as the nodes report them (- for a "
+	"node that\ndoes not answer).\n"
+	"The cluster file defines the topic (docs/operations.md).\n"
+	"\n"
+	"Example:\n  ternctl --cluster /tmp/tern-demo/cluster.ini topic "
+	"describe bench\n"
+	"\nExit: 0 done, 1 no such topic, 2 usage.\n";
+
+static json_t *topic_json(const struct ternctl *t)
+{
+	return json_pack("{s:s, s:i, s:i, s:s}", "topic", t->cluster.topic,
+			 "partitions", (int)t->cluster.partitions,
+			 "replication", (int)t->cluster.replication,
+			 "durability",
+			 tern_cluster_durability_name(t->cluster.durability));
+}
+
+static int topic_describe(const struct ternctl *t, const char *name)
+{
+	unsigned up;
+	bool mismatch;
+	json_t *s, *d;
+
+	if (strcmp(name, t->cluster.topic) != 0) {
+		fprintf(stderr,
+			"ternctl: no topic '%s'; `ternctl topic list` shows "
+			"the topics\n",
+			name);
+		return TERNCTL_REFUSED;
+	}
+	s = cluster_state(t, &up, &mismatch);
+	d = topic_json(t);
+	json_object_set(d, "partition_list", json_object_get(s, "partitions"));
+	if (t->json) {
+		print_json(d);
+	} else {
+		printf("topic %s: %u partitions, replication %u, durability "
+		       "%s\n\n",
+		       t->cluster.topic, t->cluster.partitions,
+		       t->cluster.replication,
+		       tern_cluster_durability_name(t->cluster.durability));
+		print_partitions_text(json_object_get(s, "partitions"));
+	}
+	json_decref(d);
+	json_decref(s);
+	return TERNCTL_OK;
+}
+
+int ternctl_topic(struct ternctl *t, int argc, char **argv)
+{
+	struct cmd_opts o;
+	int code = parse_cmd(argc, argv, topic_help, &o);
+
+	if (code == TERNCTL_OK)
+		code = need_cluster_file(t, "topic");
+	if (code != TERNCTL_OK)
+		return code;
+	if (optind + 1 == argc && strcmp(argv[optind], "list") == 0) {
+		json_t *list = json_pack("{s:[o]}", "topics", topic_json(t));
+
+		if (t->json)
+			print_json(list);
+		else
+			printf("%-20s %-10s %-11s %s\n%-20s %-10u %-11u %s\n",
+			       "TOPIC", "PARTITIONS", "REPLICATION",
+			       "DURABILITY", t->cluster.topic,
+			       t->cluster.partitions, t->cluster.replication,
+			       tern_cluster_durability_name(
+				       t->cluster.durability));
+		json_decref(list);
+		return TERNCTL_OK;
+	}
+	if (optind + 2 == argc && strcmp(argv[optind], "describe") == 0)
+		return topic_describe(t, argv[optind + 1]);
+	fputs(topic_help, stderr);
+	return TERNCTL_USAGE;
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+static const char stats_help[] =
+	"usage: ternctl (--cluster FILE | --control IP:PORT) [--json] stats\n"
+	"               [--node N] [--watch SECONDS [--count N]]\n"
+	"\n"
+	"Counters per node, per worker lcore and per partition: frames in "
+	"and\nout, drops by reason, frames refused by reason, and each "
+	"partition's\nbatches produced, appended, retransmitted, NACKs. "
+	"--watch repeats\nevery SECONDS with rates per second (Ctrl-C ends; "
+	"--count N stops\nafter N reports). --json prints each node's answer "
+	"as it comes.\n"
+	"\n"
+	"Example:\n  ternctl --cluster /tmp/tern-demo/cluster.ini stats "
+	"--node 0 --watch 1\n"
+	"\nExit: 0 done, 2 usage, 3 a node did not answer.\n";
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	stop_watch = 1;
+}
+
+static json_int_t sum_of(json_t *array, const char *key)
+{
+	json_int_t total = 0;
+	size_t i;
+	json_t *x;
+
+	json_array_foreach(array, i, x)
+	{
+		total += int_of(x, key);
+	}
+	return total;
+}
+
+static json_int_t sum_nested(json_t *workers, const char *obj, const char *key)
+{
+	json_int_t total = 0;
+	size_t i;
+	json_t *w;
+
+	json_array_foreach(workers, i, w)
+	{
+		total += int_of(json_object_get(w, obj), key);
+	}
+	return total;
+}
+
+/* Sum of every value of a nested object across workers (drops, rejects). */
+static json_int_t sum_all(json_t *workers, const char *obj, const char *prefix)
+{
+	json_int_t total = 0;
+	size_t i;
+	json_t *w, *v;
+	const char *k;
+
+	json_array_foreach(workers, i, w)
+	{
+		json_object_foreach(json_object_get(w, obj), k, v)
+		{
+			if (strncmp(k, prefix, strlen(prefix)) == 0)
+				total += json_integer_value(v);
+		}
+	}
+	return total;
+}
+
+static void print_stats_row(const char *who, json_t *now, json_t *before,
+			    double seconds)
+{
+	static const struct {
+		const char *label, *obj, *key;
+	} cols[] = {
+		{ "RX_FRAMES", "dataplane", "rx_frames" },
+		{ "TX_FRAMES", "dataplane", "tx_frames" },
+		{ "PRODUCED", NULL, "produced" },
+		{ "APPENDED", NULL, "appended" },
+		{ "RETRANSMIT", NULL, "retransmitted" },
+		{ "NACKS", NULL, "nacks_sent" },
+	};
+	json_t *wn = json_object_get(now, "workers");
+	json_t *wb = json_object_get(before, "workers");
+	json_t *pn = json_object_get(now, "partitions");
+	json_t *pb = json_object_get(before, "partitions");
+
+	printf("%-8s", who);
+	for (unsigned i = 0; i < DIM(cols); i++) {
+		json_int_t v = cols[i].obj != NULL ? sum_nested(wn, cols[i].obj,
+								cols[i].key)
+						   : sum_of(pn, cols[i].key);
+
+		if (before != NULL)
+			v -= cols[i].obj != NULL
+				     ? sum_nested(wb, cols[i].obj, cols[i].key)
+				     : sum_of(pb, cols[i].key);
+		if (before != NULL)
+			printf(" %12.0f", (double)v / seconds);
+		else
+			printf(" %12" JSON_INTEGER_FORMAT, v);
+	}
+	printf(" %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT "\n",
+	       sum_all(wn, "dataplane", "drop_"), sum_all(wn, "rejected", ""));
+}
+
+static void print_stats_header(bool rates)
+{
+	printf("%-8s %12s %12s %12s %12s %12s %12s %10s %10s\n", "NODE",
+	       "RX_FRAMES", "TX_FRAMES", "PRODUCED", "APPENDED", "RETRANSMIT",
+	       "NACKS", "DROPS", "REJECTED");
+	if (rates)
+		printf("%-8s %12s %12s %12s %12s %12s %12s %10s %10s\n", "",
+		       "/s", "/s", "batches/s", "batches/s", "/s", "/s",
+		       "total", "total");
+}
+
+static void print_partition_stats(json_t *stats)
+{
+	size_t i;
+	json_t *p;
+
+	printf("  %-9s %12s %12s %10s %10s %12s %10s %10s\n", "PARTITION",
+	       "PRODUCED", "APPENDED", "DUPLICATE", "BUSY", "RETRANSMIT",
+	       "NACKS", "REJECTED");
+	json_array_foreach(json_object_get(stats, "partitions"), i, p)
+	{
+		printf("  %-9" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT
+		       " %12" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
+		       " %10" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT
+		       " %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
+		       "\n",
+		       int_of(p, "partition"), int_of(p, "produced"),
+		       int_of(p, "appended"), int_of(p, "duplicates"),
+		       int_of(p, "busy"), int_of(p, "retransmitted"),
+		       int_of(p, "nacks_sent"), int_of(p, "rejected"));
+	}
+}
+
+static int stats_round(const struct ternctl *t, const struct target *tg,
+		       unsigned count, json_t **prev, double seconds,
+		       bool detail)
+{
+	int worst = TERNCTL_OK;
+
+	if (!t->json)
+		print_stats_header(prev[0] != NULL);
+	for (unsigned i = 0; i < count; i++) {
+		char who[16];
+		int code;
+		json_t *s = ask(t, &tg[i], request("stats"), false, &code);
+
+		if (s == NULL) {
+			worst = code;
+			continue;
+		}
+		if (t->json) {
+			print_json(s);
+		} else {
+			snprintf(who, sizeof(who), "%" JSON_INTEGER_FORMAT,
+				 int_of(s, "node"));
+			print_stats_row(who, s, prev[i], seconds);
+			if (detail)
+				print_partition_stats(s);
+		}
+		json_decref(prev[i]);
+		prev[i] = s;
+	}
+	fflush(stdout);
+	return worst;
+}
+
+int ternctl_stats(struct ternctl *t, int argc, char **argv)
+{
+	struct target tg[TERN_CLUSTER_NODES_MAX];
+	json_t *prev[TERN_CLUSTER_NODES_MAX] = { 0 };
+	struct cmd_opts o;
+	unsigned count = 0, rounds = 0;
+	bool tty = isatty(STDOUT_FILENO) && !t->json;
+	int code = parse_cmd(argc, argv, stats_help, &o);
+
+	if (code == TERNCTL_OK && optind < argc) {
+		fputs(stats_help, stderr);
+		code = TERNCTL_USAGE;
+	}
+	if (code == TERNCTL_OK)
+		code = targets_of(t, o.node, tg, &count);
+	if (code != TERNCTL_OK)
+		return code;
+	signal(SIGINT, on_sigint);
+	for (;;) {
+		const struct timespec wait = { (time_t)o.watch_s, 0 };
+
+		if (tty && o.watch_s > 0)
+			fputs("\033[H\033[2J", stdout);
+		code = stats_round(t, tg, count, prev, (double)o.watch_s,
+				   count == 1);
+		rounds++;
+		if (o.watch_s == 0 || stop_watch ||
+		    (o.count > 0 && rounds >= o.count))
+			break;
+		if (!t->json)
+			putchar('\n');
+		nanosleep(&wait, NULL);
+		if (stop_watch)
+			break;
+	}
+	for (unsigned i = 0; i < count; i++)
+		json_decref(prev[i]);
+	return code;
+}
+
+/* ---- config ------------------------------------------------------------- */
+
+static const char config_help[] =
+	"usage: ternctl config list [--markdown]\n"
+	"       ternctl (--cluster FILE | --control IP:PORT) [--json] config "
+	"get\n"
+	"               [--node N] [NAME]\n"
+	"       ternctl (--cluster FILE | --control IP:PORT) config set "
+	"[--node N]\n"
+	"               NAME VALUE\n"
+	"\n"
+	"list: every setting ternd has, with its bounds, default and whether "
+	"a\n  running node takes a new value (live) or needs a restart; "
+	"--markdown\n  prints the table docs/operations.md carries.\n"
+	"get: the values the nodes run with.\n"
+	"set: change a live setting on every node (or --node N). Every "
+	"node\n  is asked first: if one does not answer, nothing changes.\n"
+	"\n"
+	"Examples:\n  ternctl config list\n"
+	"  ternctl --cluster /tmp/tern-demo/cluster.ini config get "
+	"retransmit_us\n"
+	"  ternctl --cluster /tmp/tern-demo/cluster.ini config set "
+	"sleep_us_max 20\n"
+	"\nExit: 0 done, 1 refused (unknown setting, bad value, restart "
+	"needed),\n2 usage, 3 a node did not answer (nothing changed).\n";
+
+/* "`busy` or `adaptive`": a '|' would split a markdown cell. */
+static void choices_markdown(const struct tern_setting *s, char *buf,
+			     size_t len)
+{
+	size_t used = 0;
+
+	for (unsigned i = 0; s->choices[i] != NULL && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s`%s`",
+					 i == 0			     ? ""
+					 : s->choices[i + 1] == NULL ? " or "
+								     : ", ",
+					 s->choices[i]);
+}
+
+static void config_list_text(bool markdown)
+{
+	if (markdown)
+		puts("| setting | allowed | default | live | meaning |\n"
+		     "|---|---|---|---|---|");
+	else
+		printf("%-16s %-26s %-10s %-5s %s\n", "SETTING", "ALLOWED",
+		       "DEFAULT", "LIVE", "MEANING");
+	for (unsigned i = 0; i < TERN_SETTING_COUNT; i++) {
+		const struct tern_setting *s = &tern_settings[i];
+		char range[96], def[32];
+
+		tern_setting_range(i, range, sizeof(range));
+		tern_setting_format(i, s->def, def, sizeof(def));
+		if (markdown && s->type == TERN_SETTING_CHOICE)
+			choices_markdown(s, range, sizeof(range));
+		if (markdown)
+			printf("| `%s` | %s | %s | %s | %s |\n", s->name, range,
+			       def, s->live ? "yes" : "no", s->help);
+		else
+			printf("%-16s %-26s %-10s %-5s %s\n", s->name, range,
+			       def, s->live ? "yes" : "no", s->help);
+	}
+}
+
+static int config_list(const struct ternctl *t, bool markdown)
+{
+	json_t *list;
+
+	if (!t->json) {
+		config_list_text(markdown);
+		return TERNCTL_OK;
+	}
+	list = json_array();
+	for (unsigned i = 0; i < TERN_SETTING_COUNT; i++) {
+		const struct tern_setting *s = &tern_settings[i];
+		char range[96], def[32];
+
+		tern_setting_range(i, range, sizeof(range));
+		tern_setting_format(i, s->def, def, sizeof(def));
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s, s:b, s:s}", "name",
+					s->name, "allowed", range, "default",
+					def, "live", s->live, "help", s->help));
+	}
+	print_json(list);
+	json_decref(list);
+	return TERNCTL_OK;
+}
+
+static json_t *config_get_request(const char *name)
+{
+	json_t *req = request("config get");
+
+	if (name != NULL)
+		json_object_set_new(req, "name", json_string(name));
+	return req;
+}
+
+static int config_get(const struct ternctl *t, const struct target *tg,
+		      unsigned count, const char *name)
+{
+	json_t *all = json_array();
+	int worst = TERNCTL_OK;
+
+	for (unsigned i = 0; i < count; i++) {
+		int code;
+		json_t *r =
+			ask(t, &tg[i], config_get_request(name), false, &code);
+		size_t k;
+		json_t *s;
+
+		if (r == NULL) {
+			worst = worst == TERNCTL_OK ? code : worst;
+			continue;
+		}
+		if (!t->json) {
+			json_array_foreach(json_object_get(r, "settings"), k, s)
+			{
+				char v[64];
+
+				printf("node %" JSON_INTEGER_FORMAT
+				       ": %s = %s\n",
+				       int_of(r, "node"), str_of(s, "name"),
+				       json_is_string(
+					       json_object_get(s, "value"))
+					       ? str_of(s, "value")
+					       : num_or_dash(
+							 json_object_get(
+								 s, "value"),
+							 v, sizeof(v)));
+			}
+		}
+		json_array_append_new(all, r);
+	}
+	if (t->json)
+		print_json(all);
+	json_decref(all);
+	return worst;
+}
+
+static int config_set(const struct ternctl *t, const struct target *tg,
+		      unsigned count, const char *name, const char *value)
+{
+	int id = tern_setting_find(name);
+	uint64_t v;
+	char why[200];
+
+	if (id < 0) {
+		fprintf(stderr,
+			"ternctl: no setting '%s'; `ternctl config list` "
+			"shows them\n",
+			name);
+		return TERNCTL_REFUSED;
+	}
+	if (tern_setting_parse(id, value, &v, why, sizeof(why)) != 0) {
+		fprintf(stderr, "ternctl: %s\n", why);
+		return TERNCTL_REFUSED;
+	}
+	if (!tern_settings[id].live) {
+		fprintf(stderr,
+			"ternctl: %s takes effect at start only; set it in "
+			"the cluster file's [ternd] section and restart the "
+			"nodes\n",
+			tern_settings[id].name);
+		return TERNCTL_REFUSED;
+	}
+	/* Everyone first: a node that cannot hear the change must not
+	 * leave the cluster half changed. */
+	for (unsigned i = 0; i < count; i++) {
+		int code;
+		json_t *r =
+			ask(t, &tg[i], config_get_request(name), false, &code);
+
+		if (r == NULL) {
+			fprintf(stderr, "ternctl: nothing changed\n");
+			return code;
+		}
+		json_decref(r);
+	}
+	for (unsigned i = 0; i < count; i++) {
+		int code;
+		json_t *req = json_pack("{s:s, s:s, s:s}", "cmd", "config set",
+					"name", name, "value", value);
+		json_t *r = ask(t, &tg[i], req, false, &code);
+		char who[64];
+
+		if (r == NULL)
+			return code;
+		snprintf(who, sizeof(who), "node %" JSON_INTEGER_FORMAT,
+			 int_of(r, "node"));
+		printf("%s: %s = %s (was %s)\n", who, str_of(r, "name"), value,
+		       json_is_string(json_object_get(r, "previous"))
+			       ? str_of(r, "previous")
+			       : num_or_dash(json_object_get(r, "previous"),
+					     why, sizeof(why)));
+		json_decref(r);
+	}
+	return TERNCTL_OK;
+}
+
+int ternctl_config(struct ternctl *t, int argc, char **argv)
+{
+	struct target tg[TERN_CLUSTER_NODES_MAX];
+	struct cmd_opts o;
+	unsigned count = 0;
+	const char *verb;
+	int code = parse_cmd(argc, argv, config_help, &o);
+
+	if (code != TERNCTL_OK)
+		return code;
+	verb = optind < argc ? argv[optind++] : "";
+	if (strcmp(verb, "list") == 0 && optind == argc)
+		return config_list(t, o.markdown);
+	if (strcmp(verb, "get") == 0 && argc - optind <= 1) {
+		code = targets_of(t, o.node, tg, &count);
+		return code != TERNCTL_OK
+			       ? code
+			       : config_get(t, tg, count,
+					    optind < argc ? argv[optind]
+							  : NULL);
+	}
+	if (strcmp(verb, "set") == 0 && argc - optind == 2) {
+		code = targets_of(t, o.node, tg, &count);
+		return code != TERNCTL_OK
+			       ? code
+			       : config_set(t, tg, count, argv[optind],
+					    argv[optind + 1]);
+	}
+	fputs(config_help, stderr);
+	return TERNCTL_USAGE;
+}
