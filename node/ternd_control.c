@@ -289,20 +289,35 @@ static json_t *replica_json(const struct ternd *t, unsigned worker,
 			 (json_int_t)v->window_used);
 }
 
+/* A log2 histogram: its count and sum, and quantiles as bucket bounds. */
+static json_t *hist_json(const struct tern_log_hist *h)
+{
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I}", "count", (json_int_t)h->count,
+		"sum", (json_int_t)h->sum, "p50_below",
+		(json_int_t)tern_log_hist_quantile(h, 0.5), "p90_below",
+		(json_int_t)tern_log_hist_quantile(h, 0.9), "p99_below",
+		(json_int_t)tern_log_hist_quantile(h, 0.99), "p999_below",
+		(json_int_t)tern_log_hist_quantile(h, 0.999));
+}
+
 static json_t *counters_json(const struct ternd_partition_view *v)
 {
-	return json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I}",
-			 "partition", (int)v->partition, "produced",
-			 (json_int_t)v->produced, "duplicates",
-			 (json_int_t)v->duplicates, "busy", (json_int_t)v->busy,
-			 "appended", (json_int_t)v->appended, "forwarded",
-			 (json_int_t)v->forwarded, "retransmitted",
-			 (json_int_t)v->retransmitted, "nacks_sent",
-			 (json_int_t)v->nacks_sent, "nacks_received",
-			 (json_int_t)v->nacks_received, "acks_sent",
-			 (json_int_t)v->acks_sent, "rejected",
-			 (json_int_t)v->rejected);
+	json_t *o = json_pack(
+		"{s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"partition", (int)v->partition, "produced",
+		(json_int_t)v->produced, "duplicates",
+		(json_int_t)v->duplicates, "busy", (json_int_t)v->busy,
+		"appended", (json_int_t)v->appended, "forwarded",
+		(json_int_t)v->forwarded, "retransmitted",
+		(json_int_t)v->retransmitted, "nacks_sent",
+		(json_int_t)v->nacks_sent, "nacks_received",
+		(json_int_t)v->nacks_received, "acks_sent",
+		(json_int_t)v->acks_sent, "rejected", (json_int_t)v->rejected);
+
+	json_object_set_new(o, "flush_us", hist_json(&v->flush_us));
+	json_object_set_new(o, "flush_records", hist_json(&v->flush_records));
+	return o;
 }
 
 typedef void (*view_visit)(void *arg, unsigned worker,
@@ -550,6 +565,77 @@ static void partition_lines(void *arg, unsigned worker,
 					a->m->offset));
 }
 
+struct hist_metric {
+	const char *name, *help;
+	size_t offset;	/* of a struct tern_log_hist in the view */
+	double scale;	/* bucket bound -> the metric's unit */
+	bool exclusive; /* integer values: bound 2^i means le 2^i - 1 */
+};
+
+static const struct hist_metric hist_metrics[] = {
+	{ "tern_log_flush_seconds",
+	  "one log flush (a write, and in disk durability its fdatasync), "
+	  "from io_uring submission to completion",
+	  VIEW(flush_us), 1e-6, false },
+	{ "tern_log_flush_records",
+	  "records made durable by one flush: the group commit's size",
+	  VIEW(flush_records), 1, true },
+};
+
+struct hist_arg {
+	struct ternd *t;
+	struct text *x;
+	const struct hist_metric *m;
+};
+
+static void hist_lines(void *arg, unsigned worker,
+		       const struct ternd_partition_view *views, unsigned count,
+		       const struct ternd_worker_view *wv)
+{
+	struct hist_arg *a = arg;
+
+	(void)wv;
+	for (unsigned i = 0; i < count; i++) {
+		const struct tern_log_hist *h =
+			(const void *)((const char *)&views[i] + a->m->offset);
+		char labels[96];
+		uint64_t cumulative = 0;
+
+		snprintf(labels, sizeof(labels),
+			 "node=\"%u\",worker=\"%u\",partition=\"%u\"",
+			 a->t->self, worker, views[i].partition);
+		for (unsigned b = 0; b + 1 < TERN_LOG_HIST_BUCKETS; b++) {
+			double bound = (double)tern_log_hist_bound(b);
+
+			cumulative += h->bucket[b];
+			if (a->m->exclusive)
+				bound -= 1;
+			put(a->x, "%s_bucket{%s,le=\"%.9g\"} %" PRIu64 "\n",
+			    a->m->name, labels, bound * a->m->scale,
+			    cumulative);
+		}
+		put(a->x,
+		    "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n%s_sum{%s} %.9g\n"
+		    "%s_count{%s} %" PRIu64 "\n",
+		    a->m->name, labels, h->count, a->m->name, labels,
+		    (double)h->sum * a->m->scale, a->m->name, labels, h->count);
+	}
+}
+
+static int hist_families(struct ternd *t, struct text *x)
+{
+	int busy = 0;
+
+	for (unsigned i = 0; i < RTE_DIM(hist_metrics); i++) {
+		struct hist_arg a = { t, x, &hist_metrics[i] };
+
+		put(x, "# HELP %s %s\n# TYPE %s histogram\n", a.m->name,
+		    a.m->help, a.m->name);
+		busy |= visit_views(t, hist_lines, &a);
+	}
+	return busy;
+}
+
 static void reject_lines(void *arg, unsigned worker,
 			 const struct ternd_partition_view *views,
 			 unsigned count, const struct ternd_worker_view *wv)
@@ -632,6 +718,7 @@ static char *metrics_text(struct ternd *t)
 		    a.m->name, a.m->type);
 		busy |= visit_views(t, partition_lines, &a);
 	}
+	busy |= hist_families(t, &x);
 	put(&x, "# HELP tern_frames_rejected_total frames ternd refused, by "
 		"reason\n# TYPE tern_frames_rejected_total counter\n");
 	busy |= visit_views(t, reject_lines, &a);

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Per-partition state and counters as a DPDK telemetry command,
- * /tern/partitions (read with dpdk-telemetry.py). The chains belong to the
- * workers: every TERND_PUBLISH_NS each worker copies its partitions' view
- * into a buffer guarded by a sequence counter, and the telemetry thread
- * reads that copy, retrying while a copy is being written. No lock, and
- * nothing on the worker waits for a reader.
+ * /tern/partitions (read with dpdk-telemetry.py): flush latency
+ * quantiles there are upper bounds of log2 buckets (at most 2x high). The
+ * chains belong to the workers: every TERND_PUBLISH_NS each worker copies its
+ * partitions' view into a buffer guarded by a sequence counter, and the
+ * telemetry thread reads that copy, retrying while a copy is being written. No
+ * lock, and nothing on the worker waits for a reader.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -63,6 +64,10 @@ static void view_of(const struct ternd_replica *r,
 		.acks_sent = c->acks_sent,
 		.rejected = rejected,
 	};
+	if (r->log != NULL) {
+		v->flush_us = tern_log_stats(r->log)->flush_us;
+		v->flush_records = tern_log_stats(r->log)->flush_records;
+	}
 }
 
 void ternd_publish(struct ternd_worker *w)
@@ -142,6 +147,12 @@ static struct rte_tel_data *view_dict(const struct ternd_partition_view *v,
 	rte_tel_data_add_dict_u64(d, "nacks_received", v->nacks_received);
 	rte_tel_data_add_dict_u64(d, "acks_sent", v->acks_sent);
 	rte_tel_data_add_dict_u64(d, "rejected", v->rejected);
+	rte_tel_data_add_dict_u64(d, "flushes", v->flush_us.count);
+	rte_tel_data_add_dict_u64(d, "flush_us_p50",
+				  tern_log_hist_quantile(&v->flush_us, 0.5));
+	rte_tel_data_add_dict_u64(d, "flush_us_p99",
+				  tern_log_hist_quantile(&v->flush_us, 0.99));
+	rte_tel_data_add_dict_u64(d, "flush_records", v->flush_records.sum);
 	return d;
 }
 

@@ -127,6 +127,7 @@ struct tern_log {
 	uint32_t inflight_len;
 	uint64_t inflight_end_pos;
 	uint64_t inflight_end_offset;
+	uint64_t inflight_start_ns; /* CLOCK_MONOTONIC at submission */
 	uint32_t reads_inflight;
 
 	struct tail_desc *tail;
@@ -470,6 +471,47 @@ int64_t tern_log_append_at(struct tern_log *log, const void *batch,
 	return append(log, batch, len, true, expected_base);
 }
 
+/* vDSO: no system call. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void tern_log_hist_add(struct tern_log_hist *h, uint64_t value)
+{
+	unsigned i = value == 0 ? 0 : 64u - (unsigned)__builtin_clzll(value);
+
+	if (i >= TERN_LOG_HIST_BUCKETS)
+		i = TERN_LOG_HIST_BUCKETS - 1;
+	h->bucket[i]++;
+	h->count++;
+	h->sum += value;
+}
+
+uint64_t tern_log_hist_bound(unsigned i)
+{
+	return i + 1 >= TERN_LOG_HIST_BUCKETS ? UINT64_MAX : 1ull << i;
+}
+
+uint64_t tern_log_hist_quantile(const struct tern_log_hist *h, double q)
+{
+	uint64_t rank = (uint64_t)((double)h->count * q + 0.5), seen = 0;
+
+	if (h->count == 0)
+		return 0;
+	if (rank == 0)
+		rank = 1;
+	for (unsigned i = 0; i < TERN_LOG_HIST_BUCKETS; i++) {
+		seen += h->bucket[i];
+		if (seen >= rank)
+			return tern_log_hist_bound(i);
+	}
+	return UINT64_MAX;
+}
+
 int tern_log_flush(struct tern_log *log)
 {
 	struct stage *st = &log->st[log->fill];
@@ -512,6 +554,7 @@ int tern_log_flush(struct tern_log *log)
 	log->inflight_len = wlen;
 	log->inflight_end_pos = log->seg_end_pos;
 	log->inflight_end_offset = log->end_offset;
+	log->inflight_start_ns = now_ns();
 	log->submitted_pos = log->seg_end_pos;
 	if (fresh) {
 		struct stage *next = &log->st[log->fill ^ 1];
@@ -569,6 +612,12 @@ static void write_done(struct tern_log *log, unsigned kind, int res)
 	}
 	if (log->inflight_failed)
 		return;
+	tern_log_hist_add(&log->stats.flush_us,
+			  (now_ns() - log->inflight_start_ns) / 1000);
+	tern_log_hist_add(&log->stats.flush_records,
+			  log->inflight_end_offset -
+				  (log->inflight_sync ? log->synced_offset
+						      : log->written_offset));
 	log->written_pos = log->inflight_end_pos;
 	log->written_offset = log->inflight_end_offset;
 	if (log->inflight_sync) {

@@ -130,6 +130,25 @@ struct tern_log_recovery {
 	enum tern_batch_error corrupt_why;
 };
 
+/*
+ * A log2 histogram: bucket 0 counts the value 0, bucket i >= 1 the values
+ * in [2^(i-1), 2^i), and the last one everything from 2^(N-2) up.
+ */
+#define TERN_LOG_HIST_BUCKETS 28u
+
+struct tern_log_hist {
+	uint64_t count;
+	uint64_t sum;
+	uint64_t bucket[TERN_LOG_HIST_BUCKETS];
+};
+
+void tern_log_hist_add(struct tern_log_hist *h, uint64_t value);
+/* The smallest value above bucket i (2^i), or UINT64_MAX for the last. */
+uint64_t tern_log_hist_bound(unsigned i);
+/* The bound of the bucket holding the q-quantile (0 < q <= 1): an upper
+ * estimate within a factor of 2; 0 when empty. */
+uint64_t tern_log_hist_quantile(const struct tern_log_hist *h, double q);
+
 struct tern_log_stats {
 	uint64_t appends;
 	uint64_t append_bytes;
@@ -146,6 +165,11 @@ struct tern_log_stats {
 	uint64_t read_corrupt;
 	uint64_t rolls;
 	uint64_t segments_deleted;
+	/* Each completed flush (one write, and in `disk` durability its
+	 * linked fdatasync): microseconds from submission to completion,
+	 * and the records it made durable (the group commit's size). */
+	struct tern_log_hist flush_us;
+	struct tern_log_hist flush_records;
 };
 
 /*

@@ -624,7 +624,9 @@ static const char stats_help[] =
 	"\n"
 	"Counters per node, per worker lcore and per partition: frames in "
 	"and\nout, drops by reason, frames refused by reason, and each "
-	"partition's\nbatches produced, appended, retransmitted, NACKs. "
+	"partition's\nbatches produced, appended, retransmitted, NACKs, its "
+	"log flushes'\nlatency (p99, as a log2 bucket bound) and records "
+	"per flush. "
 	"--watch repeats\nevery SECONDS with rates per second (Ctrl-C ends; "
 	"--count N stops\nafter N reports). --json prints each node's answer "
 	"as it comes.\n"
@@ -739,20 +741,32 @@ static void print_partition_stats(json_t *stats)
 	size_t i;
 	json_t *p;
 
-	printf("  %-9s %12s %12s %10s %10s %12s %10s %10s\n", "PARTITION",
+	printf("  %-9s %10s %10s %9s %8s %10s %8s %8s %13s %11s\n", "PARTITION",
 	       "PRODUCED", "APPENDED", "DUPLICATE", "BUSY", "RETRANSMIT",
-	       "NACKS", "REJECTED");
+	       "NACKS", "REJECTED", "FLUSH_P99_US", "REC/FLUSH");
 	json_array_foreach(json_object_get(stats, "partitions"), i, p)
 	{
-		printf("  %-9" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT
-		       " %12" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
-		       " %10" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT
-		       " %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
-		       "\n",
+		json_t *fu = json_object_get(p, "flush_us");
+		json_t *fr = json_object_get(p, "flush_records");
+		char p99[24] = "-", per[24] = "-";
+
+		if (int_of(fu, "count") > 0)
+			snprintf(p99, sizeof(p99), "<%" JSON_INTEGER_FORMAT,
+				 int_of(fu, "p99_below"));
+		if (int_of(fr, "count") > 0)
+			snprintf(per, sizeof(per), "%.1f",
+				 (double)int_of(fr, "sum") /
+					 (double)int_of(fr, "count"));
+		printf("  %-9" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
+		       " %10" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT
+		       " %8" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
+		       " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
+		       " %13s %11s\n",
 		       int_of(p, "partition"), int_of(p, "produced"),
 		       int_of(p, "appended"), int_of(p, "duplicates"),
 		       int_of(p, "busy"), int_of(p, "retransmitted"),
-		       int_of(p, "nacks_sent"), int_of(p, "rejected"));
+		       int_of(p, "nacks_sent"), int_of(p, "rejected"), p99,
+		       per);
 	}
 }
 

@@ -57,9 +57,14 @@ if len(reply) != 6 or roles != ["head"] * 2 + ["middle"] * 2 + ["tail"] * 2:
 if total != int(sys.argv[2]) or any(lags):
     sys.exit("log ends sum to %d (want %s), commit lags %s"
              % (total, sys.argv[2], lags))
+# Every record reached the disk through a timed flush.
+for n, p in reply.items():
+    if p["flush_records"] != p["log_end"] or p["flushes"] < 1 or \
+            not 0 < p["flush_us_p50"] <= p["flush_us_p99"]:
+        sys.exit("partition %s: flushes %s" % (n, p))
 PY
 	lib_fail "/tern/partitions: $(cat "$TERNIT_DIR/telemetry.out" | tail -1 | cut -c1-300)"
-lib_log "ok: /tern/partitions shows 6 partitions, all records committed"
+lib_log "ok: /tern/partitions shows 6 partitions, all records committed and flushed"
 lib_cluster_down_compare "$CLUSTER" 3
 lib_log "RESULT $TERNIT_TEST: records=$COUNT" \
 	"records_per_s=$(lib_jget bench records_per_s)" \

@@ -49,8 +49,33 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)'
                     r' (-?[0-9.eE+]+|NaN|[+-]Inf)$')
 
 
+def family(name, typed):
+    """The family a sample belongs to: histograms add suffixes."""
+    for suffix in ("_bucket", "_sum", "_count"):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and typed.get(base) == "histogram":
+            return base
+    return name
+
+
+def check_histogram(where, base, name, labels, value, series):
+    """Buckets of one series: le rising, counts not falling, +Inf = count."""
+    key = (base, tuple(sorted((k, v) for k, v in labels.items()
+                              if k != "le")))
+    s = series.setdefault(key, {"le": -1.0, "count": 0.0, "inf": None})
+    if name.endswith("_bucket"):
+        le = float(labels["le"])
+        if le <= s["le"] or float(value) < s["count"]:
+            sys.exit(f"{where}: bucket le={labels['le']} out of order")
+        s["le"], s["count"] = le, float(value)
+        if labels["le"] == "+Inf":
+            s["inf"] = float(value)
+    elif name.endswith("_count") and s["inf"] != float(value):
+        sys.exit(f"{where}: _count {value} is not the +Inf bucket")
+
+
 def prom(path):
-    helped, typed, samples = set(), {}, 0
+    helped, typed, samples, series = set(), {}, 0, {}
     for n, line in enumerate(open(path), 1):
         line = line.rstrip("\n")
         where = f"{path}:{n}"
@@ -69,9 +94,14 @@ def prom(path):
         m = SAMPLE.match(line)
         if not m:
             sys.exit(f"{where}: not a sample line: {line!r}")
-        name = m.group(1)
+        name = family(m.group(1), typed)
         if name not in typed or name not in helped:
             sys.exit(f"{where}: {name} has no # HELP and # TYPE before it")
+        if typed[name] == "histogram":
+            labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"',
+                                     m.group(2) or ""))
+            check_histogram(where, name, m.group(1), labels, m.group(5),
+                            series)
         samples += 1
     if samples == 0:
         sys.exit(f"{path}: no samples")

@@ -117,6 +117,11 @@ samples=$("$TERNIT_PY" "$CTLJSON" prom "$TERNIT_DIR/metrics.txt") || lib_fail "/
 lib_log "ok: /metrics: $samples samples in the Prometheus text format"
 out=$("$TERNIT_PY" "$CTLJSON" value "$TERNIT_DIR/metrics.txt" tern_partition_commit partition=1 role=head)
 expect_out "/metrics: node 1's commit of partition 1" 3 "$out"
+out=$("$TERNIT_PY" "$CTLJSON" value "$TERNIT_DIR/metrics.txt" tern_log_flush_records_sum partition=1)
+expect_out "/metrics: partition 1's flushes made its 3 records durable" 3 "$out"
+out=$("$TERNIT_PY" "$CTLJSON" value "$TERNIT_DIR/metrics.txt" tern_log_flush_seconds_count partition=1)
+[ "$out" -ge 1 ] || lib_fail "/metrics: no flush of partition 1 timed"
+lib_log "ok: /metrics: $out flushes of partition 1 timed"
 out=$(curl -s -o /dev/null -w '%{http_code}' "http://$control/nothing")
 expect_out "another path is 404" 404 "$out"
 

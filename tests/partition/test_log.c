@@ -156,6 +156,13 @@ static void test_group_commit(void **state)
 	assert_int_equal(tern_log_stats(f->log)->syncs, syncs + 2);
 	assert_int_equal(tern_log_durable_offset(f->log),
 			 tern_log_end_offset(f->log));
+	/* Two flushes, each timed; together they made every record durable. */
+	assert_int_equal(tern_log_stats(f->log)->flush_us.count, 2);
+	assert_int_equal(tern_log_stats(f->log)->flush_records.count, 2);
+	assert_int_equal(tern_log_stats(f->log)->flush_records.sum,
+			 tern_log_end_offset(f->log));
+	assert_true(tern_log_hist_quantile(&tern_log_stats(f->log)->flush_us,
+					   1.0) > 0);
 	read_all(f, 0, tern_log_end_offset(f->log));
 	/* Reopen: same end, everything readable from disk. */
 	uint64_t end = tern_log_end_offset(f->log);
@@ -165,6 +172,34 @@ static void test_group_commit(void **state)
 	assert_false(f->rec.corrupt);
 	read_all(f, 0, end);
 	assert_true(tern_log_stats(f->log)->reads_disk > 0);
+}
+
+/* Log2 buckets: 0 alone, then [2^(i-1), 2^i), the last open-ended. */
+static void test_histogram(void **state)
+{
+	struct tern_log_hist h = { 0 };
+	static const uint64_t values[] = { 0, 1, 2, 3, 4, 1000, 1ull << 40 };
+
+	(void)state;
+	assert_int_equal(tern_log_hist_quantile(&h, 0.5), 0);
+	for (unsigned i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		tern_log_hist_add(&h, values[i]);
+	assert_int_equal(h.count, 7);
+	assert_int_equal(h.sum, 1010 + (1ull << 40));
+	assert_int_equal(h.bucket[0], 1);
+	assert_int_equal(h.bucket[1], 1);
+	assert_int_equal(h.bucket[2], 2);
+	assert_int_equal(h.bucket[3], 1);
+	assert_int_equal(h.bucket[10], 1); /* 512 <= 1000 < 1024 */
+	assert_int_equal(h.bucket[TERN_LOG_HIST_BUCKETS - 1], 1);
+	assert_int_equal(tern_log_hist_bound(0), 1);
+	assert_int_equal(tern_log_hist_bound(10), 1024);
+	assert_int_equal(tern_log_hist_bound(TERN_LOG_HIST_BUCKETS - 1),
+			 UINT64_MAX);
+	/* The median of seven is the fourth value, 3: below 4. */
+	assert_int_equal(tern_log_hist_quantile(&h, 0.5), 4);
+	assert_int_equal(tern_log_hist_quantile(&h, 0.8), 1024);
+	assert_int_equal(tern_log_hist_quantile(&h, 1.0), UINT64_MAX);
 }
 
 /* The count and CRC of recent batches, by their base offset. */
@@ -822,6 +857,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
 		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_histogram),
 		cmocka_unit_test_setup_teardown(test_roll_reopen_retention,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_torn_tail, setup,
