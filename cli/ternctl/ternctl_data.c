@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "keyhash.h"
 #include "args.h"
@@ -101,6 +102,26 @@ struct pending {
 	char *copies[RECORDS_MAX]; /* the record's key+value storage */
 };
 
+/* A count on stderr while stdin feeds records, for a person watching. */
+struct progress {
+	bool on;
+	uint64_t written;
+	uint64_t next_ns;
+};
+
+static struct progress progress;
+
+static void progress_show(bool last)
+{
+	uint64_t now = tern_client_udp_now_ns();
+
+	if (!progress.on || (!last && now < progress.next_ns))
+		return;
+	progress.next_ns = now + 250000000;
+	fprintf(stderr, "\r%" PRIu64 " records written%s", progress.written,
+		last ? "\n" : "");
+}
+
 static void pending_clear(struct pending *p)
 {
 	for (uint32_t i = 0; i < p->count; i++)
@@ -138,9 +159,46 @@ static int flush(struct ternctl *t, struct pending *p)
 		printf(t->json ? "{\"partition\":%u,\"offset\":%" PRIu64 "}\n"
 			       : "partition %u offset %" PRIu64 "\n",
 		       p->partition, res.base + i);
+	progress.written += p->count;
+	progress_show(false);
 	pending_clear(p);
 	return TERNCTL_OK;
 }
+
+static const char produce_help[] =
+	"usage: ternctl (--cluster FILE | --bootstrap IP) [--json] produce\n"
+	"               [--key K | --partition P | --tab-keys] [VALUE...]\n"
+	"\n"
+	"Write each VALUE as a record, or one record per line of stdin "
+	"when no\nVALUE is given (--tab-keys: lines are KEY<TAB>VALUE). A "
+	"record with a\nkey goes to the partition its key hashes to; "
+	"records without one stick\nto a partition per batch. Consecutive "
+	"records of one partition form a\nbatch, written synchronously: "
+	"each record's partition and offset are\nprinted once the whole "
+	"chain holds it. With stdout not a terminal and\nstderr one, a "
+	"count of records written shows on stderr.\n"
+	"\n"
+	"Examples:\n"
+	"  ternctl --cluster c.ini produce --key user-1 hello world\n"
+	"  printf 'k1\\tv1\\nk2\\tv2\\n' | ternctl --cluster c.ini "
+	"produce --tab-keys\n"
+	"\nExit: 0 written, 1 refused, 2 usage (a bad line: the records "
+	"before it\nare written), 3 no answer in time (a batch may or may "
+	"not be written).\n";
+
+static const char consume_help[] =
+	"usage: ternctl (--cluster FILE | --bootstrap IP) [--json] consume\n"
+	"               --partition P [--from OFFSET] [--count N] "
+	"[--follow]\n"
+	"\n"
+	"Print committed records of partition P from OFFSET (default 0): "
+	"offset,\nkey and value, tab-separated (bytes that are not "
+	"printable as \\xNN),\nor one JSON object each. --follow keeps "
+	"waiting for new records, like\ntail -f; Ctrl-C ends it.\n"
+	"\n"
+	"Example:\n  ternctl --cluster c.ini consume --partition 2 --from "
+	"10 --count 5\n"
+	"\nExit: 0 done, 1 OFFSET past the end, 2 usage, 3 no answer.\n";
 
 struct produce_opts {
 	const char *key;
@@ -230,6 +288,7 @@ static int parse_produce(struct ternctl *t, int argc, char **argv,
 		{ "key", required_argument, NULL, 'k' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "tab-keys", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -238,6 +297,10 @@ static int parse_produce(struct ternctl *t, int argc, char **argv,
 	o->partition = -1;
 	optind = 0;
 	while ((id = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (id == 'h') {
+			fputs(produce_help, stdout);
+			exit(TERNCTL_OK);
+		}
 		if (id == 'k')
 			o->key = optarg;
 		else if (id == 't')
@@ -246,8 +309,10 @@ static int parse_produce(struct ternctl *t, int argc, char **argv,
 			 tern_arg_u64("ternctl", "partition", optarg, 0,
 				      t->cluster.partitions - 1, &v) == 0)
 			o->partition = (int64_t)v;
-		else
+		else {
+			fputs(produce_help, stderr);
 			return TERNCTL_USAGE;
+		}
 	}
 	if ((o->key != NULL) + (o->partition >= 0) + o->tab_keys > 1) {
 		fputs("ternctl produce: --key, --partition and --tab-keys "
@@ -270,6 +335,8 @@ int ternctl_produce(struct ternctl *t, int argc, char **argv)
 	ssize_t len;
 
 	pending_clear(&p);
+	progress.on = optind == argc && !t->json && isatty(STDERR_FILENO) &&
+		      !isatty(STDOUT_FILENO);
 	for (int i = optind; code == TERNCTL_OK && i < argc; i++)
 		code = add(t, &p, &o, o.key ? o.key : "",
 			   o.key ? strlen(o.key) : 0, argv[i], strlen(argv[i]));
@@ -284,6 +351,7 @@ int ternctl_produce(struct ternctl *t, int argc, char **argv)
 
 		code = code == TERNCTL_OK ? flushed : code;
 	}
+	progress_show(true);
 	pending_clear(&p);
 	return code;
 }
@@ -382,6 +450,7 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 		{ "from", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -405,7 +474,11 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 					   INT64_MAX, &o->count);
 		} else if (id == 'F') {
 			o->follow = true;
+		} else if (id == 'h') {
+			fputs(consume_help, stdout);
+			exit(TERNCTL_OK);
 		} else {
+			fputs(consume_help, stderr);
 			err = -EINVAL;
 		}
 		if (err != 0)

@@ -188,6 +188,32 @@ finally:
         os.waitpid(pid, 0)
 PY
 
+# ---- produce's progress: on a terminal's stderr only
+"$TERNIT_PY" - "$TERNIT_CLUSTER_SH" "$CLUSTER" "$TERNCTL" "$TERNIT_DIR" <<'PY' || lib_fail "produce's progress"
+import os, pty, select, subprocess, sys, time
+sh, cluster, ternctl, tmp = sys.argv[1:5]
+produce = (f"seq 1 300 | bash {sh} client-exec {cluster} {ternctl} "
+           f"--cluster {cluster}/cluster.ini produce --partition 0")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "-c", produce + f" >{tmp}/progress.out"])
+seen, deadline = b"", time.time() + 30
+while time.time() < deadline:
+    if select.select([fd], [], [], 0.2)[0]:
+        try:
+            seen += os.read(fd, 4096)
+        except OSError:
+            break
+_, status = os.waitpid(pid, 0)
+if os.waitstatus_to_exitcode(status) != 0 or b"300 records written" not in seen:
+    sys.exit(f"no progress on the terminal: {seen!r}, status {status}")
+piped = subprocess.run(["bash", "-c", produce + " >/dev/null"],
+                       stderr=subprocess.PIPE, check=True)
+if b"records written" in piped.stderr:
+    sys.exit(f"progress on a pipe: {piped.stderr!r}")
+print("ok: produce counts records on a terminal, not on a pipe")
+PY
+
 # ---- local down leaves nothing; the logs check clean
 "$TERNCTL" local down "$CLUSTER" >/dev/null || lib_fail "ternctl local down failed"
 pgrep -f "$CLUSTER/cluster.ini" >/dev/null && lib_fail "a ternd of the cluster still runs"
