@@ -113,6 +113,11 @@ static void usage(FILE *out)
 	      "  --plot PREFIX         PREFIX-time.png and PREFIX-latency.png "
 	      "(gnuplot)\n"
 	      "  --busy                busy-poll (default adaptive idle)\n"
+	      "  --hugepages           use hugepages (default --no-huge; NICs "
+	      "and\n"
+	      "                        virtio-user need them)\n"
+	      "  --huge-dir DIR        hugetlbfs mount\n"
+	      "  --single-file-segments  (virtio-user needs it)\n"
 	      "  --file-prefix NAME    EAL file prefix\n"
 	      "  --lcores LIST         EAL lcores (default 0@(0-N): one lcore\n"
 	      "                        free to run on any CPU)\n"
@@ -151,6 +156,9 @@ enum opt_id {
 	OPT_PLOT,
 	OPT_ZIPF,
 	OPT_KEY_SPACE,
+	OPT_HUGEPAGES,
+	OPT_HUGE_DIR,
+	OPT_SINGLE_FILE,
 };
 
 static const struct option long_options[] = {
@@ -181,6 +189,9 @@ static const struct option long_options[] = {
 	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "zipf", required_argument, NULL, OPT_ZIPF },
 	{ "key-space", required_argument, NULL, OPT_KEY_SPACE },
+	{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+	{ "huge-dir", required_argument, NULL, OPT_HUGE_DIR },
+	{ "single-file-segments", no_argument, NULL, OPT_SINGLE_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -280,6 +291,16 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 		return 0;
 	case OPT_BUSY:
 		cli->busy = true;
+		return 0;
+	case OPT_HUGEPAGES:
+		cli->eal.hugepages = true;
+		cli->eal.mem_mb = 0;
+		return 0;
+	case OPT_HUGE_DIR:
+		cli->eal.huge_dir = arg;
+		return 0;
+	case OPT_SINGLE_FILE:
+		cli->eal.single_file_segments = true;
 		return 0;
 	case OPT_FILE_PREFIX:
 		cli->eal.file_prefix = arg;
