@@ -116,6 +116,7 @@ struct ternd_partition_view {
 	uint64_t produced, duplicates, busy, appended, forwarded;
 	uint64_t retransmitted, nacks_sent, nacks_received, acks_sent;
 	uint64_t rejected;
+	uint64_t appended_bytes;		      /* the log's */
 	struct tern_log_hist flush_us, flush_records; /* the log's */
 };
 

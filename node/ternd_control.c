@@ -315,6 +315,8 @@ static json_t *counters_json(const struct ternd_partition_view *v)
 		(json_int_t)v->nacks_received, "acks_sent",
 		(json_int_t)v->acks_sent, "rejected", (json_int_t)v->rejected);
 
+	json_object_set_new(o, "appended_bytes",
+			    json_integer((json_int_t)v->appended_bytes));
 	json_object_set_new(o, "flush_us", hist_json(&v->flush_us));
 	json_object_set_new(o, "flush_records", hist_json(&v->flush_records));
 	return o;
@@ -532,6 +534,8 @@ static const struct metric partition_metrics[] = {
 	  "produce requests refused BUSY", VIEW(busy) },
 	{ "tern_partition_appended_total", "counter",
 	  "batches appended to the local log", VIEW(appended) },
+	{ "tern_partition_appended_bytes_total", "counter",
+	  "bytes of batches appended to the local log", VIEW(appended_bytes) },
 	{ "tern_partition_retransmitted_total", "counter", "APPENDs sent again",
 	  VIEW(retransmitted) },
 	{ "tern_partition_nacks_sent_total", "counter", "NACKs sent",

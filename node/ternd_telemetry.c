@@ -65,6 +65,7 @@ static void view_of(const struct ternd_replica *r,
 		.rejected = rejected,
 	};
 	if (r->log != NULL) {
+		v->appended_bytes = tern_log_stats(r->log)->append_bytes;
 		v->flush_us = tern_log_stats(r->log)->flush_us;
 		v->flush_records = tern_log_stats(r->log)->flush_records;
 	}
@@ -147,6 +148,7 @@ static struct rte_tel_data *view_dict(const struct ternd_partition_view *v,
 	rte_tel_data_add_dict_u64(d, "nacks_received", v->nacks_received);
 	rte_tel_data_add_dict_u64(d, "acks_sent", v->acks_sent);
 	rte_tel_data_add_dict_u64(d, "rejected", v->rejected);
+	rte_tel_data_add_dict_u64(d, "appended_bytes", v->appended_bytes);
 	rte_tel_data_add_dict_u64(d, "flushes", v->flush_us.count);
 	rte_tel_data_add_dict_u64(d, "flush_us_p50",
 				  tern_log_hist_quantile(&v->flush_us, 0.5));

@@ -122,6 +122,9 @@ expect_out "/metrics: partition 1's flushes made its 3 records durable" 3 "$out"
 out=$("$TERNIT_PY" "$CTLJSON" value "$TERNIT_DIR/metrics.txt" tern_log_flush_seconds_count partition=1)
 [ "$out" -ge 1 ] || lib_fail "/metrics: no flush of partition 1 timed"
 lib_log "ok: /metrics: $out flushes of partition 1 timed"
+out=$("$TERNIT_PY" "$CTLJSON" value "$TERNIT_DIR/metrics.txt" tern_partition_appended_bytes_total partition=1)
+# One batch: its 56-byte header and three records of 10 bytes + value.
+expect_out "/metrics: partition 1's appended bytes" $((56 + 3 * 10 + 3 + 3 + 5)) "$out"
 out=$(curl -s -o /dev/null -w '%{http_code}' "http://$control/nothing")
 expect_out "another path is 404" 404 "$out"
 
