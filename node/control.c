@@ -29,7 +29,15 @@ struct conn {
 	char *out;
 	size_t out_len, out_sent;
 	bool close_after_output;
+	int64_t last_active_ms;
 };
+
+/* A client that reads no answers stops being answered past this. */
+#define OUT_PENDING_MAX (1u << 20)
+/* A connection without traffic this long is closed: slots are few. */
+#define IDLE_MS 60000
+
+static int64_t now_ms(void);
 
 struct tern_control {
 	int listen_fd;
@@ -112,10 +120,27 @@ static void queue_json(struct conn *k, json_t *answer)
 	free(text);
 }
 
+/* A message cut to its buffer may end inside a UTF-8 character, which
+ * jansson refuses: drop the partial character. */
 static json_t *error_answer(const char *code, const char *message)
 {
-	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
-			 "message", message);
+	char copy[512];
+	size_t len = strlen(message);
+	json_t *answer = NULL;
+
+	if (len >= sizeof(copy))
+		len = sizeof(copy) - 1;
+	memcpy(copy, message, len);
+	for (int cut = 0; answer == NULL && cut < 4 && len >= (size_t)cut;
+	     cut++) {
+		copy[len - (size_t)cut] = '\0';
+		answer = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error",
+				   "code", code, "message", copy);
+	}
+	return answer != NULL
+		       ? answer
+		       : json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error",
+				   "code", code, "message", "(unprintable)");
 }
 
 static json_t *answer_request(struct tern_control *c, const char *line,
@@ -145,6 +170,10 @@ static json_t *answer_request(struct tern_control *c, const char *line,
 	answer = result != NULL
 			 ? json_pack("{s:b, s:o}", "ok", 1, "result", result)
 			 : error_answer(err.code, err.message);
+	if (answer == NULL)
+		answer =
+			error_answer("internal", "the answer could not be "
+						 "encoded; see the node's log");
 	if (json_object_get(req, "id") != NULL)
 		json_object_set(answer, "id", json_object_get(req, "id"));
 	json_decref(req);
@@ -158,10 +187,15 @@ static void answer_http(struct tern_control *c, struct conn *k,
 	const char *type = "text/plain; charset=utf-8";
 	char *body = NULL;
 	char head[256];
+	int status = 404;
 
 	if (sscanf(line, "GET %255s", path) == 1 && c->ops->http_get != NULL)
-		body = c->ops->http_get(c->arg, path, &type);
-	if (body == NULL)
+		body = c->ops->http_get(c->arg, path, &type, &status);
+	if (body == NULL && status == 503)
+		snprintf(head, sizeof(head),
+			 "HTTP/1.0 503 Service Unavailable\r\nContent-Type: "
+			 "text/plain\r\nContent-Length: 6\r\n\r\nretry\n");
+	else if (body == NULL)
 		snprintf(head, sizeof(head),
 			 "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain"
 			 "\r\nContent-Length: 10\r\n\r\nnot found\n");
@@ -177,12 +211,13 @@ static void answer_http(struct tern_control *c, struct conn *k,
 	k->close_after_output = true;
 }
 
-/* Answer every whole line in the input buffer. */
+/* Answer the whole lines in the input buffer while the answers are read. */
 static void conn_lines(struct tern_control *c, struct conn *k)
 {
 	char *nl;
 
 	while (!k->close_after_output &&
+	       k->out_len - k->out_sent < OUT_PENDING_MAX &&
 	       (nl = memchr(k->in, '\n', k->in_len)) != NULL) {
 		size_t len = (size_t)(nl - k->in);
 
@@ -198,7 +233,8 @@ static void conn_lines(struct tern_control *c, struct conn *k)
 		memmove(k->in, nl + 1, k->in_len - len - 1);
 		k->in_len -= len + 1;
 	}
-	if (k->in_len >= TERN_CONTROL_LINE_MAX && !k->close_after_output) {
+	if (k->in_len > TERN_CONTROL_LINE_MAX && !k->close_after_output &&
+	    memchr(k->in, '\n', k->in_len) == NULL) {
 		json_t *answer = error_answer(
 			"request_too_long",
 			"a request line is longer than 65536 bytes; send "
@@ -214,17 +250,22 @@ static void conn_read(struct tern_control *c, struct conn *k)
 {
 	ssize_t n;
 
-	if (k->in == NULL && (k->in = malloc(TERN_CONTROL_LINE_MAX)) == NULL) {
+	/* One byte more than a line may hold tells a line that is too long
+	 * from one that just fits. */
+	if (k->in == NULL &&
+	    (k->in = malloc(TERN_CONTROL_LINE_MAX + 1)) == NULL) {
 		conn_drop(k);
 		return;
 	}
-	n = read(k->fd, k->in + k->in_len, TERN_CONTROL_LINE_MAX - k->in_len);
+	n = read(k->fd, k->in + k->in_len,
+		 TERN_CONTROL_LINE_MAX + 1 - k->in_len);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		conn_drop(k);
 		return;
 	}
 	if (n > 0) {
 		k->in_len += (size_t)n;
+		k->last_active_ms = now_ms();
 		conn_lines(c, k);
 	}
 }
@@ -238,8 +279,10 @@ static void conn_write(struct conn *k)
 		conn_drop(k);
 		return;
 	}
-	if (n > 0)
+	if (n > 0) {
 		k->out_sent += (size_t)n;
+		k->last_active_ms = now_ms();
+	}
 	if (k->out_sent < k->out_len)
 		return;
 	free(k->out);
@@ -258,7 +301,9 @@ static void accept_one(struct tern_control *c)
 		return;
 	for (unsigned i = 0; i < TERN_CONTROL_CONNS_MAX; i++)
 		if (c->conns[i].fd < 0) {
-			c->conns[i] = (struct conn){ .fd = fd };
+			c->conns[i] =
+				(struct conn){ .fd = fd,
+					       .last_active_ms = now_ms() };
 			return;
 		}
 	/* Full: a refusal the client can read, then the door. */
@@ -269,27 +314,44 @@ static void accept_one(struct tern_control *c)
 	close(fd);
 }
 
+/* Connections with nothing more to say, or silent for too long, go;
+ * lines held back while answers were unread get their turn. */
+static void conn_tidy(struct tern_control *c, int64_t now)
+{
+	for (unsigned i = 0; i < TERN_CONTROL_CONNS_MAX; i++) {
+		struct conn *k = &c->conns[i];
+		bool idle = k->out_len == k->out_sent;
+
+		if (k->fd < 0)
+			continue;
+		if ((idle && k->close_after_output) ||
+		    now - k->last_active_ms > IDLE_MS)
+			conn_drop(k);
+		else if (idle && k->in_len > 0)
+			conn_lines(c, k);
+	}
+}
+
 void tern_control_serve(struct tern_control *c, int timeout_ms)
 {
 	struct pollfd fds[TERN_CONTROL_CONNS_MAX + 1];
 	unsigned map[TERN_CONTROL_CONNS_MAX + 1];
 	nfds_t n = 0;
 
+	conn_tidy(c, now_ms());
 	fds[n++] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
 	for (unsigned i = 0; i < TERN_CONTROL_CONNS_MAX; i++) {
 		struct conn *k = &c->conns[i];
+		short events = 0;
 
 		if (k->fd < 0)
 			continue;
+		if (k->out_len > k->out_sent)
+			events = POLLOUT;
+		else if (!k->close_after_output)
+			events = POLLIN;
 		map[n] = i;
-		fds[n++] = (struct pollfd){
-			.fd = k->fd,
-			.events = (short)(k->out_len > k->out_sent
-						  ? POLLOUT
-						  : (k->close_after_output
-							     ? 0
-							     : POLLIN)),
-		};
+		fds[n++] = (struct pollfd){ .fd = k->fd, .events = events };
 	}
 	if (poll(fds, n, timeout_ms) <= 0)
 		return;
@@ -394,7 +456,7 @@ static int recv_line(int fd, int64_t deadline, char **line, size_t *len)
 	size_t cap = 4096, used = 0;
 	char *buf = malloc(cap);
 
-	while (buf != NULL) {
+	while (buf != NULL && now_ms() < deadline) {
 		ssize_t n;
 		int err;
 
@@ -430,8 +492,10 @@ static int recv_line(int fd, int64_t deadline, char **line, size_t *len)
 			return err;
 		}
 	}
+	int err = buf != NULL && now_ms() >= deadline ? -ETIMEDOUT : -EPROTO;
+
 	free(buf);
-	return -EPROTO;
+	return err;
 }
 
 json_t *tern_control_call(uint32_t ipv4, uint16_t port, json_t *request,

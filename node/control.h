@@ -6,7 +6,8 @@
  * "id" echoed back; the answer is {"ok": true, "result": ...} or
  * {"ok": false, "error": {"code": ..., "message": ...}}. A connection that
  * starts with "GET " is answered as HTTP/1.0 instead (Prometheus scrapes
- * /metrics) and closed.
+ * /metrics) and closed. A connection silent for a minute is closed, and one
+ * whose client leaves 1 MiB of answers unread gets no more until it reads.
  *
  * The server runs in one thread, serving every connection from poll();
  * the client is one blocking call with a deadline.
@@ -33,10 +34,10 @@ struct tern_control_ops {
 	 * with err filled in. The caller owns the result. */
 	json_t *(*request)(void *arg, const char *cmd, json_t *request,
 			   struct tern_control_error *err);
-	/* The body of GET path with its content type, or NULL for 404; the
-	 * caller frees the body. */
+	/* The body of GET path with its content type, or NULL with *status
+	 * 404 (no such path) or 503 (try again); the caller frees the body. */
 	char *(*http_get)(void *arg, const char *path,
-			  const char **content_type);
+			  const char **content_type, int *status);
 };
 
 struct tern_control;

@@ -135,7 +135,10 @@ static int send_settings(struct ternd *t, const struct tern_setting_values *v)
 		ctl.msg_out[i] = true;
 		(void)rte_ring_sp_enqueue(w->settings_in, &w->settings_msg);
 	}
-	for (int waited = 0; waited < APPLY_WAIT_MS * 5; waited++) {
+	for (int waited = 0;
+	     waited < APPLY_WAIT_MS * 5 &&
+	     !atomic_load_explicit(&ctl.stop, memory_order_relaxed);
+	     waited++) {
 		if (collect_answers(t, &result))
 			return result;
 		nanosleep(&nap, NULL);
@@ -171,10 +174,18 @@ static json_t *config_entry(enum tern_setting_id id)
 static json_t *cmd_config_get(const struct ternd *t, json_t *req,
 			      struct tern_control_error *err)
 {
-	const char *name = json_string_value(json_object_get(req, "name"));
+	json_t *name_j = json_object_get(req, "name");
+	const char *name = json_string_value(name_j);
 	json_t *list = json_array();
 	int id;
 
+	if (name_j != NULL && name == NULL) {
+		json_decref(list);
+		err->code = "bad_request";
+		snprintf(err->message, sizeof(err->message),
+			 "\"name\" must be a setting's name, a string");
+		return NULL;
+	}
 	if (name == NULL) {
 		for (unsigned i = 0; i < TERN_SETTING_COUNT; i++)
 			json_array_append_new(list, config_entry(i));
@@ -249,13 +260,22 @@ static json_t *cmd_config_set(struct ternd *t, json_t *req,
 			"file's [ternd] section (or on ternd's command line) "
 			"and restart the node",
 			tern_settings[id].name);
+	previous = ctl.live.v[id];
 	rc = send_settings(t, &next);
+	if (rc == -ETIMEDOUT) {
+		/* Sent: a slow worker takes it when it runs again. */
+		ctl.live = next;
+		return config_refused(err, "not_applied",
+				      "%s was sent, but a worker has not taken "
+				      "it within 2 s; it will when it runs "
+				      "again (see the node's log)",
+				      name);
+	}
 	if (rc != 0)
 		return config_refused(err, "not_applied",
 				      "the workers did not take %s (%s); check "
 				      "the node's log",
 				      name, strerror(-rc));
-	previous = ctl.live.v[id];
 	ctl.live = next;
 	return json_pack("{s:i, s:s, s:o, s:o}", "node", (int)t->self, "name",
 			 tern_settings[id].name, "value",
@@ -739,12 +759,18 @@ static char *metrics_text(struct ternd *t)
 	return x.buf;
 }
 
-static char *on_http_get(void *arg, const char *path, const char **type)
+static char *on_http_get(void *arg, const char *path, const char **type,
+			 int *status)
 {
+	char *body;
+
+	*status = 404;
 	if (strcmp(path, "/metrics") != 0)
 		return NULL;
 	*type = "text/plain; version=0.0.4; charset=utf-8";
-	return metrics_text(arg);
+	body = metrics_text(arg);
+	*status = body != NULL ? 200 : 503;
+	return body;
 }
 
 static const struct tern_control_ops control_ops = {
@@ -811,7 +837,7 @@ int ternd_control_start(struct ternd *t)
 	err = rte_ctrl_thread_create(&ctl.thread, "tern-control", NULL,
 				     control_main, NULL);
 	ctl.thread_running = err == 0;
-	return -err;
+	return err; /* already a negative errno */
 }
 
 void ternd_control_stop(struct ternd *t)

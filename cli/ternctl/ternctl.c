@@ -182,6 +182,7 @@ static int load(struct ternctl *t, const char *cluster_path,
 	}
 	t->have_cluster = code == TERNCTL_OK &&
 			  (cluster_path != NULL || bootstrap_spec != NULL);
+	t->bootstrapped = bootstrap_spec != NULL;
 	return code;
 }
 

@@ -28,6 +28,7 @@ enum ternctl_exit {
 struct ternctl {
 	struct tern_cluster cluster;
 	bool have_cluster;     /* --cluster, or the map from --bootstrap */
+	bool bootstrapped;     /* from --bootstrap: no control addresses */
 	uint32_t control_ipv4; /* --control; port 0 when not given */
 	uint16_t control_port;
 	struct tern_client_udp udp;

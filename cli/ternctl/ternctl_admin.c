@@ -57,9 +57,10 @@ static int targets_of(const struct ternctl *t, int node, struct target *out,
 		*count = 1;
 		return TERNCTL_OK;
 	}
-	if (!t->have_cluster) {
-		fputs("ternctl: give --cluster FILE or --control IP:PORT "
-		      "(see --help)\n",
+	if (!t->have_cluster || t->bootstrapped) {
+		fputs("ternctl: give --cluster FILE or --control IP:PORT (a "
+		      "--bootstrap map has no control addresses; see "
+		      "--help)\n",
 		      stderr);
 		return TERNCTL_USAGE;
 	}
@@ -79,6 +80,8 @@ static int targets_of(const struct ternctl *t, int node, struct target *out,
 			};
 	return TERNCTL_OK;
 }
+
+static const char *str_of(json_t *o, const char *key);
 
 /*
  * Ask tg; the result object, or NULL with the reason printed (quietly
@@ -113,10 +116,8 @@ static json_t *ask(const struct ternctl *t, const struct target *tg,
 	*code = TERNCTL_REFUSED;
 	if (!quiet)
 		fprintf(stderr, "ternctl: %s refused: %s (%s)\n", who,
-			json_string_value(json_object_get(
-				json_object_get(answer, "error"), "message")),
-			json_string_value(json_object_get(
-				json_object_get(answer, "error"), "code")));
+			str_of(json_object_get(answer, "error"), "message"),
+			str_of(json_object_get(answer, "error"), "code"));
 	json_decref(answer);
 	return NULL;
 }
@@ -487,7 +488,7 @@ static json_t *cluster_state(const struct ternctl *t, unsigned *up,
 
 static int need_cluster_file(const struct ternctl *t, const char *what)
 {
-	if (t->have_cluster)
+	if (t->have_cluster && !t->bootstrapped)
 		return TERNCTL_OK;
 	fprintf(stderr,
 		"ternctl: %s needs the cluster file: give --cluster FILE\n",
@@ -770,8 +771,18 @@ static void print_partition_stats(json_t *stats)
 	}
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* prev[i] and when it was taken, taken[i]: rates are per measured
+ * second, and a node that missed a round starts over. */
 static int stats_round(const struct ternctl *t, const struct target *tg,
-		       unsigned count, json_t **prev, double seconds,
+		       unsigned count, json_t **prev, double *taken,
 		       bool detail)
 {
 	int worst = TERNCTL_OK;
@@ -782,11 +793,16 @@ static int stats_round(const struct ternctl *t, const struct target *tg,
 		char who[16];
 		int code;
 		json_t *s = ask(t, &tg[i], request("stats"), false, &code);
+		double now = now_s();
+		double seconds = now - taken[i];
 
 		if (s == NULL) {
 			worst = code;
+			json_decref(prev[i]);
+			prev[i] = NULL;
 			continue;
 		}
+		taken[i] = now;
 		if (t->json) {
 			print_json(s);
 		} else {
@@ -807,6 +823,7 @@ int ternctl_stats(struct ternctl *t, int argc, char **argv)
 {
 	struct target tg[TERN_CLUSTER_NODES_MAX];
 	json_t *prev[TERN_CLUSTER_NODES_MAX] = { 0 };
+	double taken[TERN_CLUSTER_NODES_MAX] = { 0 };
 	struct cmd_opts o;
 	unsigned count = 0, rounds = 0;
 	bool tty = isatty(STDOUT_FILENO) && !t->json;
@@ -820,14 +837,14 @@ int ternctl_stats(struct ternctl *t, int argc, char **argv)
 		code = targets_of(t, o.node, tg, &count);
 	if (code != TERNCTL_OK)
 		return code;
-	signal(SIGINT, on_sigint);
+	if (o.watch_s > 0)
+		signal(SIGINT, on_sigint);
 	for (;;) {
 		const struct timespec wait = { (time_t)o.watch_s, 0 };
 
 		if (tty && o.watch_s > 0)
 			fputs("\033[H\033[2J", stdout);
-		code = stats_round(t, tg, count, prev, (double)o.watch_s,
-				   count == 1);
+		code = stats_round(t, tg, count, prev, taken, count == 1);
 		rounds++;
 		if (o.watch_s == 0 || stop_watch ||
 		    (o.count > 0 && rounds >= o.count))
@@ -859,7 +876,8 @@ static const char config_help[] =
 	"--markdown\n  prints the table docs/operations.md carries.\n"
 	"get: the values the nodes run with.\n"
 	"set: change a live setting on every node (or --node N). Every "
-	"node\n  is asked first: if one does not answer, nothing changes.\n"
+	"node\n  is asked first: if one does not answer, nothing changes; "
+	"if one\n  fails midway, the nodes already changed are put back.\n"
 	"\n"
 	"Examples:\n  ternctl config list\n"
 	"  ternctl --cluster /tmp/tern-demo/cluster.ini config get "
@@ -867,7 +885,7 @@ static const char config_help[] =
 	"  ternctl --cluster /tmp/tern-demo/cluster.ini config set "
 	"sleep_us_max 20\n"
 	"\nExit: 0 done, 1 refused (unknown setting, bad value, restart "
-	"needed),\n2 usage, 3 a node did not answer (nothing changed).\n";
+	"needed),\n2 usage, 3 a node did not answer.\n";
 
 /* "`busy` or `adaptive`": a '|' would split a markdown cell. */
 static void choices_markdown(const struct tern_setting *s, char *buf,
@@ -984,6 +1002,9 @@ static int config_get(const struct ternctl *t, const struct target *tg,
 	return worst;
 }
 
+static int config_set_all(const struct ternctl *t, const struct target *tg,
+			  unsigned count, const char *name, const char *value);
+
 static int config_set(const struct ternctl *t, const struct target *tg,
 		      unsigned count, const char *name, const char *value)
 {
@@ -1023,22 +1044,59 @@ static int config_set(const struct ternctl *t, const struct target *tg,
 		}
 		json_decref(r);
 	}
+	return config_set_all(t, tg, count, name, value);
+}
+
+/* The value a config set answer calls "previous", as text. */
+static void previous_text(json_t *r, char *buf, size_t len)
+{
+	json_t *p = json_object_get(r, "previous");
+	char number[24];
+
+	snprintf(buf, len, "%s",
+		 json_is_string(p) ? json_string_value(p)
+				   : num_or_dash(p, number, sizeof(number)));
+}
+
+static json_t *set_request(const char *name, const char *value)
+{
+	return json_pack("{s:s, s:s, s:s}", "cmd", "config set", "name", name,
+			 "value", value);
+}
+
+static int config_set_all(const struct ternctl *t, const struct target *tg,
+			  unsigned count, const char *name, const char *value)
+{
+	char previous[TERN_CLUSTER_NODES_MAX][64];
+
 	for (unsigned i = 0; i < count; i++) {
 		int code;
-		json_t *req = json_pack("{s:s, s:s, s:s}", "cmd", "config set",
-					"name", name, "value", value);
-		json_t *r = ask(t, &tg[i], req, false, &code);
-		char who[64];
+		json_t *r =
+			ask(t, &tg[i], set_request(name, value), false, &code);
 
-		if (r == NULL)
+		if (r == NULL) {
+			/* A node failed midway: put the others back. */
+			for (unsigned k = 0; k < i; k++) {
+				json_t *back =
+					ask(t, &tg[k],
+					    set_request(name, previous[k]),
+					    false, &code);
+				char who[64];
+
+				target_text(&tg[k], who, sizeof(who));
+				fprintf(stderr, "ternctl: %s: %s %s %s\n", who,
+					back != NULL ? "put back to"
+						     : "COULD NOT put back to",
+					previous[k],
+					back != NULL ? "" : "(set it by hand)");
+				json_decref(back);
+			}
 			return code;
-		snprintf(who, sizeof(who), "node %" JSON_INTEGER_FORMAT,
-			 int_of(r, "node"));
-		printf("%s: %s = %s (was %s)\n", who, str_of(r, "name"), value,
-		       json_is_string(json_object_get(r, "previous"))
-			       ? str_of(r, "previous")
-			       : num_or_dash(json_object_get(r, "previous"),
-					     why, sizeof(why)));
+		}
+		previous_text(r, previous[i], sizeof(previous[i]));
+		printf("node %" JSON_INTEGER_FORMAT ": %s = %s (was %s)\n",
+		       int_of(r, "node"), str_of(r, "name"), value,
+		       previous[i]);
 		json_decref(r);
 	}
 	return TERNCTL_OK;
