@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The topic table (topics.h). topics.json:
+ *
+ *   {"version": 1, "topics": [{"name": "orders", "base": 6,
+ *     "partitions": 4, "replication": 2, "durability": "disk"}, ...]}
+ *
+ * The file's topic is not in it: the cluster file is its truth.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "placement.h"
+#include "topics.h"
+
+#define TOPICS_VERSION 1
+
+void tern_topics_init(struct tern_topic_table *t, const struct tern_cluster *c)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->topics[0].name, sizeof(t->topics[0].name), "%s", c->topic);
+	t->topics[0].partitions = c->partitions;
+	t->topics[0].replication = c->replication;
+	t->topics[0].durability = c->durability;
+	t->count = 1;
+}
+
+const struct tern_topic *tern_topics_find(const struct tern_topic_table *t,
+					  const char *name)
+{
+	for (uint32_t i = 0; i < t->count; i++)
+		if (strcmp(t->topics[i].name, name) == 0)
+			return &t->topics[i];
+	return NULL;
+}
+
+const struct tern_topic *tern_topics_of(const struct tern_topic_table *t,
+					uint32_t g)
+{
+	for (uint32_t i = 0; i < t->count; i++)
+		if (g >= t->topics[i].base &&
+		    g - t->topics[i].base < t->topics[i].partitions)
+			return &t->topics[i];
+	return NULL;
+}
+
+static bool range_free(const struct tern_topic_table *t, uint32_t base,
+		       uint32_t partitions)
+{
+	for (uint32_t i = 0; i < t->count; i++) {
+		const struct tern_topic *o = &t->topics[i];
+
+		if (base < o->base + o->partitions &&
+		    o->base < base + partitions)
+			return false;
+	}
+	return true;
+}
+
+int tern_topics_first_fit(const struct tern_topic_table *t, uint32_t partitions,
+			  uint32_t *base)
+{
+	/* A free range starts at 0 or right after a topic. */
+	for (uint32_t i = 0; i <= t->count; i++) {
+		uint32_t b = i == 0 ? 0
+				    : t->topics[i - 1].base +
+					      t->topics[i - 1].partitions;
+
+		if (partitions <= TERN_CLUSTER_PARTITIONS_MAX &&
+		    b <= TERN_CLUSTER_PARTITIONS_MAX - partitions &&
+		    range_free(t, b, partitions)) {
+			*base = b;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+static bool name_ok(const char *name)
+{
+	size_t len = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789._-");
+
+	return len > 0 && len <= TERN_CLUSTER_TOPIC_MAX && name[len] == '\0';
+}
+
+static int check_topic(const struct tern_topic_table *t,
+		       const struct tern_topic *topic, uint32_t node_count,
+		       char *why, size_t why_len)
+{
+	uint32_t r_max = node_count < TERN_CLUSTER_REPLICATION_MAX
+				 ? node_count
+				 : TERN_CLUSTER_REPLICATION_MAX;
+
+	if (!name_ok(topic->name))
+		snprintf(why, why_len,
+			 "topic name '%s' is not 1 to %u of [A-Za-z0-9._-]",
+			 topic->name, TERN_CLUSTER_TOPIC_MAX);
+	else if (topic->partitions == 0 ||
+		 topic->partitions > TERN_CLUSTER_PARTITIONS_MAX ||
+		 topic->base > TERN_CLUSTER_PARTITIONS_MAX - topic->partitions)
+		snprintf(why, why_len,
+			 "partitions [%u, %u) of topic %s are outside 0..%u",
+			 topic->base, topic->base + topic->partitions,
+			 topic->name, TERN_CLUSTER_PARTITIONS_MAX);
+	else if (topic->replication == 0 || topic->replication > r_max)
+		snprintf(why, why_len,
+			 "replication %u of topic %s is not within 1..%u (the "
+			 "nodes, at most %u)",
+			 topic->replication, topic->name, r_max,
+			 TERN_CLUSTER_REPLICATION_MAX);
+	else if (topic->durability != TERN_CLUSTER_DURABILITY_DISK &&
+		 topic->durability != TERN_CLUSTER_DURABILITY_MEMORY)
+		snprintf(why, why_len, "topic %s has no durability mode",
+			 topic->name);
+	else if (!range_free(t, topic->base, topic->partitions))
+		snprintf(why, why_len,
+			 "partitions [%u, %u) of topic %s belong to another "
+			 "topic",
+			 topic->base, topic->base + topic->partitions,
+			 topic->name);
+	else if (t->count == TERN_TOPICS_MAX)
+		snprintf(why, why_len, "a cluster has at most %u topics",
+			 TERN_TOPICS_MAX);
+	else
+		return 0;
+	return -EINVAL;
+}
+
+int tern_topics_add(struct tern_topic_table *t, const struct tern_topic *topic,
+		    uint32_t node_count, char *why, size_t why_len)
+{
+	int err;
+
+	if (tern_topics_find(t, topic->name) != NULL) {
+		snprintf(why, why_len, "topic %s exists", topic->name);
+		return -EEXIST;
+	}
+	err = check_topic(t, topic, node_count, why, why_len);
+	if (err == 0)
+		t->topics[t->count++] = *topic;
+	return err;
+}
+
+int tern_topics_remove(struct tern_topic_table *t, const char *name)
+{
+	const struct tern_topic *found = tern_topics_find(t, name);
+	uint32_t i;
+
+	if (found == NULL)
+		return -ENOENT;
+	i = (uint32_t)(found - t->topics);
+	if (i == 0)
+		return -EPERM;
+	memmove(&t->topics[i], &t->topics[i + 1],
+		(t->count - i - 1) * sizeof(t->topics[0]));
+	t->count--;
+	return 0;
+}
+
+bool tern_topic_equal(const struct tern_topic *a, const struct tern_topic *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->base == b->base &&
+	       a->partitions == b->partitions &&
+	       a->replication == b->replication &&
+	       a->durability == b->durability;
+}
+
+static int placement_of(const struct tern_topic *topic, uint32_t node_count,
+			struct tern_placement *pl)
+{
+	return tern_placement_init(pl, node_count,
+				   topic->base + topic->partitions,
+				   topic->replication);
+}
+
+int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
+		     uint32_t g, uint16_t *chain, size_t chain_len)
+{
+	struct tern_placement pl;
+	int err = placement_of(topic, node_count, &pl);
+
+	if (err != 0 || g < topic->base || g - topic->base >= topic->partitions)
+		return err != 0 ? err : -EINVAL;
+	return tern_placement_get_chain(&pl, g, chain, chain_len);
+}
+
+int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
+		       uint32_t workers, uint32_t node, uint16_t *worker_of)
+{
+	uint32_t span = topic->base + topic->partitions;
+	uint16_t *all = calloc(span, sizeof(*all));
+	struct tern_placement pl;
+	int err = all == NULL ? -ENOMEM : placement_of(topic, node_count, &pl);
+
+	if (err == 0)
+		err = tern_placement_assign_workers(&pl, node, workers, all,
+						    span);
+	if (err >= 0) {
+		memcpy(worker_of, all + topic->base,
+		       topic->partitions * sizeof(*worker_of));
+		err = 0;
+	}
+	free(all);
+	return err;
+}
+
+/* ---- topics.json -------------------------------------------------------- */
+
+static json_t *topic_json(const struct tern_topic *topic)
+{
+	return json_pack("{s:s, s:i, s:i, s:i, s:s}", "name", topic->name,
+			 "base", (int)topic->base, "partitions",
+			 (int)topic->partitions, "replication",
+			 (int)topic->replication, "durability",
+			 tern_cluster_durability_name(topic->durability));
+}
+
+static int sync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, err = 0;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0)
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static int write_synced(const char *tmp, const char *text)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t len = strlen(text), done = 0;
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len && err == 0) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0)
+			err = -errno;
+		else
+			done += (size_t)n;
+	}
+	if (err == 0 && fsync(fd) != 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int tern_topics_save(const struct tern_topic_table *t, const char *path,
+		     char *why, size_t why_len)
+{
+	json_t *list = json_array(), *root;
+	char tmp[PATH_MAX];
+	char *text;
+	int err;
+
+	for (uint32_t i = 1; i < t->count; i++)
+		json_array_append_new(list, topic_json(&t->topics[i]));
+	root = json_pack("{s:i, s:o}", "version", TOPICS_VERSION, "topics",
+			 list);
+	text = json_dumps(root, JSON_INDENT(2));
+	json_decref(root);
+	if (text == NULL) {
+		snprintf(why, why_len, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	err = write_synced(tmp, text);
+	free(text);
+	if (err == 0 && rename(tmp, path) != 0)
+		err = -errno;
+	if (err == 0)
+		err = sync_dir_of(path);
+	if (err != 0)
+		snprintf(why, why_len,
+			 "%s: cannot write it: %s; check the data directory's "
+			 "space and permissions",
+			 path, strerror(-err));
+	return err;
+}
+
+static int entry_of(json_t *e, struct tern_topic *topic)
+{
+	const char *name = json_string_value(json_object_get(e, "name"));
+	const char *d = json_string_value(json_object_get(e, "durability"));
+	json_t *base = json_object_get(e, "base");
+	json_t *parts = json_object_get(e, "partitions");
+	json_t *repl = json_object_get(e, "replication");
+
+	if (name == NULL || d == NULL || !json_is_integer(base) ||
+	    !json_is_integer(parts) || !json_is_integer(repl) ||
+	    json_integer_value(base) < 0 ||
+	    json_integer_value(base) > TERN_CLUSTER_PARTITIONS_MAX ||
+	    json_integer_value(parts) < 0 ||
+	    json_integer_value(parts) > TERN_CLUSTER_PARTITIONS_MAX ||
+	    json_integer_value(repl) < 0 || json_integer_value(repl) > 255 ||
+	    strlen(name) > TERN_CLUSTER_TOPIC_MAX ||
+	    (strcmp(d, "disk") != 0 && strcmp(d, "memory") != 0))
+		return -EINVAL;
+	snprintf(topic->name, sizeof(topic->name), "%s", name);
+	topic->base = (uint32_t)json_integer_value(base);
+	topic->partitions = (uint32_t)json_integer_value(parts);
+	topic->replication = (uint32_t)json_integer_value(repl);
+	topic->durability = d[0] == 'm' ? TERN_CLUSTER_DURABILITY_MEMORY
+					: TERN_CLUSTER_DURABILITY_DISK;
+	return 0;
+}
+
+int tern_topics_load(struct tern_topic_table *t, const char *path,
+		     uint32_t node_count, char *why, size_t why_len)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *list = json_object_get(root, "topics"), *e;
+	size_t i;
+	int err = 0;
+
+	if (root == NULL && access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
+	if (root == NULL) {
+		snprintf(why, why_len,
+			 "%s:%d: not JSON (%s); restore it from another node "
+			 "of the cluster (every node holds the same list)",
+			 path, jerr.line, jerr.text);
+		return -EINVAL;
+	}
+	if (json_integer_value(json_object_get(root, "version")) !=
+		    TOPICS_VERSION ||
+	    !json_is_array(list)) {
+		snprintf(why, why_len,
+			 "%s: not a version %d topic list; restore it from "
+			 "another node",
+			 path, TOPICS_VERSION);
+		err = -EINVAL;
+	}
+	json_array_foreach(list, i, e)
+	{
+		struct tern_topic topic;
+		char inner[256];
+
+		if (err != 0)
+			break;
+		if (entry_of(e, &topic) != 0) {
+			snprintf(why, why_len,
+				 "%s: topic #%zu lacks a name, base, "
+				 "partitions, replication or durability; "
+				 "restore the file from another node",
+				 path, i + 1);
+			err = -EINVAL;
+		} else if ((err = tern_topics_add(t, &topic, node_count, inner,
+						  sizeof(inner))) != 0) {
+			snprintf(why, why_len,
+				 "%s: %s; restore the file from "
+				 "another node",
+				 path, inner);
+			err = -EINVAL;
+		}
+	}
+	json_decref(root);
+	return err;
+}

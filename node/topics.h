@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The topics of a cluster: the cluster file's own (always the first, never
+ * deleted) and those created at run time through the control plane, which
+ * each node keeps in DATA_DIR/topics.json.
+ *
+ * Partitions of all topics share one numbering, the global partition id
+ * that frames carry: a topic owns the range [base, base + partitions) of
+ * it, below TERN_CLUSTER_PARTITIONS_MAX; the file's topic starts at 0. The
+ * chain of global partition g of a topic with replication R is the
+ * placement rule's chain of partition g among base + partitions
+ * (partition/placement.h), and its worker on a node the same rule's
+ * worker: the file's topic keeps exactly the chains it always had, and
+ * every node and client computes the same from the table.
+ */
+#ifndef TERN_NODE_TOPICS_H
+#define TERN_NODE_TOPICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+
+#define TERN_TOPICS_MAX 64u
+
+struct tern_topic {
+	char name[TERN_CLUSTER_TOPIC_MAX + 1];
+	uint32_t base;
+	uint32_t partitions;
+	uint32_t replication;
+	enum tern_cluster_durability durability;
+};
+
+struct tern_topic_table {
+	uint32_t count;
+	struct tern_topic topics[TERN_TOPICS_MAX];
+};
+
+/* A table holding only the cluster file's topic. */
+void tern_topics_init(struct tern_topic_table *t, const struct tern_cluster *c);
+
+const struct tern_topic *tern_topics_find(const struct tern_topic_table *t,
+					  const char *name);
+/* The topic owning global partition g, or NULL. */
+const struct tern_topic *tern_topics_of(const struct tern_topic_table *t,
+					uint32_t g);
+
+/* The lowest base where `partitions` consecutive ids are free; -ENOSPC. */
+int tern_topics_first_fit(const struct tern_topic_table *t, uint32_t partitions,
+			  uint32_t *base);
+
+/*
+ * Add topic (its base chosen by the caller, the same on every node): 0,
+ * -EEXIST for a name taken (even with the same layout), or -EINVAL with
+ * why filled: a bad name, a range that is taken or out of bounds, a
+ * replication outside 1..min(nodes, 8), a full table.
+ */
+int tern_topics_add(struct tern_topic_table *t, const struct tern_topic *topic,
+		    uint32_t node_count, char *why, size_t why_len);
+
+/* Remove a run-time topic: 0, -ENOENT, or -EPERM for the file's. */
+int tern_topics_remove(struct tern_topic_table *t, const char *name);
+
+/* Whether two topics are the same, name and layout. */
+bool tern_topic_equal(const struct tern_topic *a, const struct tern_topic *b);
+
+/* Chain of global partition g of topic (head first): 0 or -EINVAL. */
+int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
+		     uint32_t g, uint16_t *chain, size_t chain_len);
+
+/*
+ * worker_of[g - topic->base] for each partition of topic: the worker that
+ * serves it on node, or TERN_PLACEMENT_NOT_SERVED. 0 or a negative errno.
+ */
+int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
+		       uint32_t workers, uint32_t node, uint16_t *worker_of);
+
+/*
+ * The run-time topics, as JSON in path: written to path.tmp, synced and
+ * renamed over path, its directory synced. Load adds them to t (which
+ * holds the file's topic) and checks every entry as tern_topics_add does;
+ * a missing file is an empty list. 0, or a negative errno with why: the
+ * path, what is wrong, and the fix.
+ */
+int tern_topics_save(const struct tern_topic_table *t, const char *path,
+		     char *why, size_t why_len);
+int tern_topics_load(struct tern_topic_table *t, const char *path,
+		     uint32_t node_count, char *why, size_t why_len);
+
+#endif /* TERN_NODE_TOPICS_H */
