@@ -85,7 +85,12 @@
  *    24  n  OK: whole batches back to back, n >= 56; any other status:
  *           nothing (n = 0)
  *
- * METADATA (13), client -> any node. aux: request id. Empty body.
+ * METADATA (13), client -> any node. aux: request id. The body is empty
+ * (the cluster file's topic) or names a topic:
+ *   off len field
+ *     0  1  topic length T, 1 .. 200
+ *     1  T  topic, bytes of [A-Za-z0-9._-]
+ *           end (exactly 1 + T bytes)
  *
  * METADATA_RESP (14), node -> client. aux: request id of the METADATA.
  * The cluster map a client needs in place of a cluster file: with
@@ -103,8 +108,11 @@
  *    14  2  responder: the answering node's id, < N
  *    16  1  durability: 0 disk, 1 memory
  *    17  1  topic length T, 1 .. 200 (TERN_WIRE_TOPIC_MAX)
- *    18  2  reserved
- *    20  T  topic, bytes of [A-Za-z0-9._-] (no terminating NUL)
+ *    18  2  topic base: the topic's partition p travels as global
+ *           partition base + p; base + partitions <= 4096
+ *    20  T  topic, bytes of [A-Za-z0-9._-] (no terminating NUL): the
+ *           topic asked for, or the cluster file's when the node has no
+ *           such topic (or none was asked for)
  *  20+T 4N  IPv4 address of node 0, 1, ... N-1
  *           end (exactly 20 + T + 4N bytes)
  *
@@ -546,33 +554,59 @@ int tern_wire_fetch_resp_decode(const uint8_t *body, uint32_t body_len,
 
 /* ---- METADATA ------------------------------------------------------------ */
 
+static bool topic_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+static bool topic_ok(const char *topic, uint32_t len)
+{
+	if (len == 0 || len > TERN_WIRE_TOPIC_MAX)
+		return false;
+	for (uint32_t i = 0; i < len; i++)
+		if (!topic_char_ok(topic[i]))
+			return false;
+	return true;
+}
+
 int tern_wire_metadata_encode(uint8_t *body, uint32_t cap,
 			      const struct tern_wire_metadata *m, uint64_t *aux)
 {
-	(void)body;
-	(void)cap;
+	if (m->topic_len == 0) {
+		*aux = m->request_id;
+		return TERN_WIRE_METADATA_BODY_LEN;
+	}
+	if (!topic_ok(m->topic, m->topic_len))
+		return -EINVAL;
+	if (cap < 1u + m->topic_len)
+		return -EMSGSIZE;
+	body[0] = m->topic_len;
+	memcpy(body + 1, m->topic, m->topic_len);
 	*aux = m->request_id;
-	return TERN_WIRE_METADATA_BODY_LEN;
+	return 1 + m->topic_len;
 }
 
 int tern_wire_metadata_decode(const uint8_t *body, uint32_t body_len,
 			      uint64_t aux, struct tern_wire_metadata *m)
 {
-	(void)body;
-	if (body_len != TERN_WIRE_METADATA_BODY_LEN)
-		return -EMSGSIZE;
-	m->request_id = aux;
+	struct tern_wire_metadata d = { .request_id = aux };
+
+	if (body_len != TERN_WIRE_METADATA_BODY_LEN) {
+		if (body_len != 1u + body[0])
+			return -EMSGSIZE;
+		d.topic_len = body[0];
+		if (!topic_ok((const char *)body + 1, d.topic_len))
+			return -EINVAL;
+		memcpy(d.topic, body + 1, d.topic_len);
+	}
+	*m = d;
 	return 0;
 }
 
 /* ---- METADATA_RESP ------------------------------------------------------- */
 
 /* Topic names are the cluster file's: [A-Za-z0-9._-]. */
-static bool topic_char_ok(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
 
 static uint32_t metadata_resp_len(uint32_t topic_len, uint32_t node_count)
 {
@@ -592,12 +626,10 @@ static int metadata_resp_check(const struct tern_wire_metadata_resp *m)
 		return -EINVAL;
 	if (m->responder >= m->node_count || m->durability > 1)
 		return -EINVAL;
-	if (m->topic_len == 0 || m->topic_len > TERN_WIRE_TOPIC_MAX)
+	if (m->topic_base > TERN_WIRE_PARTITIONS_MAX ||
+	    m->partitions > TERN_WIRE_PARTITIONS_MAX - m->topic_base)
 		return -EINVAL;
-	for (uint32_t i = 0; i < m->topic_len; i++)
-		if (!topic_char_ok(m->topic[i]))
-			return -EINVAL;
-	return 0;
+	return topic_ok(m->topic, m->topic_len) ? 0 : -EINVAL;
 }
 
 int tern_wire_metadata_resp_encode(uint8_t *body, uint32_t cap,
@@ -621,7 +653,7 @@ int tern_wire_metadata_resp_encode(uint8_t *body, uint32_t cap,
 	store_be16(body + 14, m->responder);
 	body[16] = m->durability;
 	body[17] = m->topic_len;
-	store_be16(body + 18, 0);
+	store_be16(body + 18, m->topic_base);
 	memcpy(body + TERN_WIRE_METADATA_RESP_TOPIC_OFF, m->topic,
 	       m->topic_len);
 	at = TERN_WIRE_METADATA_RESP_TOPIC_OFF + m->topic_len;
@@ -644,8 +676,6 @@ int tern_wire_metadata_resp_decode(const uint8_t *body, uint32_t body_len,
 	/* The fixed part is there: its two lengths give the whole body. */
 	if (body_len != metadata_resp_len(body[17], load_be16(body + 12)))
 		return -EMSGSIZE;
-	if (load_be16(body + 18) != 0)
-		return -EINVAL;
 	d = (struct tern_wire_metadata_resp){
 		.request_id = aux,
 		.epoch = load_be32(body),
@@ -657,6 +687,7 @@ int tern_wire_metadata_resp_decode(const uint8_t *body, uint32_t body_len,
 		.responder = load_be16(body + 14),
 		.durability = body[16],
 		.topic_len = body[17],
+		.topic_base = load_be16(body + 18),
 	};
 	/* Bound the copies below by the arrays before the full check. */
 	if (d.topic_len > TERN_WIRE_TOPIC_MAX ||

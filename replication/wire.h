@@ -56,7 +56,10 @@
 #define TERN_WIRE_FETCH_BODY_LEN 16u
 #define TERN_WIRE_FETCH_RESP_BATCH_OFF 24u
 #define TERN_WIRE_FETCH_RESP_BODY_MIN TERN_WIRE_FETCH_RESP_BATCH_OFF
-#define TERN_WIRE_METADATA_BODY_LEN 0u
+#define TERN_WIRE_METADATA_BODY_LEN 0u /* without a topic */
+#define TERN_WIRE_METADATA_BODY_MAX (1u + TERN_WIRE_TOPIC_MAX)
+/* Global partitions (all topics): cluster.h's TERN_CLUSTER_PARTITIONS_MAX */
+#define TERN_WIRE_PARTITIONS_MAX 4096u
 #define TERN_WIRE_METADATA_RESP_TOPIC_OFF 20u
 /* A one-character topic and one node. */
 #define TERN_WIRE_METADATA_RESP_BODY_MIN \
@@ -149,9 +152,12 @@ struct tern_wire_fetch_resp {
 	uint32_t batches_len;
 };
 
-/* METADATA, client -> any node. aux: request id. Empty body. */
+/* METADATA, client -> any node. aux: request id. The body names a topic
+ * (topic_len > 0), or is empty for the cluster file's. */
 struct tern_wire_metadata {
 	uint64_t request_id;
+	uint8_t topic_len;		 /* 0, or 1 .. TERN_WIRE_TOPIC_MAX */
+	char topic[TERN_WIRE_TOPIC_MAX]; /* [A-Za-z0-9._-], no NUL */
 };
 
 /*
@@ -162,16 +168,18 @@ struct tern_wire_metadata {
  */
 struct tern_wire_metadata_resp {
 	uint64_t request_id;
-	uint32_t epoch;			 /* >= 1 */
-	uint32_t partitions;		 /* >= 1 */
-	uint8_t replication;		 /* 1 .. node_count */
-	uint8_t workers;		 /* >= 1, worker lcores on every node */
-	uint16_t udp_port_base;		 /* base + workers - 1 <= 65535 */
-	uint16_t node_count;		 /* 1 .. TERN_WIRE_NODES_MAX */
-	uint16_t responder;		 /* the answering node, < node_count */
-	uint8_t durability;		 /* 0 disk, 1 memory */
-	uint8_t topic_len;		 /* 1 .. TERN_WIRE_TOPIC_MAX */
-	char topic[TERN_WIRE_TOPIC_MAX]; /* [A-Za-z0-9._-], no NUL */
+	uint32_t epoch;		/* >= 1 */
+	uint32_t partitions;	/* >= 1 */
+	uint8_t replication;	/* 1 .. node_count */
+	uint8_t workers;	/* >= 1, worker lcores on every node */
+	uint16_t udp_port_base; /* base + workers - 1 <= 65535 */
+	uint16_t node_count;	/* 1 .. TERN_WIRE_NODES_MAX */
+	uint16_t responder;	/* the answering node, < node_count */
+	uint8_t durability;	/* 0 disk, 1 memory */
+	uint8_t topic_len;	/* 1 .. TERN_WIRE_TOPIC_MAX */
+	uint16_t topic_base;	/* partition p is global base + p; base +
+				 * partitions <= TERN_WIRE_PARTITIONS_MAX */
+	char topic[TERN_WIRE_TOPIC_MAX];    /* [A-Za-z0-9._-], no NUL */
 	uint32_t ipv4[TERN_WIRE_NODES_MAX]; /* node n's, host byte order */
 };
 

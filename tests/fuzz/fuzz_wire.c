@@ -502,13 +502,24 @@ static void metadata_rules(const union msg *m, uint64_t aux, const uint8_t *b,
 			   uint32_t n)
 {
 	(void)b;
-	check(n == TERN_WIRE_METADATA_BODY_LEN &&
-	      m->metadata.request_id == aux);
+	const struct tern_wire_metadata *r = &m->metadata;
+
+	check(r->request_id == aux);
+	check(n == (r->topic_len == 0 ? 0u : 1u + r->topic_len));
+	check(r->topic_len <= TERN_WIRE_TOPIC_MAX);
+	for (uint32_t i = 0; i < r->topic_len; i++) {
+		check(topic_byte((uint8_t)r->topic[i]));
+		check((uint8_t)r->topic[i] == b[1 + i]);
+	}
 }
 
 static bool metadata_same(const union msg *a, const union msg *b)
 {
-	return a->metadata.request_id == b->metadata.request_id;
+	return a->metadata.request_id == b->metadata.request_id &&
+	       a->metadata.topic_len == b->metadata.topic_len &&
+	       a->metadata.topic_len <= TERN_WIRE_TOPIC_MAX &&
+	       memcmp(a->metadata.topic, b->metadata.topic,
+		      a->metadata.topic_len) == 0;
 }
 
 static void metadata_fill(union msg *m, const uint8_t *p, uint32_t len)
@@ -516,6 +527,10 @@ static void metadata_fill(union msg *m, const uint8_t *p, uint32_t len)
 	struct cursor c = { p, len };
 
 	m->metadata.request_id = take(&c, 8);
+	m->metadata.topic_len = (uint8_t)take(&c, 1);
+	for (uint32_t i = 0;
+	     i < m->metadata.topic_len && i < TERN_WIRE_TOPIC_MAX; i++)
+		m->metadata.topic[i] = (char)take(&c, 1);
 }
 
 /* METADATA_RESP */
@@ -556,7 +571,8 @@ static void metadata_resp_rules(const union msg *m, uint64_t aux,
 	check(r->topic_len >= 1 && r->topic_len <= TERN_WIRE_TOPIC_MAX);
 	check(n == TERN_WIRE_METADATA_RESP_TOPIC_OFF + r->topic_len +
 			   4u * r->node_count);
-	check(b[18] == 0 && b[19] == 0);
+	check(r->topic_base == (uint16_t)(b[18] << 8 | b[19]));
+	check(r->topic_base + r->partitions <= TERN_WIRE_PARTITIONS_MAX);
 	check(b[17] == r->topic_len && b[8] == r->replication &&
 	      b[9] == r->workers && b[16] == r->durability);
 	check(ld_be32(b) == r->epoch && ld_be32(b + 4) == r->partitions);
@@ -579,6 +595,7 @@ static bool metadata_resp_same(const union msg *a, const union msg *b)
 	       x->udp_port_base == y->udp_port_base &&
 	       x->node_count == y->node_count && x->responder == y->responder &&
 	       x->durability == y->durability && x->topic_len == y->topic_len &&
+	       x->topic_base == y->topic_base &&
 	       x->topic_len <= TERN_WIRE_TOPIC_MAX &&
 	       x->node_count <= TERN_WIRE_NODES_MAX &&
 	       memcmp(x->topic, y->topic, x->topic_len) == 0 &&
@@ -605,6 +622,7 @@ static void metadata_resp_fill(union msg *m, const uint8_t *p, uint32_t len)
 	r->responder = (uint16_t)take(&c, 2);
 	r->durability = (uint8_t)take(&c, 1);
 	r->topic_len = (uint8_t)take(&c, 1);
+	r->topic_base = (uint16_t)take(&c, 2);
 	for (i = 0; i < r->topic_len && i < TERN_WIRE_TOPIC_MAX; i++)
 		r->topic[i] = (char)take(&c, 1);
 	for (i = 0; i < r->node_count && i < TERN_WIRE_NODES_MAX; i++)

@@ -269,7 +269,8 @@ static const struct kind kinds[] = {
 	  reencode_fetch, sample_fetch, min_fetch },
 	{ "fetch_resp", TERN_MSG_FETCH_RESP, TERN_WIRE_FETCH_RESP_BODY_MIN,
 	  false, reencode_fetch_resp, sample_fetch_resp, min_fetch_resp },
-	{ "metadata", TERN_MSG_METADATA, TERN_WIRE_METADATA_BODY_LEN, true,
+	/* Empty, or 1 + T bytes: checked in test_metadata_topic(). */
+	{ "metadata", TERN_MSG_METADATA, TERN_WIRE_METADATA_BODY_LEN, false,
 	  reencode_metadata, sample_metadata, min_zero },
 	/* Exactly 20 + T + 4N bytes, checked in test_metadata_resp_length(). */
 	{ "metadata_resp", TERN_MSG_METADATA_RESP,
@@ -659,6 +660,48 @@ static const struct kind *kind_of(uint8_t type)
 	return &kinds[type - TERN_MSG_PRODUCE];
 }
 
+/*
+ * METADATA names a topic in 1 + T bytes, or is empty; the answer carries
+ * the topic's base, which with its partitions stays within 4096.
+ */
+static void test_metadata_topic(void)
+{
+	struct tern_wire_metadata m = { .request_id = 9, .topic_len = 6 }, d;
+	struct tern_wire_metadata_resp r = metadata_resp_sample, rd;
+	uint8_t b[TERN_WIRE_METADATA_BODY_MAX + 8];
+	uint64_t aux = 0;
+
+	memcpy(m.topic, "orders", 6);
+	CHECK_EQ(tern_wire_metadata_encode(b, sizeof(b), &m, &aux), 7);
+	CHECK(aux == 9 && b[0] == 6 && memcmp(b + 1, "orders", 6) == 0);
+	CHECK_EQ(tern_wire_metadata_decode(b, 7, aux, &d), 0);
+	CHECK(d.topic_len == 6 && memcmp(d.topic, "orders", 6) == 0);
+	CHECK_EQ(tern_wire_metadata_encode(b, 6, &m, &aux), -EMSGSIZE);
+	CHECK_EQ(tern_wire_metadata_decode(b, 6, aux, &d), -EMSGSIZE);
+	CHECK_EQ(tern_wire_metadata_decode(b, 8, aux, &d), -EMSGSIZE);
+	b[3] = '/';
+	CHECK_EQ(tern_wire_metadata_decode(b, 7, aux, &d), -EINVAL);
+	b[0] = 0; /* T = 0 in a one-byte body */
+	CHECK_EQ(tern_wire_metadata_decode(b, 1, aux, &d), -EINVAL);
+	m.topic[0] = ' ';
+	CHECK_EQ(tern_wire_metadata_encode(b, sizeof(b), &m, &aux), -EINVAL);
+	m.topic_len = TERN_WIRE_TOPIC_MAX + 1;
+	CHECK_EQ(tern_wire_metadata_encode(b, sizeof(b), &m, &aux), -EINVAL);
+
+	r.topic_base = 4000;
+	r.partitions = 96;
+	CHECK(tern_wire_metadata_resp_encode(body, sizeof(body), &r, &aux) > 0);
+	CHECK(body[18] == 4000 >> 8 && body[19] == (4000 & 0xff));
+	CHECK_EQ(tern_wire_metadata_resp_decode(
+			 body, (uint32_t)(20 + r.topic_len + 4 * r.node_count),
+			 aux, &rd),
+		 0);
+	CHECK_EQ(rd.topic_base, 4000);
+	r.partitions = 97;
+	CHECK_EQ(tern_wire_metadata_resp_encode(body, sizeof(body), &r, &aux),
+		 -EINVAL);
+}
+
 /* Pad and reserved bytes must be zero; statuses must be known. */
 static void test_reserved_and_status(void)
 {
@@ -1019,6 +1062,7 @@ static void test_metadata_resp_rules(void)
 	 * byte of the struct after the topic is a topic character too. */
 	memset(&m, 'a', sizeof(m));
 	m.request_id = 1;
+	m.topic_base = 0;
 	m.epoch = 1;
 	m.partitions = 1;
 	m.replication = 1;
@@ -1371,6 +1415,7 @@ int main(void)
 	test_round_trip_frames();
 	test_truncated_and_overlong();
 	test_reserved_and_status();
+	test_metadata_topic();
 	test_field_rules();
 	test_metadata_resp_rules();
 	test_metadata_resp_length();
