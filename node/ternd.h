@@ -14,8 +14,10 @@
  *   ternd_telemetry.c  what workers publish for other threads to read,
  *                   and DPDK telemetry's /tern/partitions
  *   ternd_control.c the control plane's commands (status, stats, config,
- *                   /metrics) on a control thread; settings reach the
- *                   workers through a ring each
+ *                   topics, /metrics) on a control thread; settings and
+ *                   topic changes reach the workers through a ring each
+ *   ternd_topics.c  topics: the table at start, create and delete (the
+ *                   control thread's half and the worker's)
  *
  * Everything a worker touches after launch is its own (struct
  * ternd_worker); struct ternd is read-only once the workers run.
@@ -30,10 +32,12 @@
 #include "batch.h"
 #include "chain.h"
 #include "cluster.h"
+#include "control.h"
 #include "log.h"
 #include "peer.h"
 #include "placement.h"
 #include "settings.h"
+#include "topics.h"
 #include "wire.h"
 #include "worker.h"
 
@@ -135,9 +139,17 @@ struct ternd_published {
 	struct ternd_worker_view worker;
 };
 
-/* A settings change on its way to a worker and back (ternd_control.c). */
-struct ternd_settings_msg {
+/* A change on its way to a worker and back (ternd_control.c). */
+enum ternd_msg_kind {
+	TERND_MSG_SETTINGS,    /* take values */
+	TERND_MSG_TOPIC_OPEN,  /* open this node's replicas of topic */
+	TERND_MSG_TOPIC_CLOSE, /* close them (data stays on disk) */
+};
+
+struct ternd_msg {
+	enum ternd_msg_kind kind;
 	struct tern_setting_values values;
+	struct tern_topic topic;
 	int result;
 };
 
@@ -148,7 +160,7 @@ struct ternd_worker;
 
 struct ternd_replica {
 	struct ternd_worker *worker;
-	uint32_t partition;
+	uint32_t partition; /* global: the topic's base + its partition */
 	uint16_t tail;
 	struct tern_chain *chain;
 	struct tern_log *log;
@@ -169,9 +181,15 @@ struct ternd_worker {
 	uint64_t next_publish_tsc;
 	struct ternd_published published;
 	struct tern_log_io *io;
-	struct ternd_replica *replicas;
+	/* Each allocated on its own: a replica's address is its chain's
+	 * context and stays while topics come and go. */
+	struct ternd_replica *replicas[TERND_PUBLISH_MAX];
 	unsigned replica_count;
-	struct ternd_replica **by_partition; /* [partitions], NULL: not here */
+	/* The worker's copy of the topics, for METADATA: as at start, then
+	 * changed by the topic messages it takes. */
+	struct tern_topic_table topics;
+	/* [TERN_CLUSTER_PARTITIONS_MAX], NULL: not on this worker */
+	struct ternd_replica **by_partition;
 	struct tern_peer_table peers;
 	struct ternd_client clients[TERND_CLIENTS_MAX];
 	struct ternd_fetch fetches[TERND_FETCH_SLOTS];
@@ -180,10 +198,10 @@ struct ternd_worker {
 	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
 	uint64_t fetch_slots_full;
 	uint64_t settings_applied;
-	/* From the control thread: settings to take (single producer and
+	/* From the control thread: changes to make (single producer and
 	 * consumer each way). */
-	struct rte_ring *settings_in, *settings_out;
-	struct ternd_settings_msg settings_msg;
+	struct rte_ring *msg_in, *msg_out;
+	struct ternd_msg msg;
 };
 
 struct ternd {
@@ -191,8 +209,13 @@ struct ternd {
 	struct ternd_options opts;
 	struct tern_setting_values settings; /* as started */
 	uint16_t self;
-	struct tern_placement placement;
-	uint16_t *worker_of; /* [node * partitions + p]: worker on that node */
+	/* The topics: read-only while the workers start, then the control
+	 * thread's (workers get what they need in messages). */
+	struct tern_topic_table topics;
+	/* [node * TERN_CLUSTER_PARTITIONS_MAX + g]: the worker serving
+	 * global partition g there. A topic's rows are written before its
+	 * replicas open and only read for partitions a worker serves. */
+	uint16_t *worker_of;
 	struct tern_batch_limits limits;
 	uint32_t fetch_buf_bytes;
 	uint64_t tsc_hz;
@@ -202,7 +225,15 @@ struct ternd {
 };
 
 /* ternd_chain.c */
+/* Open the worker's replicas of every topic (at start, on the main
+ * thread). */
 int ternd_replicas_open(struct ternd *t, struct ternd_worker *w);
+/* Open (or close) the worker's replicas of topic, on the worker's
+ * thread once it runs. 0 or a negative errno; a failed open leaves
+ * none of the topic's replicas open. */
+int ternd_topic_open(struct ternd *t, struct ternd_worker *w,
+		     const struct tern_topic *topic);
+int ternd_topic_close(struct ternd_worker *w, const struct tern_topic *topic);
 /* Close the worker's logs (waiting for their I/O), on the thread that
  * drives its io context; then the rest. */
 void ternd_logs_close(struct ternd_worker *w);
@@ -217,6 +248,10 @@ unsigned ternd_report_durable(struct ternd_worker *w);
 /* ternd_fetch.c */
 int ternd_fetch_init(struct ternd_worker *w);
 void ternd_fetch_free(struct ternd_worker *w);
+/* Give up the waiting fetches of partitions [base, base + count), whose
+ * readers will retry: 0, or -EBUSY (nothing changed) while a disk read
+ * for one is in flight. */
+int ternd_fetch_release(struct ternd_worker *w, uint32_t base, uint32_t count);
 void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,
 		    const struct tern_frame_view *v);
 unsigned ternd_fetch_poll(struct ternd_worker *w);
@@ -226,13 +261,36 @@ int ternd_telemetry_start(struct ternd *t);
 void ternd_telemetry_stop(struct ternd *t);
 void ternd_publish(struct ternd_worker *w);
 /* A consistent copy of what worker w last published (views: room for
- * its count); false when it kept changing under the reader. */
+ * TERND_PUBLISH_MAX; *count: how many it holds); false when it kept
+ * changing under the reader. */
 bool ternd_published_read(struct ternd_worker *w,
 			  struct ternd_partition_view *views,
-			  struct ternd_worker_view *worker);
+			  struct ternd_worker_view *worker, unsigned *count);
 const char *ternd_role_name(uint32_t role);
 extern const char *const ternd_reject_names[TERND_REJECT_COUNT];
 extern const char *const ternd_tx_fail_names[TERND_TX_FAIL_COUNT];
+
+/* ternd_topics.c */
+/* Load DATA_DIR/topics.json into t->topics and fill t->worker_of for
+ * every topic. 0 or a negative errno, reported. */
+int ternd_topics_start(struct ternd *t);
+/* The control plane's topic commands (ternd_control.c dispatches). */
+json_t *ternd_cmd_topics(struct ternd *t);
+json_t *ternd_cmd_topic_create(struct ternd *t, json_t *req,
+			       struct tern_control_error *err);
+json_t *ternd_cmd_topic_delete(struct ternd *t, json_t *req,
+			       struct tern_control_error *err);
+/* The topic of global partition g, for reports (control thread). */
+const struct tern_topic *ternd_topic_of(const struct ternd *t, uint32_t g);
+/* The partitions of all topics. */
+uint32_t ternd_partition_count(const struct ternd *t);
+/* 0 when this node routes to each of its neighbours in topic's chains;
+ * else -EINVAL with why (which route to add). */
+int ternd_topic_routes(const struct ternd *t, const struct tern_topic *topic,
+		       char *why, size_t why_len);
+/* Send msg to every worker and wait for all: 0, the first worker's
+ * error, -ETIMEDOUT or -EBUSY (ternd_control.c). */
+int ternd_workers_do(struct ternd *t, const struct ternd_msg *msg);
 
 /* ternd_control.c */
 void ternd_options_from_settings(struct ternd_options *o,

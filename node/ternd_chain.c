@@ -375,7 +375,7 @@ unsigned ternd_report_durable(struct ternd_worker *w)
 	unsigned moved = 0;
 
 	for (unsigned i = 0; i < w->replica_count; i++) {
-		struct ternd_replica *r = &w->replicas[i];
+		struct ternd_replica *r = w->replicas[i];
 		uint64_t durable = tern_log_durable_offset(r->log);
 
 		if (durable == r->durable_reported)
@@ -389,20 +389,25 @@ unsigned ternd_report_durable(struct ternd_worker *w)
 
 /* ---- opening ------------------------------------------------------------ */
 
-static void chain_config(const struct ternd *t, uint32_t partition,
-			 struct tern_chain_config *cfg)
+static enum tern_chain_durability
+chain_durability(enum tern_cluster_durability d)
+{
+	return d == TERN_CLUSTER_DURABILITY_MEMORY
+		       ? TERN_CHAIN_DURABILITY_MEMORY
+		       : TERN_CHAIN_DURABILITY_DISK;
+}
+
+static void chain_config(const struct ternd *t, const struct tern_topic *topic,
+			 uint32_t g, struct tern_chain_config *cfg)
 {
 	const struct ternd_options *o = &t->opts;
 
 	*cfg = (struct tern_chain_config){
-		.partition = partition,
+		.partition = g,
 		.epoch = t->cluster.epoch,
 		.self = t->self,
-		.length = (uint8_t)t->cluster.replication,
-		.durability =
-			t->cluster.durability == TERN_CLUSTER_DURABILITY_MEMORY
-				? TERN_CHAIN_DURABILITY_MEMORY
-				: TERN_CHAIN_DURABILITY_DISK,
+		.length = (uint8_t)topic->replication,
+		.durability = chain_durability(topic->durability),
 		.window_batches = o->window_batches,
 		.window_bytes = o->window_bytes,
 		.producers_max = o->producers_max,
@@ -410,21 +415,21 @@ static void chain_config(const struct ternd *t, uint32_t partition,
 		.retransmit_ns = o->retransmit_ns,
 		.commit_idle_ns = o->commit_idle_ns,
 	};
-	tern_placement_get_chain(&t->placement, partition, cfg->nodes,
-				 TERN_CHAIN_LEN_MAX);
+	(void)tern_topic_chain(topic, t->cluster.node_count, g, cfg->nodes,
+			       TERN_CHAIN_LEN_MAX);
 }
 
-static void log_config(const struct ternd *t, uint32_t partition,
-		       struct tern_log_conf *conf)
+/* A partition's directory is named by its topic and its index there. */
+static void log_config(const struct ternd *t, const struct tern_topic *topic,
+		       uint32_t g, struct tern_log_conf *conf)
 {
 	tern_log_conf_defaults(conf);
 	conf->dir = t->opts.data_dir;
-	conf->topic = t->cluster.topic;
-	conf->partition = partition;
-	conf->durability =
-		t->cluster.durability == TERN_CLUSTER_DURABILITY_MEMORY
-			? TERN_LOG_DURABILITY_MEMORY
-			: TERN_LOG_DURABILITY_DISK;
+	conf->topic = topic->name;
+	conf->partition = g - topic->base;
+	conf->durability = topic->durability == TERN_CLUSTER_DURABILITY_MEMORY
+				   ? TERN_LOG_DURABILITY_MEMORY
+				   : TERN_LOG_DURABILITY_DISK;
 	if (t->opts.segment_bytes != 0)
 		conf->segment_bytes = t->opts.segment_bytes;
 	conf->limits = t->limits;
@@ -442,7 +447,8 @@ static void log_recovery(uint32_t partition,
 }
 
 static int replica_open(const struct ternd *t, struct ternd_worker *w,
-			struct ternd_replica *r, uint32_t partition)
+			const struct tern_topic *topic, uint32_t g,
+			struct ternd_replica *r)
 {
 	struct tern_chain_config cfg;
 	struct tern_log_conf conf;
@@ -451,18 +457,18 @@ static int replica_open(const struct ternd *t, struct ternd_worker *w,
 	void *mem;
 	int err = 0;
 
-	chain_config(t, partition, &cfg);
-	log_config(t, partition, &conf);
+	chain_config(t, topic, g, &cfg);
+	log_config(t, topic, g, &conf);
 	r->worker = w;
-	r->partition = partition;
+	r->partition = g;
 	r->tail = cfg.nodes[cfg.length - 1];
 	r->log = tern_log_open(w->io, &conf, &rec, &err);
 	if (r->log == NULL) {
-		TERN_LOG(ERR, "partition %u: cannot open its log in %s: %s",
-			 partition, conf.dir, strerror(-err));
+		TERN_LOG(ERR, "partition %u: cannot open its log in %s: %s", g,
+			 conf.dir, strerror(-err));
 		return err;
 	}
-	log_recovery(partition, &rec);
+	log_recovery(g, &rec);
 	mem = rte_zmalloc("tern_chain", tern_chain_size(&cfg), 64);
 	end = tern_log_end_offset(r->log);
 	r->durable_reported = tern_log_durable_offset(r->log);
@@ -470,7 +476,7 @@ static int replica_open(const struct ternd *t, struct ternd_worker *w,
 			       : tern_chain_init(mem, &cfg, &chain_ops, r, end,
 						 r->durable_reported, &err);
 	if (r->chain == NULL) {
-		TERN_LOG(ERR, "partition %u: %s", partition,
+		TERN_LOG(ERR, "partition %u: %s", g,
 			 mem == NULL ? "out of memory for its chain"
 				     : "bad chain configuration");
 		rte_free(mem);
@@ -481,27 +487,93 @@ static int replica_open(const struct ternd *t, struct ternd_worker *w,
 	return 0;
 }
 
-int ternd_replicas_open(struct ternd *t, struct ternd_worker *w)
+/* Whether this worker serves global partition g of topic. */
+static bool serves(const struct ternd *t, const struct ternd_worker *w,
+		   const struct tern_topic *topic, uint32_t g)
 {
-	uint32_t partitions = t->cluster.partitions;
+	uint16_t chain[TERN_CHAIN_LEN_MAX];
 
-	w->by_partition = calloc(partitions, sizeof(*w->by_partition));
-	w->replicas = calloc(partitions, sizeof(*w->replicas));
-	if (w->by_partition == NULL || w->replicas == NULL)
-		return -ENOMEM;
-	for (uint32_t p = 0; p < partitions; p++) {
-		struct ternd_replica *r = &w->replicas[w->replica_count];
+	if (tern_topic_chain(topic, t->cluster.node_count, g, chain,
+			     TERN_CHAIN_LEN_MAX) != 0)
+		return false;
+	for (uint32_t k = 0; k < topic->replication; k++)
+		if (chain[k] == t->self)
+			return t->worker_of
+				       [(size_t)t->self *
+						TERN_CLUSTER_PARTITIONS_MAX +
+					g] == w->index;
+	return false;
+}
+
+/* Close a replica and forget it; its fetches were released. */
+static void replica_drop(struct ternd_worker *w, unsigned i)
+{
+	struct ternd_replica *r = w->replicas[i];
+
+	if (r->log != NULL)
+		tern_log_close(r->log);
+	rte_free(r->chain);
+	w->by_partition[r->partition] = NULL;
+	w->replicas[i] = w->replicas[--w->replica_count];
+	free(r);
+}
+
+int ternd_topic_open(struct ternd *t, struct ternd_worker *w,
+		     const struct tern_topic *topic)
+{
+	for (uint32_t g = topic->base; g < topic->base + topic->partitions;
+	     g++) {
+		struct ternd_replica *r;
 		int err;
 
-		if (tern_placement_get_position(&t->placement, p, t->self) <
-			    0 ||
-		    t->worker_of[(size_t)t->self * partitions + p] != w->index)
+		if (!serves(t, w, topic, g))
 			continue;
-		err = replica_open(t, w, r, p);
+		r = w->replica_count < TERND_PUBLISH_MAX ? calloc(1, sizeof(*r))
+							 : NULL;
+		err = r == NULL
+			      ? (w->replica_count < TERND_PUBLISH_MAX ? -ENOMEM
+								      : -E2BIG)
+			      : replica_open(t, w, topic, g, r);
+		if (err != 0) {
+			if (err == -E2BIG)
+				TERN_LOG(ERR,
+					 "worker %u: a worker serves at most "
+					 "%u partitions",
+					 w->index, TERND_PUBLISH_MAX);
+			free(r);
+			(void)ternd_topic_close(w, topic);
+			return err;
+		}
+		w->replicas[w->replica_count++] = r;
+		w->by_partition[g] = r;
+	}
+	return 0;
+}
+
+int ternd_topic_close(struct ternd_worker *w, const struct tern_topic *topic)
+{
+	int err = ternd_fetch_release(w, topic->base, topic->partitions);
+
+	if (err != 0)
+		return err;
+	for (unsigned i = w->replica_count; i-- > 0;)
+		if (w->replicas[i]->partition >= topic->base &&
+		    w->replicas[i]->partition - topic->base < topic->partitions)
+			replica_drop(w, i);
+	return 0;
+}
+
+int ternd_replicas_open(struct ternd *t, struct ternd_worker *w)
+{
+	w->by_partition =
+		calloc(TERN_CLUSTER_PARTITIONS_MAX, sizeof(*w->by_partition));
+	if (w->by_partition == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->topics.count; i++) {
+		int err = ternd_topic_open(t, w, &t->topics.topics[i]);
+
 		if (err != 0)
 			return err;
-		w->by_partition[p] = r;
-		w->replica_count++;
 	}
 	return 0;
 }
@@ -509,7 +581,7 @@ int ternd_replicas_open(struct ternd *t, struct ternd_worker *w)
 void ternd_logs_close(struct ternd_worker *w)
 {
 	for (unsigned i = 0; i < w->replica_count; i++) {
-		struct ternd_replica *r = &w->replicas[i];
+		struct ternd_replica *r = w->replicas[i];
 
 		if (r->log != NULL)
 			tern_log_close(r->log);
@@ -520,11 +592,8 @@ void ternd_logs_close(struct ternd_worker *w)
 void ternd_replicas_close(struct ternd_worker *w)
 {
 	ternd_logs_close(w);
-	for (unsigned i = 0; i < w->replica_count; i++)
-		rte_free(w->replicas[i].chain);
-	free(w->replicas);
+	while (w->replica_count > 0)
+		replica_drop(w, w->replica_count - 1);
 	free(w->by_partition);
-	w->replicas = NULL;
 	w->by_partition = NULL;
-	w->replica_count = 0;
 }

@@ -33,7 +33,8 @@
 #include "ternd.h"
 
 #define SERVE_WAIT_MS 100
-#define APPLY_WAIT_MS 2000 /* a worker that takes longer is stuck */
+#define APPLY_WAIT_MS 2000  /* a worker that takes longer is stuck */
+#define TOPIC_WAIT_MS 30000 /* opening logs: fallocate, fsync */
 
 struct control_state {
 	struct tern_control *server;
@@ -77,26 +78,57 @@ void ternd_idle_from_settings(const struct tern_setting_values *v,
 	};
 }
 
-unsigned ternd_control_poll_worker(struct ternd_worker *w)
+static int apply_settings(struct ternd_worker *w,
+			  const struct tern_setting_values *v)
 {
-	struct ternd_settings_msg *msg;
 	struct tern_idle_config idle;
 	struct ternd_options o;
+	int result = 0;
 
-	if (w->settings_in == NULL ||
-	    rte_ring_sc_dequeue(w->settings_in, (void **)&msg) != 0)
-		return 0;
-	ternd_options_from_settings(&o, &msg->values);
-	ternd_idle_from_settings(&msg->values, &idle);
-	msg->result = 0;
+	ternd_options_from_settings(&o, v);
+	ternd_idle_from_settings(v, &idle);
 	for (unsigned i = 0; i < w->replica_count; i++)
-		if (tern_chain_set_timers(w->replicas[i].chain, o.retransmit_ns,
+		if (tern_chain_set_timers(w->replicas[i]->chain,
+					  o.retransmit_ns,
 					  o.commit_idle_ns) != 0)
-			msg->result = -EINVAL;
+			result = -EINVAL;
 	tern_dp_worker_set_idle(w->dp_worker, &idle);
 	w->settings_applied++;
+	return result;
+}
+
+unsigned ternd_control_poll_worker(struct ternd_worker *w)
+{
+	struct ternd_msg *msg;
+
+	if (w->msg_in == NULL ||
+	    rte_ring_sc_dequeue(w->msg_in, (void **)&msg) != 0)
+		return 0;
+	switch (msg->kind) {
+	case TERND_MSG_SETTINGS:
+		msg->result = apply_settings(w, &msg->values);
+		break;
+	case TERND_MSG_TOPIC_OPEN:
+		msg->result = ternd_topic_open((struct ternd *)w->node, w,
+					       &msg->topic);
+		if (msg->result == 0) {
+			char why[256];
+
+			(void)tern_topics_add(&w->topics, &msg->topic,
+					      w->node->cluster.node_count, why,
+					      sizeof(why));
+		}
+		ternd_publish(w);
+		break;
+	case TERND_MSG_TOPIC_CLOSE:
+		msg->result = ternd_topic_close(w, &msg->topic);
+		if (msg->result == 0)
+			(void)tern_topics_remove(&w->topics, msg->topic.name);
+		ternd_publish(w);
+		break;
+	}
 	/* The ring holds every message there is: this cannot fail. */
-	(void)rte_ring_sp_enqueue(w->settings_out, msg);
+	(void)rte_ring_sp_enqueue(w->msg_out, msg);
 	return 1;
 }
 
@@ -107,12 +139,12 @@ static bool collect_answers(struct ternd *t, int *result)
 
 	for (unsigned i = 0; i < t->worker_count; i++) {
 		struct ternd_worker *w = &t->workers[i];
-		struct ternd_settings_msg *msg;
+		struct ternd_msg *msg;
 
 		if (ctl.msg_out[i] &&
-		    rte_ring_sc_dequeue(w->settings_out, (void **)&msg) == 0) {
+		    rte_ring_sc_dequeue(w->msg_out, (void **)&msg) == 0) {
 			ctl.msg_out[i] = false;
-			if (msg->result != 0)
+			if (msg->result != 0 && *result == 0)
 				*result = msg->result;
 		}
 		all = all && !ctl.msg_out[i];
@@ -120,23 +152,27 @@ static bool collect_answers(struct ternd *t, int *result)
 	return all;
 }
 
-static int send_settings(struct ternd *t, const struct tern_setting_values *v)
+int ternd_workers_do(struct ternd *t, const struct ternd_msg *msg)
 {
 	const struct timespec nap = { 0, 200000 };
 	int result = 0;
+	/* Opening a topic's logs takes longer than taking settings. */
+	int wait_ms =
+		msg->kind == TERND_MSG_SETTINGS ? APPLY_WAIT_MS : TOPIC_WAIT_MS;
 
 	if (!collect_answers(t, &result))
-		return -EBUSY; /* a worker never took the previous change */
+		return -EINPROGRESS; /* a worker has not done the last one */
+	result = 0;
 	for (unsigned i = 0; i < t->worker_count; i++) {
 		struct ternd_worker *w = &t->workers[i];
 
-		w->settings_msg.values = *v;
-		w->settings_msg.result = 0;
+		w->msg = *msg;
+		w->msg.result = 0;
 		ctl.msg_out[i] = true;
-		(void)rte_ring_sp_enqueue(w->settings_in, &w->settings_msg);
+		(void)rte_ring_sp_enqueue(w->msg_in, &w->msg);
 	}
 	for (int waited = 0;
-	     waited < APPLY_WAIT_MS * 5 &&
+	     waited < wait_ms * 5 &&
 	     !atomic_load_explicit(&ctl.stop, memory_order_relaxed);
 	     waited++) {
 		if (collect_answers(t, &result))
@@ -144,6 +180,13 @@ static int send_settings(struct ternd *t, const struct tern_setting_values *v)
 		nanosleep(&nap, NULL);
 	}
 	return -ETIMEDOUT;
+}
+
+static int send_settings(struct ternd *t, const struct tern_setting_values *v)
+{
+	struct ternd_msg msg = { .kind = TERND_MSG_SETTINGS, .values = *v };
+
+	return ternd_workers_do(t, &msg);
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -283,30 +326,48 @@ static json_t *cmd_config_set(struct ternd *t, json_t *req,
 			 setting_json(id, previous));
 }
 
-static json_t *chain_json(const struct ternd *t, uint32_t partition)
+static json_t *chain_json(const struct ternd *t, const struct tern_topic *topic,
+			  uint32_t g)
 {
 	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
 	json_t *a = json_array();
 
-	if (tern_placement_get_chain(&t->placement, partition, chain,
-				     RTE_DIM(chain)) == 0)
-		for (uint32_t i = 0; i < t->cluster.replication; i++)
+	if (topic != NULL && tern_topic_chain(topic, t->cluster.node_count, g,
+					      chain, RTE_DIM(chain)) == 0)
+		for (uint32_t i = 0; i < topic->replication; i++)
 			json_array_append_new(a, json_integer(chain[i]));
 	return a;
+}
+
+/* A partition's topic and index there, beside its global id. */
+static void name_partition(const struct ternd *t, json_t *o, uint32_t g)
+{
+	const struct tern_topic *topic = ternd_topic_of(t, g);
+
+	json_object_set_new(o, "topic",
+			    topic != NULL ? json_string(topic->name)
+					  : json_null());
+	json_object_set_new(o, "topic_partition",
+			    topic != NULL ? json_integer(g - topic->base)
+					  : json_null());
 }
 
 static json_t *replica_json(const struct ternd *t, unsigned worker,
 			    const struct ternd_partition_view *v)
 {
-	return json_pack("{s:i, s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "partition", (int)v->partition, "worker", (int)worker,
-			 "role", ternd_role_name(v->role), "chain",
-			 chain_json(t, v->partition), "log_end",
-			 (json_int_t)v->log_end, "durable",
-			 (json_int_t)v->durable, "acked", (json_int_t)v->acked,
-			 "commit", (json_int_t)v->commit, "commit_lag",
-			 (json_int_t)(v->log_end - v->commit), "window_used",
-			 (json_int_t)v->window_used);
+	json_t *o = json_pack(
+		"{s:i, s:i, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"partition", (int)v->partition, "worker", (int)worker, "role",
+		ternd_role_name(v->role), "chain",
+		chain_json(t, ternd_topic_of(t, v->partition), v->partition),
+		"log_end", (json_int_t)v->log_end, "durable",
+		(json_int_t)v->durable, "acked", (json_int_t)v->acked, "commit",
+		(json_int_t)v->commit, "commit_lag",
+		(json_int_t)(v->log_end - v->commit), "window_used",
+		(json_int_t)v->window_used);
+
+	name_partition(t, o, v->partition);
+	return o;
 }
 
 /* A log2 histogram: its count and sum, and quantiles as bucket bounds. */
@@ -354,9 +415,11 @@ static int visit_views(struct ternd *t, view_visit visit, void *arg)
 	for (unsigned w = 0; w < t->worker_count; w++) {
 		struct ternd_worker_view wv;
 
-		if (!ternd_published_read(&t->workers[w], views, &wv))
+		unsigned count;
+
+		if (!ternd_published_read(&t->workers[w], views, &wv, &count))
 			return -EBUSY;
-		visit(arg, w, views, t->workers[w].published.count, &wv);
+		visit(arg, w, views, count, &wv);
 	}
 	return 0;
 }
@@ -458,8 +521,12 @@ static void stats_visit(void *arg, unsigned worker,
 					 TERND_TX_FAIL_COUNT),
 			  "fetch_slots_full",
 			  (json_int_t)wv->fetch_slots_full));
-	for (unsigned i = 0; i < count; i++)
-		json_array_append_new(a->partitions, counters_json(&views[i]));
+	for (unsigned i = 0; i < count; i++) {
+		json_t *o = counters_json(&views[i]);
+
+		name_partition(a->t, o, views[i].partition);
+		json_array_append_new(a->partitions, o);
+	}
 }
 
 static json_t *cmd_stats(struct ternd *t, struct tern_control_error *err)
@@ -488,10 +555,16 @@ static json_t *on_request(void *arg, const char *cmd, json_t *req,
 		return cmd_config_get(t, req, err);
 	if (strcmp(cmd, "config set") == 0)
 		return cmd_config_set(t, req, err);
+	if (strcmp(cmd, "topics") == 0)
+		return ternd_cmd_topics(t);
+	if (strcmp(cmd, "topic create") == 0)
+		return ternd_cmd_topic_create(t, req, err);
+	if (strcmp(cmd, "topic delete") == 0)
+		return ternd_cmd_topic_delete(t, req, err);
 	err->code = "unknown_command";
 	snprintf(err->message, sizeof(err->message),
 		 "no command '%.100s'; commands: status, stats, config get, "
-		 "config set",
+		 "config set, topics, topic create, topic delete",
 		 cmd);
 	return NULL;
 }
@@ -810,13 +883,13 @@ static int rings_create(struct ternd *t)
 		struct ternd_worker *w = &t->workers[i];
 		char name[RTE_RING_NAMESIZE];
 
-		snprintf(name, sizeof(name), "ternd_set_in%u", i);
-		w->settings_in = rte_ring_create(name, 4, SOCKET_ID_ANY,
-						 RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(name, sizeof(name), "ternd_set_out%u", i);
-		w->settings_out = rte_ring_create(
-			name, 4, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->settings_in == NULL || w->settings_out == NULL)
+		snprintf(name, sizeof(name), "ternd_msg_in%u", i);
+		w->msg_in = rte_ring_create(name, 4, SOCKET_ID_ANY,
+					    RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "ternd_msg_out%u", i);
+		w->msg_out = rte_ring_create(name, 4, SOCKET_ID_ANY,
+					     RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->msg_in == NULL || w->msg_out == NULL)
 			return -ENOMEM;
 	}
 	return 0;
@@ -849,8 +922,8 @@ void ternd_control_stop(struct ternd *t)
 	tern_control_close(ctl.server);
 	ctl.server = NULL;
 	for (unsigned i = 0; t->workers != NULL && i < t->worker_count; i++) {
-		rte_ring_free(t->workers[i].settings_in);
-		rte_ring_free(t->workers[i].settings_out);
+		rte_ring_free(t->workers[i].msg_in);
+		rte_ring_free(t->workers[i].msg_out);
 	}
 	free(ctl.msg_out);
 	ctl.msg_out = NULL;

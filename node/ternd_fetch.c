@@ -280,6 +280,26 @@ int ternd_fetch_init(struct ternd_worker *w)
 	return 0;
 }
 
+int ternd_fetch_release(struct ternd_worker *w, uint32_t base, uint32_t count)
+{
+	for (unsigned pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < TERND_FETCH_SLOTS; i++) {
+			struct ternd_fetch *f = &w->fetches[i];
+
+			if (f->state == TERND_FETCH_FREE ||
+			    f->partition < base || f->partition - base >= count)
+				continue;
+			if (f->state == TERND_FETCH_READING)
+				return -EBUSY; /* only in the first pass */
+			if (pass == 1) {
+				f->state = TERND_FETCH_FREE;
+				w->fetches_busy--;
+			}
+		}
+	}
+	return 0;
+}
+
 void ternd_fetch_free(struct ternd_worker *w)
 {
 	for (unsigned i = 0; i < TERND_FETCH_SLOTS; i++) {

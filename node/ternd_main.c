@@ -348,9 +348,7 @@ static int load_cluster(struct ternd *t, const struct cli *cli)
 		if (cli->setting_given[i])
 			t->settings.v[i] = cli->settings.v[i];
 	ternd_options_from_settings(&t->opts, &t->settings);
-	return tern_placement_init(&t->placement, t->cluster.node_count,
-				   t->cluster.partitions,
-				   t->cluster.replication);
+	return 0;
 }
 
 static void set_limits(struct ternd *t)
@@ -365,25 +363,6 @@ static void set_limits(struct ternd *t)
 	tern_log_conf_defaults(&conf);
 	t->fetch_buf_bytes =
 		conf.index_interval_bytes + 2u * t->limits.max_batch_bytes;
-}
-
-static int worker_of_init(struct ternd *t)
-{
-	uint32_t parts = t->cluster.partitions;
-
-	t->worker_of = calloc((size_t)t->cluster.node_count * parts,
-			      sizeof(*t->worker_of));
-	if (t->worker_of == NULL)
-		return -ENOMEM;
-	for (uint32_t n = 0; n < t->cluster.node_count; n++) {
-		int err = tern_placement_assign_workers(
-			&t->placement, n, t->cluster.workers,
-			&t->worker_of[(size_t)n * parts], parts);
-
-		if (err < 0)
-			return err;
-	}
-	return 0;
 }
 
 /* A memif client connects to its server only when its port starts: after
@@ -461,27 +440,13 @@ _Static_assert(TERN_CLUSTER_REPLICATION_MAX == TERN_CHAIN_LEN_MAX,
 /* Every chain neighbour of this node must be routed. */
 static int routes_check(const struct ternd *t)
 {
-	const struct tern_cluster_node *self = &t->cluster.nodes[t->self];
+	for (uint32_t i = 0; i < t->topics.count; i++) {
+		char why[512];
 
-	for (uint32_t p = 0; p < t->cluster.partitions; p++) {
-		uint16_t chain[TERN_CHAIN_LEN_MAX];
-		int pos =
-			tern_placement_get_position(&t->placement, p, t->self);
-
-		if (pos < 0)
-			continue;
-		tern_placement_get_chain(&t->placement, p, chain,
-					 TERN_CHAIN_LEN_MAX);
-		for (int k = pos - 1; k <= pos + 1; k += 2) {
-			if (k < 0 || k >= (int)t->cluster.replication ||
-			    self->route[chain[k]] != TERN_CLUSTER_NO_ROUTE)
-				continue;
-			fprintf(stderr,
-				"ternd: %s: node %u has no route to node %u, "
-				"its neighbour in the chain of partition %u; "
-				"add 'route = %u via PORT' to [node %u]\n",
-				t->opts.cluster_path, t->self, chain[k], p,
-				chain[k], t->self);
+		if (ternd_topic_routes(t, &t->topics.topics[i], why,
+				       sizeof(why)) != 0) {
+			fprintf(stderr, "ternd: %s: %s\n", t->opts.cluster_path,
+				why);
 			return -EINVAL;
 		}
 	}
@@ -532,10 +497,13 @@ static int workers_init(struct ternd *t)
 
 		w->node = t;
 		w->index = i;
+		w->topics = t->topics;
 		/* Driven by the worker's thread once it starts. */
+		/* Files and buffers for as many logs as a worker may
+		 * serve: topics created later open theirs here too. */
 		w->io = tern_log_io_create_deferred(
-			256, 4 * t->cluster.partitions + 8,
-			2 * t->cluster.partitions + 4, &err);
+			256, 4 * TERND_PUBLISH_MAX + 8,
+			2 * TERND_PUBLISH_MAX + 4, &err);
 		if (w->io == NULL)
 			return err;
 		err = peers_init(t, &w->peers);
@@ -548,10 +516,10 @@ static int workers_init(struct ternd *t)
 		replicas += w->replica_count;
 	}
 	fprintf(stderr,
-		"ternd: node %u ready: %u replicas of %u partitions, %u "
-		"workers, epoch %u, durability %s\n",
-		t->self, replicas, t->cluster.partitions, t->worker_count,
-		t->cluster.epoch,
+		"ternd: node %u ready: %u replicas of %u partitions in %u "
+		"topics, %u workers, epoch %u, durability %s\n",
+		t->self, replicas, ternd_partition_count(t), t->topics.count,
+		t->worker_count, t->cluster.epoch,
 		tern_cluster_durability_name(t->cluster.durability));
 	return 0;
 }
@@ -578,7 +546,7 @@ static void print_chain_rejects(const struct ternd_replica *r)
 static void print_worker(const struct ternd_worker *w)
 {
 	for (unsigned i = 0; i < w->replica_count; i++) {
-		const struct ternd_replica *r = &w->replicas[i];
+		const struct ternd_replica *r = w->replicas[i];
 		const struct tern_chain_counters *c =
 			tern_chain_counters(r->chain);
 
@@ -632,7 +600,7 @@ static void workers_close(struct ternd *t)
 	for (unsigned i = 0; t->workers != NULL && i < t->worker_count; i++) {
 		struct ternd_worker *w = &t->workers[i];
 
-		if (w->replicas != NULL)
+		if (w->by_partition != NULL)
 			print_worker(w);
 		/* A worker that never ran leaves its logs to this thread. */
 		if (w->io != NULL)
@@ -749,10 +717,8 @@ int main(int argc, char **argv)
 	if (load_cluster(&t, &cli) != 0)
 		return EXIT_USAGE;
 	set_limits(&t);
-	if (worker_of_init(&t) != 0) {
-		fputs("ternd: cannot assign partitions to workers\n", stderr);
+	if (ternd_topics_start(&t) != 0)
 		return EXIT_SETUP;
-	}
 	if (open_control(&t, &cli) != 0)
 		return EXIT_SETUP;
 	for (unsigned p = 0; p < t.cluster.nodes[t.self].port_count; p++)

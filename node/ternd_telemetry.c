@@ -79,7 +79,8 @@ void ternd_publish(struct ternd_worker *w)
 	atomic_store_explicit(&p->seq, seq + 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	for (unsigned i = 0; i < w->replica_count; i++)
-		view_of(&w->replicas[i], &p->views[i]);
+		view_of(w->replicas[i], &p->views[i]);
+	p->count = w->replica_count;
 	memcpy(p->worker.rejected, w->rejected, sizeof(w->rejected));
 	memcpy(p->worker.tx_failed, w->tx_failed, sizeof(w->tx_failed));
 	p->worker.fetch_slots_full = w->fetch_slots_full;
@@ -89,18 +90,21 @@ void ternd_publish(struct ternd_worker *w)
 
 bool ternd_published_read(struct ternd_worker *w,
 			  struct ternd_partition_view *views,
-			  struct ternd_worker_view *worker)
+			  struct ternd_worker_view *worker, unsigned *count)
 {
 	struct ternd_published *p = &w->published;
 
 	for (int i = 0; i < READ_TRIES; i++) {
 		uint32_t before =
 			atomic_load_explicit(&p->seq, memory_order_acquire);
+		unsigned n;
 
 		if (before & 1)
 			continue;
-		memcpy(views, p->views, p->count * sizeof(*views));
+		n = p->count < TERND_PUBLISH_MAX ? p->count : TERND_PUBLISH_MAX;
+		memcpy(views, p->views, n * sizeof(*views));
 		*worker = p->worker;
+		*count = n;
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&p->seq, memory_order_relaxed) ==
 		    before)
@@ -158,17 +162,17 @@ static struct rte_tel_data *view_dict(const struct ternd_partition_view *v,
 	return d;
 }
 
-static int partitions_of(struct ternd *t, struct rte_tel_data *data)
+static int partitions_of(struct ternd *t, struct rte_tel_data *data,
+			 struct ternd_partition_view *views)
 {
-	struct ternd_partition_view views[TERND_PUBLISH_MAX];
 	struct ternd_worker_view worker;
 
 	rte_tel_data_start_dict(data);
 	for (unsigned w = 0; w < t->worker_count; w++) {
-		struct ternd_worker *wk = &t->workers[w];
-		unsigned count = wk->published.count;
+		unsigned count;
 
-		if (!ternd_published_read(wk, views, &worker))
+		if (!ternd_published_read(&t->workers[w], views, &worker,
+					  &count))
 			return -EBUSY;
 		for (unsigned i = 0; i < count; i++) {
 			struct rte_tel_data *d = view_dict(&views[i], w);
@@ -193,8 +197,14 @@ static int telemetry_partitions(const char *cmd, const char *params,
 	(void)params;
 	atomic_fetch_add(&telemetry_readers, 1);
 	t = atomic_load(&telemetry_node);
-	if (t != NULL)
-		ret = partitions_of(t, data);
+	if (t != NULL) {
+		/* Each telemetry client has its own thread: no static copy. */
+		struct ternd_partition_view *views =
+			malloc(TERND_PUBLISH_MAX * sizeof(*views));
+
+		ret = views != NULL ? partitions_of(t, data, views) : -ENOMEM;
+		free(views);
+	}
 	atomic_fetch_sub(&telemetry_readers, 1);
 	return ret;
 }
@@ -206,19 +216,11 @@ int ternd_telemetry_start(struct ternd *t)
 	for (unsigned w = 0; w < t->worker_count; w++) {
 		struct ternd_worker *wk = &t->workers[w];
 
-		if (wk->replica_count > TERND_PUBLISH_MAX) {
-			TERN_LOG(ERR,
-				 "telemetry shows at most %u partitions a "
-				 "worker",
-				 TERND_PUBLISH_MAX);
-			return -E2BIG;
-		}
+		/* Room for as many as a worker may serve: topics come. */
 		wk->published.views =
-			calloc(wk->replica_count ? wk->replica_count : 1,
-			       sizeof(*wk->published.views));
+			calloc(TERND_PUBLISH_MAX, sizeof(*wk->published.views));
 		if (wk->published.views == NULL)
 			return -ENOMEM;
-		wk->published.count = wk->replica_count;
 		ternd_publish(wk);
 	}
 	atomic_store_explicit(&telemetry_node, t, memory_order_release);

@@ -17,7 +17,7 @@
 struct ternd_replica *ternd_replica_of(struct ternd_worker *w,
 				       uint32_t partition)
 {
-	if (partition >= w->node->cluster.partitions)
+	if (partition >= TERN_CLUSTER_PARTITIONS_MAX)
 		return NULL;
 	return w->by_partition[partition];
 }
@@ -133,7 +133,8 @@ struct rte_mbuf *ternd_frame_to_node(struct ternd_worker *w, uint16_t to,
 		count_tx_error(w, -ENOENT);
 		return NULL;
 	}
-	worker = t->worker_of[(size_t)to * t->cluster.partitions + partition];
+	worker = t->worker_of[(size_t)to * TERN_CLUSTER_PARTITIONS_MAX +
+			      partition];
 	err = tern_peer_frame_addr(
 		&w->peers, to, worker,
 		tern_dp_worker_local(w->dp_worker, peer->port_index),
@@ -174,23 +175,41 @@ void ternd_send_body(struct ternd_worker *w, uint16_t port_index,
 
 /* ---- metadata ----------------------------------------------------------- */
 
-static void metadata_of(const struct ternd *t, uint64_t request_id,
-			struct tern_wire_metadata_resp *m)
+_Static_assert(TERN_WIRE_PARTITIONS_MAX == TERN_CLUSTER_PARTITIONS_MAX,
+	       "a topic base travels in METADATA_RESP");
+
+/* The topic asked for, from the worker's copy of the table; the file's
+ * when none was asked for or this node has no such topic. */
+static const struct tern_topic *
+asked_topic(const struct ternd_worker *w, const struct tern_wire_metadata *req)
+{
+	char name[TERN_WIRE_TOPIC_MAX + 1];
+	const struct tern_topic *topic;
+
+	memcpy(name, req->topic, req->topic_len);
+	name[req->topic_len] = '\0';
+	topic = tern_topics_find(&w->topics, name);
+	return topic != NULL ? topic : &w->topics.topics[0];
+}
+
+static void metadata_of(const struct ternd *t, const struct tern_topic *topic,
+			uint64_t request_id, struct tern_wire_metadata_resp *m)
 {
 	const struct tern_cluster *c = &t->cluster;
 
 	memset(m, 0, sizeof(*m));
 	m->request_id = request_id;
 	m->epoch = c->epoch;
-	m->partitions = c->partitions;
-	m->replication = (uint8_t)c->replication;
+	m->partitions = topic->partitions;
+	m->replication = (uint8_t)topic->replication;
 	m->workers = (uint8_t)c->workers;
 	m->udp_port_base = c->udp_port_base;
 	m->node_count = (uint16_t)c->node_count;
 	m->responder = t->self;
-	m->durability = c->durability == TERN_CLUSTER_DURABILITY_MEMORY;
-	m->topic_len = (uint8_t)strlen(c->topic);
-	memcpy(m->topic, c->topic, m->topic_len);
+	m->durability = topic->durability == TERN_CLUSTER_DURABILITY_MEMORY;
+	m->topic_base = (uint16_t)topic->base;
+	m->topic_len = (uint8_t)strlen(topic->name);
+	memcpy(m->topic, topic->name, m->topic_len);
 	for (uint32_t n = 0; n < c->node_count; n++)
 		m->ipv4[n] = c->nodes[n].ipv4;
 }
@@ -214,7 +233,7 @@ static void on_metadata(struct ternd_worker *w, uint16_t port_index,
 		ternd_reject(w, TERND_REJECT_BAD_MESSAGE);
 		return;
 	}
-	metadata_of(w->node, req.request_id, &resp);
+	metadata_of(w->node, asked_topic(w, &req), req.request_id, &resp);
 	n = tern_wire_metadata_resp_encode(body, sizeof(body), &resp, &hdr.aux);
 	if (n < 0) {
 		ternd_reject(w, TERND_REJECT_BAD_MESSAGE);
@@ -310,7 +329,8 @@ static unsigned log_io(struct ternd_worker *w)
 	int reaped;
 
 	for (unsigned i = 0; i < w->replica_count; i++)
-		(void)tern_log_flush(w->replicas[i].log); /* errors: in state */
+		(void)tern_log_flush(
+			w->replicas[i]->log); /* errors: in state */
 	(void)tern_log_io_submit(w->io);
 	reaped = tern_log_io_reap(w->io);
 	return reaped > 0 ? (unsigned)reaped : 0;
@@ -324,7 +344,7 @@ static unsigned tick(struct ternd_worker *w)
 		w->now_tsc + (uint64_t)((double)TERND_TICK_NS *
 					(double)w->node->tsc_hz / 1e9);
 	for (unsigned i = 0; i < w->replica_count; i++)
-		tern_chain_on_timer(w->replicas[i].chain, w->now_ns);
+		tern_chain_on_timer(w->replicas[i]->chain, w->now_ns);
 	if (w->now_tsc >= w->next_publish_tsc && w->published.views != NULL) {
 		ternd_publish(w);
 		w->next_publish_tsc =

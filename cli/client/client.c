@@ -53,8 +53,10 @@ struct tern_client {
 	uint64_t sync_sequence;
 	bool sync_done;
 	struct tern_client_produce_result sync_result;
+	uint32_t base, partitions, replication; /* the topic's */
+	uint32_t span;				/* base + partitions */
 	struct tern_placement placement;
-	uint16_t *worker_of; /* [node * partitions + p] */
+	uint16_t *worker_of; /* [node * span + base + p] */
 	struct partition_state *parts;
 	uint8_t *batch_arena;
 	struct fetch_slot fetches[TERN_CLIENT_FETCHES_MAX];
@@ -73,45 +75,69 @@ static bool config_valid(const struct tern_client_config *cfg)
 	       cfg->produced != NULL && cfg->fetched != NULL;
 }
 
+/* Where partition p of the topic is on the wire, and back. */
+static uint32_t global_of(const struct tern_client *c, uint32_t p)
+{
+	return c->base + p;
+}
+
+static bool local_of(const struct tern_client *c, uint32_t g, uint32_t *p)
+{
+	if (g < c->base || g - c->base >= c->partitions)
+		return false;
+	*p = g - c->base;
+	return true;
+}
+
+static uint16_t worker_on(const struct tern_client *c, uint16_t node,
+			  uint32_t p)
+{
+	return c->worker_of[(size_t)node * c->span + global_of(c, p)];
+}
+
 static int placement_tables(struct tern_client *c)
 {
 	const struct tern_cluster *cl = c->cfg.cluster;
-	int err = tern_placement_init(&c->placement, cl->node_count,
-				      cl->partitions, cl->replication);
+	int err;
 
+	c->base = c->cfg.topic_partitions > 0 ? c->cfg.topic_base : 0;
+	c->partitions = c->cfg.topic_partitions > 0 ? c->cfg.topic_partitions
+						    : cl->partitions;
+	c->replication = c->cfg.topic_partitions > 0 ? c->cfg.topic_replication
+						     : cl->replication;
+	c->span = c->base + c->partitions;
+	err = tern_placement_init(&c->placement, cl->node_count, c->span,
+				  c->replication);
 	if (err != 0)
 		return err;
-	c->worker_of = calloc((size_t)cl->node_count * cl->partitions,
-			      sizeof(*c->worker_of));
+	c->worker_of =
+		calloc((size_t)cl->node_count * c->span, sizeof(*c->worker_of));
 	if (c->worker_of == NULL)
 		return -ENOMEM;
 	for (uint32_t n = 0; n < cl->node_count && err >= 0; n++)
 		err = tern_placement_assign_workers(
 			&c->placement, n, cl->workers,
-			&c->worker_of[(size_t)n * cl->partitions],
-			cl->partitions);
+			&c->worker_of[(size_t)n * c->span], c->span);
 	return err < 0 ? err : 0;
 }
 
 static int partitions_init(struct tern_client *c)
 {
-	const struct tern_cluster *cl = c->cfg.cluster;
 	size_t slot_bytes = c->cfg.batch_bytes_max;
 	size_t per_part = (size_t)c->cfg.in_flight * slot_bytes;
 
-	c->parts = calloc(cl->partitions, sizeof(*c->parts));
-	c->batch_arena = malloc(per_part * cl->partitions);
+	c->parts = calloc(c->partitions, sizeof(*c->parts));
+	c->batch_arena = malloc(per_part * c->partitions);
 	if (c->parts == NULL || c->batch_arena == NULL)
 		return -ENOMEM;
-	for (uint32_t p = 0; p < cl->partitions; p++) {
+	for (uint32_t p = 0; p < c->partitions; p++) {
 		struct partition_state *ps = &c->parts[p];
 		uint16_t chain[TERN_CHAIN_LEN_MAX];
 
-		tern_placement_get_chain(&c->placement, p, chain,
+		tern_placement_get_chain(&c->placement, global_of(c, p), chain,
 					 TERN_CHAIN_LEN_MAX);
 		ps->head = chain[0];
-		ps->head_worker =
-			c->worker_of[(size_t)chain[0] * cl->partitions + p];
+		ps->head_worker = worker_on(c, chain[0], p);
 		ps->slots = calloc(c->cfg.in_flight, sizeof(*ps->slots));
 		if (ps->slots == NULL)
 			return -ENOMEM;
@@ -150,13 +176,21 @@ void tern_client_destroy(struct tern_client *c)
 {
 	if (c == NULL)
 		return;
-	for (uint32_t p = 0; c->parts != NULL && p < c->cfg.cluster->partitions;
-	     p++)
+	for (uint32_t p = 0; c->parts != NULL && p < c->partitions; p++)
 		free(c->parts[p].slots);
 	free(c->parts);
 	free(c->batch_arena);
 	free(c->worker_of);
 	free(c);
+}
+
+int tern_client_chain(const struct tern_client *c, uint32_t p, uint16_t *chain)
+{
+	if (p >= c->partitions ||
+	    tern_placement_get_chain(&c->placement, global_of(c, p), chain,
+				     TERN_CHAIN_LEN_MAX) != 0)
+		return -EINVAL;
+	return (int)c->replication;
 }
 
 const struct tern_placement *tern_client_placement(const struct tern_client *c)
@@ -186,7 +220,7 @@ static struct produce_slot *slot_of(struct tern_client *c, uint32_t partition,
 /* The slot of partition's next sequence, or NULL for no such partition. */
 static struct produce_slot *next_slot(struct tern_client *c, uint32_t partition)
 {
-	if (partition >= c->cfg.cluster->partitions)
+	if (partition >= c->partitions)
 		return NULL;
 	return slot_of(c, partition, c->parts[partition].next_sequence);
 }
@@ -217,7 +251,7 @@ static void send_produce(struct tern_client *c, uint32_t partition,
 	struct tern_hdr hdr = { .type = TERN_MSG_PRODUCE,
 				.sender_node = TERN_CHAIN_NODE_NONE,
 				.epoch = c->cfg.cluster->epoch,
-				.partition = partition };
+				.partition = global_of(c, partition) };
 	int n = tern_wire_produce_encode(s->batch, s->len, &msg, &hdr.aux);
 
 	s->sent_ns = now_ns;
@@ -353,14 +387,15 @@ static void on_produce_ack(struct tern_client *c, const struct tern_hdr *hdr,
 {
 	struct tern_wire_produce_ack ack;
 	struct produce_slot *s;
+	uint32_t p;
 
 	if (tern_wire_produce_ack_decode(body, hdr->body_len, hdr->aux, &ack) !=
 		    0 ||
-	    hdr->partition >= c->cfg.cluster->partitions) {
+	    !local_of(c, hdr->partition, &p)) {
 		c->counters.replies_bad++;
 		return;
 	}
-	s = slot_of(c, hdr->partition, ack.sequence);
+	s = slot_of(c, p, ack.sequence);
 	if (!s->used || s->sequence != ack.sequence ||
 	    ack.producer_id != c->cfg.producer_id) {
 		c->counters.replies_unmatched++;
@@ -372,12 +407,12 @@ static void on_produce_ack(struct tern_client *c, const struct tern_hdr *hdr,
 		return;
 	}
 	if (ack.status == TERN_PRODUCE_OUT_OF_ORDER) {
-		on_out_of_order(c, hdr->partition, s, now_ns);
+		on_out_of_order(c, p, s, now_ns);
 		return;
 	}
-	produce_finish(c, hdr->partition, s, &ack, now_ns);
+	produce_finish(c, p, s, &ack, now_ns);
 	if (ack.status == TERN_PRODUCE_OK)
-		resend_refused(c, hdr->partition, now_ns);
+		resend_refused(c, p, now_ns);
 }
 
 static unsigned produce_poll(struct tern_client *c, uint32_t partition,
@@ -451,7 +486,7 @@ int tern_client_produce_sync(struct tern_client *c, uint32_t partition,
 
 	if (t->poll == NULL || t->now_ns == NULL)
 		return -ENOTSUP;
-	if (partition >= c->cfg.cluster->partitions || count == 0)
+	if (partition >= c->partitions || count == 0)
 		return -EINVAL;
 	start = t->now_ns(t->ctx);
 	len = build_batch(c, partition, records, count, start);
@@ -492,11 +527,9 @@ static void send_fetch(struct tern_client *c, struct fetch_slot *f)
 	struct tern_hdr hdr = { .type = TERN_MSG_FETCH,
 				.sender_node = TERN_CHAIN_NODE_NONE,
 				.epoch = c->cfg.cluster->epoch,
-				.partition = f->partition };
+				.partition = global_of(c, f->partition) };
 	int n = tern_wire_fetch_encode(body, sizeof(body), &msg, &hdr.aux);
-	uint16_t worker =
-		c->worker_of[(size_t)f->node * c->cfg.cluster->partitions +
-			     f->partition];
+	uint16_t worker = worker_on(c, f->node, f->partition);
 
 	hdr.body_len = (uint32_t)n;
 	if (n < 0 || c->cfg.transport.send(c->cfg.transport.ctx, f->node,
@@ -513,8 +546,8 @@ int tern_client_fetch(struct tern_client *c, uint16_t node, uint32_t partition,
 {
 	struct fetch_slot *f = NULL;
 
-	if (node >= c->cfg.cluster->node_count ||
-	    partition >= c->cfg.cluster->partitions || max_bytes == 0)
+	if (node >= c->cfg.cluster->node_count || partition >= c->partitions ||
+	    max_bytes == 0)
 		return -EINVAL;
 	for (unsigned i = 0; i < TERN_CLIENT_FETCHES_MAX && f == NULL; i++)
 		if (!c->fetches[i].used)
@@ -608,7 +641,7 @@ unsigned tern_client_poll(struct tern_client *c, uint64_t now_ns)
 {
 	unsigned work = fetch_poll(c, now_ns);
 
-	for (uint32_t p = 0; p < c->cfg.cluster->partitions; p++)
+	for (uint32_t p = 0; p < c->partitions; p++)
 		work += produce_poll(c, p, now_ns);
 	return work;
 }

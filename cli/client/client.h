@@ -69,6 +69,16 @@ struct tern_client_fetch_result {
 
 struct tern_client_config {
 	const struct tern_cluster *cluster;
+	/*
+	 * The topic to work on: 0 partitions means the cluster file's.
+	 * Otherwise a topic created at run time (node/topics.h), whose
+	 * partitions [0, topic_partitions) travel as global partitions
+	 * topic_base + p, placed with topic_replication. The client's
+	 * partition numbers are always the topic's own.
+	 */
+	uint32_t topic_base;
+	uint32_t topic_partitions;
+	uint32_t topic_replication;
 	uint64_t producer_id;
 	uint32_t in_flight;	  /* batches in flight per partition */
 	uint32_t batch_bytes_max; /* largest batch the caller builds */
@@ -105,7 +115,12 @@ struct tern_client *tern_client_create(const struct tern_client_config *cfg,
 				       int *err);
 void tern_client_destroy(struct tern_client *c);
 
-/* The partition map the client works from (placement of the cluster). */
+/* The chain of the topic's partition p, head first, into chain (room for
+ * TERN_CHAIN_LEN_MAX): its length, or -EINVAL. */
+int tern_client_chain(const struct tern_client *c, uint32_t p, uint16_t *chain);
+
+/* The partition map the client works from: the placement of the topic's
+ * base + partitions, of which the topic's are the last (global ids). */
 const struct tern_placement *tern_client_placement(const struct tern_client *c);
 
 /*

@@ -168,20 +168,28 @@ static void cluster_from(const struct tern_wire_metadata_resp *m,
 }
 
 static int send_metadata(int fd, const struct sockaddr_in *to,
-			 uint64_t request_id)
+			 uint64_t request_id, const char *topic)
 {
-	const struct tern_wire_metadata m = { .request_id = request_id };
+	struct tern_wire_metadata m = { .request_id = request_id };
 	struct tern_hdr hdr = { .type = TERN_MSG_METADATA,
 				.sender_node = TERN_CHAIN_NODE_NONE };
-	uint8_t frame[TERN_HDR_LEN];
-	int n = tern_wire_metadata_encode(NULL, 0, &m, &hdr.aux);
+	uint8_t frame[TERN_HDR_LEN + TERN_WIRE_METADATA_BODY_MAX];
+	size_t len = topic != NULL ? strlen(topic) : 0;
+	int n;
 
+	if (len > TERN_WIRE_TOPIC_MAX)
+		return -EINVAL;
+	m.topic_len = (uint8_t)len;
+	memcpy(m.topic, topic, len);
+	n = tern_wire_metadata_encode(frame + TERN_HDR_LEN,
+				      TERN_WIRE_METADATA_BODY_MAX, &m,
+				      &hdr.aux);
 	if (n < 0)
 		return n;
 	hdr.body_len = (uint32_t)n;
 	tern_hdr_build(frame, &hdr);
-	return sendto(fd, frame, sizeof(frame), 0, (const struct sockaddr *)to,
-		      sizeof(*to)) < 0
+	return sendto(fd, frame, TERN_HDR_LEN + (size_t)n, 0,
+		      (const struct sockaddr *)to, sizeof(*to)) < 0
 		       ? -errno
 		       : 0;
 }
@@ -204,6 +212,19 @@ static int take_answer(const uint8_t *buf, ssize_t len, uint64_t request_id,
 int tern_client_udp_bootstrap(uint32_t ipv4, uint16_t udp_port, int timeout_ms,
 			      struct tern_cluster *cluster)
 {
+	struct tern_wire_metadata_resp m;
+	int err =
+		tern_client_udp_metadata(ipv4, udp_port, timeout_ms, NULL, &m);
+
+	if (err == 0)
+		cluster_from(&m, cluster);
+	return err;
+}
+
+int tern_client_udp_metadata(uint32_t ipv4, uint16_t udp_port, int timeout_ms,
+			     const char *topic,
+			     struct tern_wire_metadata_resp *answer)
+{
 	const struct sockaddr_in to = { .sin_family = AF_INET,
 					.sin_port = htons(udp_port),
 					.sin_addr.s_addr = htonl(ipv4) };
@@ -219,14 +240,14 @@ int tern_client_udp_bootstrap(uint32_t ipv4, uint16_t udp_port, int timeout_ms,
 	while (tern_client_udp_now_ns() < deadline) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-		err = send_metadata(fd, &to, request_id);
+		err = send_metadata(fd, &to, request_id, topic);
 		if (err != 0)
 			break;
 		err = -ETIMEDOUT;
 		if (poll(&pfd, 1, BOOTSTRAP_RESEND_MS) > 0 &&
 		    take_answer(buf, recv(fd, buf, sizeof(buf), 0), request_id,
 				&m) == 1) {
-			cluster_from(&m, cluster);
+			*answer = m;
 			err = 0;
 			break;
 		}

@@ -55,6 +55,15 @@ int tern_client_udp_poll(struct tern_client_udp *t, int wait_ms);
 int tern_client_udp_bootstrap(uint32_t ipv4, uint16_t udp_port, int timeout_ms,
 			      struct tern_cluster *cluster);
 
+/*
+ * The METADATA answer of the node at ipv4:udp_port about topic (NULL: the
+ * cluster file's). A node without that topic answers about the file's:
+ * compare answer->topic. 0, -ETIMEDOUT, or another negative errno.
+ */
+int tern_client_udp_metadata(uint32_t ipv4, uint16_t udp_port, int timeout_ms,
+			     const char *topic,
+			     struct tern_wire_metadata_resp *answer);
+
 /* The clock the client's deadlines use (CLOCK_MONOTONIC, ns). */
 uint64_t tern_client_udp_now_ns(void);
 

@@ -63,6 +63,8 @@ static int bootstrap(struct ternctl *t, const char *spec)
 	if (tern_arg_endpoint("ternctl", "bootstrap", spec, 7000, &ip, &port) !=
 	    0)
 		return TERNCTL_USAGE;
+	t->bootstrap_ipv4 = ip;
+	t->bootstrap_port = port;
 	err = tern_client_udp_bootstrap(
 		ip, port, (int)(t->timeout_ns / 1000000), &t->cluster);
 	if (err == 0)
@@ -106,6 +108,9 @@ static int connect_cluster(struct ternctl *t)
 {
 	struct tern_client_config cfg = {
 		.cluster = &t->cluster,
+		.topic_base = t->topic.base,
+		.topic_partitions = t->topic.partitions,
+		.topic_replication = t->topic.replication,
 		.in_flight = 1,
 		.batch_bytes_max = tern_cluster_batch_max(&t->cluster),
 		.retry_ns = 200000000,
@@ -137,6 +142,29 @@ static int connect_cluster(struct ternctl *t)
 		fprintf(stderr, "ternctl: cannot set up the client: %s\n",
 			strerror(-err));
 	return err;
+}
+
+int ternctl_connect(struct ternctl *t, const char *topic)
+{
+	int code;
+
+	if (!t->have_cluster) {
+		fputs("ternctl: give --cluster FILE or --bootstrap IP (see "
+		      "--help)\n",
+		      stderr);
+		return TERNCTL_USAGE;
+	}
+	if (topic == NULL || strcmp(topic, t->cluster.topic) == 0) {
+		snprintf(t->topic.name, sizeof(t->topic.name), "%s",
+			 t->cluster.topic);
+		t->topic.partitions = t->cluster.partitions;
+		t->topic.replication = t->cluster.replication;
+		t->topic.durability = t->cluster.durability;
+	} else if ((code = ternctl_topic_lookup(t, topic, &t->topic)) !=
+		   TERNCTL_OK) {
+		return code;
+	}
+	return connect_cluster(t) == 0 ? TERNCTL_OK : TERNCTL_USAGE;
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -236,7 +264,7 @@ static int parse_global(struct ternctl *t, int argc, char **argv,
 enum needs {
 	NEEDS_NOTHING,
 	NEEDS_CLUSTER, /* the cluster file or --control: control plane */
-	NEEDS_DATA,    /* a data connection: the map and a UDP socket */
+	NEEDS_DATA,    /* the map; the command connects (ternctl_connect) */
 };
 
 static const struct command {
@@ -293,16 +321,6 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (command->needs != NEEDS_NOTHING && !wants_help(argc, argv))
 		code = load(&t, cluster_path, bootstrap_spec);
-	if (code == TERNCTL_OK && command->needs == NEEDS_DATA &&
-	    !wants_help(argc, argv)) {
-		if (!t.have_cluster) {
-			fputs("ternctl: give --cluster FILE or --bootstrap IP "
-			      "(see --help)\n",
-			      stderr);
-			return TERNCTL_USAGE;
-		}
-		code = connect_cluster(&t) == 0 ? TERNCTL_OK : TERNCTL_USAGE;
-	}
 	if (code == TERNCTL_OK)
 		code = command->run(&t, argc, argv);
 	tern_client_destroy(t.client);

@@ -14,8 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "args.h"
 #include "client.h"
+#include "topics.h"
 #include "client_udp.h"
 
 enum ternctl_exit {
@@ -27,10 +30,14 @@ enum ternctl_exit {
 
 struct ternctl {
 	struct tern_cluster cluster;
-	bool have_cluster;     /* --cluster, or the map from --bootstrap */
-	bool bootstrapped;     /* from --bootstrap: no control addresses */
+	bool have_cluster; /* --cluster, or the map from --bootstrap */
+	bool bootstrapped; /* from --bootstrap: no control addresses */
+	uint32_t bootstrap_ipv4;
+	uint16_t bootstrap_port;
 	uint32_t control_ipv4; /* --control; port 0 when not given */
 	uint16_t control_port;
+	/* the topic produce and consume work on (ternctl_connect) */
+	struct tern_topic topic;
 	struct tern_client_udp udp;
 	struct tern_client *client;
 	struct tern_batch_limits limits;
@@ -41,6 +48,53 @@ struct ternctl {
 	struct tern_client_fetch_result fetch;
 	uint8_t *fetch_buf; /* copy of the batches, limits.max_batch_bytes */
 };
+
+/*
+ * Connect to the cluster's data ports for topic (NULL: the cluster
+ * file's). A topic created at run time is looked up on the nodes' control
+ * plane. 0, or the exit code, reported.
+ */
+int ternctl_connect(struct ternctl *t, const char *topic);
+/* A topic created at run time, from a node's METADATA answer (the
+ * bootstrap node, or the first of the file's that answers); 0 or the exit
+ * code, reported. */
+int ternctl_topic_lookup(struct ternctl *t, const char *name,
+			 struct tern_topic *topic);
+
+/* ---- the control plane's helpers (ternctl_admin.c) ---- */
+
+/* A node's control address; node -1 when only --control names it. */
+struct target {
+	int node;
+	uint32_t ipv4;
+	uint16_t port;
+};
+
+/* The nodes to ask: all of the cluster file's, one (node >= 0), or the
+ * one of --control. 0 or the exit code, reported. */
+int ternctl_targets(const struct ternctl *t, int node, struct target *out,
+		    unsigned *count);
+/* "node 1 (control 127.0.0.1:7101)" */
+void ternctl_target_text(const struct target *tg, char *buf, size_t len);
+json_t *ternctl_request(const char *cmd);
+/* Ask tg (the request is consumed): the result, or NULL with *code and
+ * the reason printed (unless quiet). */
+json_t *ternctl_ask(const struct ternctl *t, const struct target *tg,
+		    json_t *req, bool quiet, int *code);
+void ternctl_print_json(json_t *j);
+json_int_t ternctl_int_of(json_t *o, const char *key);
+const char *ternctl_str_of(json_t *o, const char *key); /* "?" if none */
+const char *ternctl_num_or_dash(json_t *v, char *buf, size_t len);
+int ternctl_need_cluster_file(const struct ternctl *t, const char *what);
+/* Every node's status with the partitions of topics, as one object. */
+json_t *ternctl_cluster_state(const struct ternctl *t,
+			      const struct tern_topic_table *topics,
+			      unsigned *up, bool *epoch_mismatch);
+void ternctl_print_partitions(json_t *partitions);
+/* The topic table as the up nodes report it (ternctl_topic.c): 0, or
+ * the exit code with the reason printed (none answer, or they differ). */
+int ternctl_topics_of_cluster(const struct ternctl *t,
+			      struct tern_topic_table *topics);
 
 /* Each command gets argv from its own name on. */
 int ternctl_produce(struct ternctl *t, int argc, char **argv);

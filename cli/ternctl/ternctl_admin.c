@@ -23,19 +23,13 @@
 #include "settings.h"
 #include "ternctl.h"
 
-struct target {
-	int node; /* -1: unknown (--control) */
-	uint32_t ipv4;
-	uint16_t port;
-};
-
 static void ipv4_text(uint32_t ip, char *buf, size_t len)
 {
 	snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, ip >> 16 & 255,
 		 ip >> 8 & 255, ip & 255);
 }
 
-static void target_text(const struct target *tg, char *buf, size_t len)
+void ternctl_target_text(const struct target *tg, char *buf, size_t len)
 {
 	char ip[16];
 
@@ -48,8 +42,8 @@ static void target_text(const struct target *tg, char *buf, size_t len)
 }
 
 /* The nodes to ask: all of the file's, one (--node), or --control's. */
-static int targets_of(const struct ternctl *t, int node, struct target *out,
-		      unsigned *count)
+int ternctl_targets(const struct ternctl *t, int node, struct target *out,
+		    unsigned *count)
 {
 	if (t->control_port != 0) {
 		out[0] =
@@ -81,14 +75,12 @@ static int targets_of(const struct ternctl *t, int node, struct target *out,
 	return TERNCTL_OK;
 }
 
-static const char *str_of(json_t *o, const char *key);
-
 /*
  * Ask tg; the result object, or NULL with the reason printed (quietly
  * when quiet) and *code set. The request is consumed.
  */
-static json_t *ask(const struct ternctl *t, const struct target *tg,
-		   json_t *req, bool quiet, int *code)
+json_t *ternctl_ask(const struct ternctl *t, const struct target *tg,
+		    json_t *req, bool quiet, int *code)
 {
 	char who[64];
 	int err;
@@ -97,7 +89,7 @@ static json_t *ask(const struct ternctl *t, const struct target *tg,
 	json_t *result;
 
 	json_decref(req);
-	target_text(tg, who, sizeof(who));
+	ternctl_target_text(tg, who, sizeof(who));
 	if (answer == NULL) {
 		*code = TERNCTL_UNREACHABLE;
 		if (!quiet)
@@ -116,30 +108,32 @@ static json_t *ask(const struct ternctl *t, const struct target *tg,
 	*code = TERNCTL_REFUSED;
 	if (!quiet)
 		fprintf(stderr, "ternctl: %s refused: %s (%s)\n", who,
-			str_of(json_object_get(answer, "error"), "message"),
-			str_of(json_object_get(answer, "error"), "code"));
+			ternctl_str_of(json_object_get(answer, "error"),
+				       "message"),
+			ternctl_str_of(json_object_get(answer, "error"),
+				       "code"));
 	json_decref(answer);
 	return NULL;
 }
 
-static json_t *request(const char *cmd)
+json_t *ternctl_request(const char *cmd)
 {
 	return json_pack("{s:s}", "cmd", cmd);
 }
 
-static void print_json(json_t *j)
+void ternctl_print_json(json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2));
 	putchar('\n');
 	fflush(stdout);
 }
 
-static json_int_t int_of(json_t *o, const char *key)
+json_int_t ternctl_int_of(json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
 }
 
-static const char *str_of(json_t *o, const char *key)
+const char *ternctl_str_of(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 
@@ -232,64 +226,68 @@ static json_t *replica_in(json_t *status, uint32_t p)
 
 	json_array_foreach(replicas, i, r)
 	{
-		if (int_of(r, "partition") == (json_int_t)p)
+		if (ternctl_int_of(r, "partition") == (json_int_t)p)
 			return r;
 	}
 	return NULL;
 }
 
+static json_t *replica_json(json_t *r, uint16_t node, json_t *head)
+{
+	json_int_t lag;
+
+	if (r == NULL)
+		return json_pack("{s:i, s:s}", "node", node, "state", "down");
+	/* Nodes publish every 100 ms, each at its own moment: a replica may
+	 * look ahead of its head for that long. */
+	lag = head != NULL ? ternctl_int_of(head, "log_end") -
+				     ternctl_int_of(r, "log_end")
+			   : -1;
+	return json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, s:o}", "node", node,
+			 "state", "up", "role", ternctl_str_of(r, "role"),
+			 "log_end", ternctl_int_of(r, "log_end"), "durable",
+			 ternctl_int_of(r, "durable"), "commit",
+			 ternctl_int_of(r, "commit"), "lag",
+			 head != NULL ? json_integer(lag > 0 ? lag : 0)
+				      : json_null());
+}
+
 static json_t *partition_json(const struct ternctl *t,
-			      const struct tern_placement *pl,
-			      struct node_state *nodes, uint32_t p)
+			      const struct tern_topic *topic, uint32_t g,
+			      struct node_state *nodes)
 {
 	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
 	json_t *replicas = json_array(), *chain_j = json_array();
-	json_t *head = NULL;
-	json_int_t head_end = -1, commit = -1;
+	json_t *head = NULL, *tail = NULL;
 	bool missing = false;
 
-	(void)tern_placement_get_chain(pl, p, chain, DIM(chain));
-	for (uint32_t k = 0; k < t->cluster.replication; k++) {
+	(void)tern_topic_chain(topic, t->cluster.node_count, g, chain,
+			       DIM(chain));
+	for (uint32_t k = 0; k < topic->replication; k++) {
 		json_t *r = nodes[chain[k]].status != NULL
-				    ? replica_in(nodes[chain[k]].status, p)
+				    ? replica_in(nodes[chain[k]].status, g)
 				    : NULL;
 
 		json_array_append_new(chain_j, json_integer(chain[k]));
-		if (k == 0 && r != NULL) {
+		if (k == 0)
 			head = r;
-			head_end = int_of(r, "log_end");
-		}
-		if (k == t->cluster.replication - 1 && r != NULL)
-			commit = int_of(r, "commit");
+		if (k == topic->replication - 1)
+			tail = r;
 		missing = missing || r == NULL;
-		json_array_append_new(
-			replicas,
-			r == NULL
-				? json_pack("{s:i, s:s}", "node", chain[k],
-					    "state", "down")
-				: json_pack("{s:i, s:s, s:s, s:I, s:I, s:I, "
-					    "s:o}",
-					    "node", chain[k], "state", "up",
-					    "role", str_of(r, "role"),
-					    "log_end", int_of(r, "log_end"),
-					    "durable", int_of(r, "durable"),
-					    "commit", int_of(r, "commit"),
-					    "lag",
-					    head != NULL
-						    ? json_integer(
-							      head_end -
-							      int_of(r,
-								     "log_end"))
-						    : json_null()));
+		json_array_append_new(replicas,
+				      replica_json(r, chain[k], head));
 	}
-	return json_pack("{s:i, s:o, s:s, s:o, s:o, s:b, s:o}", "partition",
-			 (int)p, "chain", chain_j, "durability",
-			 tern_cluster_durability_name(t->cluster.durability),
-			 "head_log_end",
-			 head != NULL ? json_integer(head_end) : json_null(),
-			 "commit",
-			 commit >= 0 ? json_integer(commit) : json_null(),
-			 "under_replicated", missing, "replicas", replicas);
+	return json_pack(
+		"{s:i, s:s, s:i, s:o, s:s, s:o, s:o, s:b, s:o}", "partition",
+		(int)g, "topic", topic->name, "topic_partition",
+		(int)(g - topic->base), "chain", chain_j, "durability",
+		tern_cluster_durability_name(topic->durability), "head_log_end",
+		head != NULL ? json_integer(ternctl_int_of(head, "log_end"))
+			     : json_null(),
+		"commit",
+		tail != NULL ? json_integer(ternctl_int_of(tail, "commit"))
+			     : json_null(),
+		"under_replicated", missing, "replicas", replicas);
 }
 
 static json_t *node_json(const struct ternctl *t, unsigned i,
@@ -308,12 +306,14 @@ static json_t *node_json(const struct ternctl *t, unsigned i,
 	if (n->status == NULL)
 		return o;
 	json_object_set_new(o, "epoch",
-			    json_integer(int_of(n->status, "epoch")));
+			    json_integer(ternctl_int_of(n->status, "epoch")));
 	json_object_set_new(o, "workers",
-			    json_integer(int_of(n->status, "workers")));
-	json_object_set_new(o, "uptime_ms",
-			    json_integer(int_of(n->status, "uptime_ms")));
-	json_object_set_new(o, "pid", json_integer(int_of(n->status, "pid")));
+			    json_integer(ternctl_int_of(n->status, "workers")));
+	json_object_set_new(
+		o, "uptime_ms",
+		json_integer(ternctl_int_of(n->status, "uptime_ms")));
+	json_object_set_new(o, "pid",
+			    json_integer(ternctl_int_of(n->status, "pid")));
 	json_object_set_new(o, "roles",
 			    json_pack("{s:i, s:i, s:i}", "head", n->heads,
 				      "middle", n->middles, "tail", n->tails));
@@ -327,7 +327,7 @@ static void count_roles(struct node_state *n)
 
 	json_array_foreach(json_object_get(n->status, "replicas"), i, r)
 	{
-		const char *role = str_of(r, "role");
+		const char *role = ternctl_str_of(r, "role");
 
 		n->heads += strcmp(role, "head") == 0 ||
 			    strcmp(role, "head_and_tail") == 0;
@@ -338,7 +338,7 @@ static void count_roles(struct node_state *n)
 }
 
 /* An integer, or "-" for null (a value nobody could report). */
-static const char *num_or_dash(json_t *v, char *buf, size_t len)
+const char *ternctl_num_or_dash(json_t *v, char *buf, size_t len)
 {
 	if (!json_is_integer(v))
 		return "-";
@@ -357,20 +357,23 @@ static void print_nodes_text(json_t *nodes)
 	{
 		json_t *roles = json_object_get(n, "roles");
 
-		if (strcmp(str_of(n, "state"), "up") != 0) {
+		if (strcmp(ternctl_str_of(n, "state"), "up") != 0) {
 			printf("%-5" JSON_INTEGER_FORMAT " %-15s %-21s DOWN\n",
-			       int_of(n, "node"), str_of(n, "ipv4"),
-			       str_of(n, "control"));
+			       ternctl_int_of(n, "node"),
+			       ternctl_str_of(n, "ipv4"),
+			       ternctl_str_of(n, "control"));
 			continue;
 		}
 		printf("%-5" JSON_INTEGER_FORMAT " %-15s %-21s %-5s "
 		       "%-6" JSON_INTEGER_FORMAT " %-9.1f %" JSON_INTEGER_FORMAT
 		       "/%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "\n",
-		       int_of(n, "node"), str_of(n, "ipv4"),
-		       str_of(n, "control"), "up", int_of(n, "epoch"),
-		       (double)int_of(n, "uptime_ms") / 1000,
-		       int_of(roles, "head"), int_of(roles, "middle"),
-		       int_of(roles, "tail"));
+		       ternctl_int_of(n, "node"), ternctl_str_of(n, "ipv4"),
+		       ternctl_str_of(n, "control"), "up",
+		       ternctl_int_of(n, "epoch"),
+		       (double)ternctl_int_of(n, "uptime_ms") / 1000,
+		       ternctl_int_of(roles, "head"),
+		       ternctl_int_of(roles, "middle"),
+		       ternctl_int_of(roles, "tail"));
 	}
 }
 
@@ -390,38 +393,40 @@ static void chain_text(json_t *replicas, char *chain, size_t chain_len,
 			c += (size_t)snprintf(chain + c, chain_len - c,
 					      "%s%" JSON_INTEGER_FORMAT,
 					      i > 0 ? ">" : "",
-					      int_of(r, "node"));
+					      ternctl_int_of(r, "node"));
 		if (l < lags_len)
 			l += (size_t)snprintf(
 				lags + l, lags_len - l,
 				"%s%" JSON_INTEGER_FORMAT ":%s",
-				i > 0 ? " " : "", int_of(r, "node"),
-				num_or_dash(json_object_get(r, "lag"), lag,
-					    sizeof(lag)));
+				i > 0 ? " " : "", ternctl_int_of(r, "node"),
+				ternctl_num_or_dash(json_object_get(r, "lag"),
+						    lag, sizeof(lag)));
 	}
 }
 
-static void print_partitions_text(json_t *partitions)
+void ternctl_print_partitions(json_t *partitions)
 {
 	size_t i;
 	json_t *p;
 
-	printf("%-9s %-12s %-10s %-10s %-10s %s\n", "PARTITION", "CHAIN",
-	       "HEAD_END", "COMMIT", "DURABILITY", "LAG (NODE:RECORDS)");
+	printf("%-16s %-9s %-12s %-10s %-10s %-10s %s\n", "TOPIC", "PARTITION",
+	       "CHAIN", "HEAD_END", "COMMIT", "DURABILITY",
+	       "LAG (NODE:RECORDS)");
 	json_array_foreach(partitions, i, p)
 	{
 		char chain[64], lags[256], end[24], commit[24];
 
 		chain_text(json_object_get(p, "replicas"), chain, sizeof(chain),
 			   lags, sizeof(lags));
-		printf("%-9" JSON_INTEGER_FORMAT " %-12s %-10s %-10s %-10s "
-		       "%s%s\n",
-		       int_of(p, "partition"), chain,
-		       num_or_dash(json_object_get(p, "head_log_end"), end,
-				   sizeof(end)),
-		       num_or_dash(json_object_get(p, "commit"), commit,
-				   sizeof(commit)),
-		       str_of(p, "durability"), lags,
+		printf("%-16s %-9" JSON_INTEGER_FORMAT " %-12s %-10s %-10s "
+		       "%-10s %s%s\n",
+		       ternctl_str_of(p, "topic"),
+		       ternctl_int_of(p, "topic_partition"), chain,
+		       ternctl_num_or_dash(json_object_get(p, "head_log_end"),
+					   end, sizeof(end)),
+		       ternctl_num_or_dash(json_object_get(p, "commit"), commit,
+					   sizeof(commit)),
+		       ternctl_str_of(p, "durability"), lags,
 		       json_is_true(json_object_get(p, "under_replicated"))
 			       ? "  UNDER-REPLICATED"
 			       : "");
@@ -430,25 +435,24 @@ static void print_partitions_text(json_t *partitions)
 
 static void print_status_text(json_t *s)
 {
-	printf("cluster: epoch %" JSON_INTEGER_FORMAT ", topic %s, "
-	       "%" JSON_INTEGER_FORMAT " partitions, replication "
-	       "%" JSON_INTEGER_FORMAT ", durability %s, "
-	       "%" JSON_INTEGER_FORMAT " of %zu nodes up\n\n",
-	       int_of(s, "epoch"), str_of(s, "topic"),
-	       int_of(s, "partition_count"), int_of(s, "replication"),
-	       str_of(s, "durability"), int_of(s, "nodes_up"),
+	printf("cluster: epoch %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
+	       " topics, %zu partitions, %" JSON_INTEGER_FORMAT
+	       " of %zu nodes up\n\n",
+	       ternctl_int_of(s, "epoch"), ternctl_int_of(s, "topics"),
+	       json_array_size(json_object_get(s, "partitions")),
+	       ternctl_int_of(s, "nodes_up"),
 	       json_array_size(json_object_get(s, "nodes")));
 	print_nodes_text(json_object_get(s, "nodes"));
 	putchar('\n');
-	print_partitions_text(json_object_get(s, "partitions"));
+	ternctl_print_partitions(json_object_get(s, "partitions"));
 }
 
 /* Ask every node for its status; the cluster's state as one object. */
-static json_t *cluster_state(const struct ternctl *t, unsigned *up,
-			     bool *epoch_mismatch)
+json_t *ternctl_cluster_state(const struct ternctl *t,
+			      const struct tern_topic_table *topics,
+			      unsigned *up, bool *epoch_mismatch)
 {
 	struct node_state nodes[TERN_CLUSTER_NODES_MAX] = { 0 };
-	struct tern_placement pl;
 	json_t *nodes_j = json_array(), *parts = json_array(), *s;
 	int code;
 
@@ -458,35 +462,36 @@ static json_t *cluster_state(const struct ternctl *t, unsigned *up,
 		struct target tg = { (int)i, t->cluster.nodes[i].control_ipv4,
 				     t->cluster.nodes[i].control_port };
 
-		nodes[i].status = ask(t, &tg, request("status"), true, &code);
+		nodes[i].status = ternctl_ask(t, &tg, ternctl_request("status"),
+					      true, &code);
 		if (nodes[i].status == NULL)
 			continue;
 		(*up)++;
 		count_roles(&nodes[i]);
-		*epoch_mismatch =
-			*epoch_mismatch || int_of(nodes[i].status, "epoch") !=
-						   (json_int_t)t->cluster.epoch;
+		*epoch_mismatch = *epoch_mismatch ||
+				  ternctl_int_of(nodes[i].status, "epoch") !=
+					  (json_int_t)t->cluster.epoch;
 	}
-	(void)tern_placement_init(&pl, t->cluster.node_count,
-				  t->cluster.partitions,
-				  t->cluster.replication);
 	for (unsigned i = 0; i < t->cluster.node_count; i++)
 		json_array_append_new(nodes_j, node_json(t, i, &nodes[i]));
-	for (uint32_t p = 0; p < t->cluster.partitions; p++)
-		json_array_append_new(parts, partition_json(t, &pl, nodes, p));
+	for (uint32_t i = 0; i < topics->count; i++) {
+		const struct tern_topic *topic = &topics->topics[i];
+
+		for (uint32_t g = topic->base;
+		     g < topic->base + topic->partitions; g++)
+			json_array_append_new(
+				parts, partition_json(t, topic, g, nodes));
+	}
 	for (unsigned i = 0; i < t->cluster.node_count; i++)
 		json_decref(nodes[i].status);
-	s = json_pack("{s:i, s:s, s:i, s:i, s:s, s:i, s:o, s:o}", "epoch",
-		      (int)t->cluster.epoch, "topic", t->cluster.topic,
-		      "partition_count", (int)t->cluster.partitions,
-		      "replication", (int)t->cluster.replication, "durability",
-		      tern_cluster_durability_name(t->cluster.durability),
-		      "nodes_up", (int)*up, "nodes", nodes_j, "partitions",
-		      parts);
+	s = json_pack("{s:I, s:i, s:i, s:o, s:o}", "epoch",
+		      (json_int_t)t->cluster.epoch, "topics",
+		      (int)topics->count, "nodes_up", (int)*up, "nodes",
+		      nodes_j, "partitions", parts);
 	return s;
 }
 
-static int need_cluster_file(const struct ternctl *t, const char *what)
+int ternctl_need_cluster_file(const struct ternctl *t, const char *what)
 {
 	if (t->have_cluster && !t->bootstrapped)
 		return TERNCTL_OK;
@@ -498,6 +503,7 @@ static int need_cluster_file(const struct ternctl *t, const char *what)
 
 int ternctl_cluster(struct ternctl *t, int argc, char **argv)
 {
+	static struct tern_topic_table topics;
 	struct cmd_opts o;
 	unsigned up;
 	bool mismatch;
@@ -510,12 +516,14 @@ int ternctl_cluster(struct ternctl *t, int argc, char **argv)
 		fputs(cluster_help, stderr);
 		return TERNCTL_USAGE;
 	}
-	code = need_cluster_file(t, "cluster status");
+	code = ternctl_need_cluster_file(t, "cluster status");
 	if (code != TERNCTL_OK)
 		return code;
-	s = cluster_state(t, &up, &mismatch);
+	if (ternctl_topics_of_cluster(t, &topics) != TERNCTL_OK)
+		tern_topics_init(&topics, &t->cluster); /* no node answers */
+	s = ternctl_cluster_state(t, &topics, &up, &mismatch);
 	if (t->json)
-		print_json(s);
+		ternctl_print_json(s);
 	else
 		print_status_text(s);
 	json_decref(s);
@@ -528,93 +536,6 @@ int ternctl_cluster(struct ternctl *t, int argc, char **argv)
 		return TERNCTL_REFUSED;
 	}
 	return TERNCTL_OK;
-}
-
-/* ---- topic -------------------------------------------------------------- */
-
-static const char topic_help[] =
-	"usage: ternctl --cluster FILE [--json] topic list\n"
-	"       ternctl --cluster FILE [--json] topic describe TOPIC\n"
-	"\n"
-	"list: the topics with their partitions, replication and "
-	"durability.\n"
-	"describe: one topic's partitions: chain (head first), the head's "
-	"log\nend and the commit index as the nodes report them (- for a "
-	"node that\ndoes not answer).\n"
-	"The cluster file defines the topic (docs/operations.md).\n"
-	"\n"
-	"Example:\n  ternctl --cluster /tmp/tern-demo/cluster.ini topic "
-	"describe bench\n"
-	"\nExit: 0 done, 1 no such topic, 2 usage.\n";
-
-static json_t *topic_json(const struct ternctl *t)
-{
-	return json_pack("{s:s, s:i, s:i, s:s}", "topic", t->cluster.topic,
-			 "partitions", (int)t->cluster.partitions,
-			 "replication", (int)t->cluster.replication,
-			 "durability",
-			 tern_cluster_durability_name(t->cluster.durability));
-}
-
-static int topic_describe(const struct ternctl *t, const char *name)
-{
-	unsigned up;
-	bool mismatch;
-	json_t *s, *d;
-
-	if (strcmp(name, t->cluster.topic) != 0) {
-		fprintf(stderr,
-			"ternctl: no topic '%s'; `ternctl topic list` shows "
-			"the topics\n",
-			name);
-		return TERNCTL_REFUSED;
-	}
-	s = cluster_state(t, &up, &mismatch);
-	d = topic_json(t);
-	json_object_set(d, "partition_list", json_object_get(s, "partitions"));
-	if (t->json) {
-		print_json(d);
-	} else {
-		printf("topic %s: %u partitions, replication %u, durability "
-		       "%s\n\n",
-		       t->cluster.topic, t->cluster.partitions,
-		       t->cluster.replication,
-		       tern_cluster_durability_name(t->cluster.durability));
-		print_partitions_text(json_object_get(s, "partitions"));
-	}
-	json_decref(d);
-	json_decref(s);
-	return TERNCTL_OK;
-}
-
-int ternctl_topic(struct ternctl *t, int argc, char **argv)
-{
-	struct cmd_opts o;
-	int code = parse_cmd(argc, argv, topic_help, &o);
-
-	if (code == TERNCTL_OK)
-		code = need_cluster_file(t, "topic");
-	if (code != TERNCTL_OK)
-		return code;
-	if (optind + 1 == argc && strcmp(argv[optind], "list") == 0) {
-		json_t *list = json_pack("{s:[o]}", "topics", topic_json(t));
-
-		if (t->json)
-			print_json(list);
-		else
-			printf("%-20s %-10s %-11s %s\n%-20s %-10u %-11u %s\n",
-			       "TOPIC", "PARTITIONS", "REPLICATION",
-			       "DURABILITY", t->cluster.topic,
-			       t->cluster.partitions, t->cluster.replication,
-			       tern_cluster_durability_name(
-				       t->cluster.durability));
-		json_decref(list);
-		return TERNCTL_OK;
-	}
-	if (optind + 2 == argc && strcmp(argv[optind], "describe") == 0)
-		return topic_describe(t, argv[optind + 1]);
-	fputs(topic_help, stderr);
-	return TERNCTL_USAGE;
 }
 
 /* ---- stats -------------------------------------------------------------- */
@@ -652,7 +573,7 @@ static json_int_t sum_of(json_t *array, const char *key)
 
 	json_array_foreach(array, i, x)
 	{
-		total += int_of(x, key);
+		total += ternctl_int_of(x, key);
 	}
 	return total;
 }
@@ -665,7 +586,7 @@ static json_int_t sum_nested(json_t *workers, const char *obj, const char *key)
 
 	json_array_foreach(workers, i, w)
 	{
-		total += int_of(json_object_get(w, obj), key);
+		total += ternctl_int_of(json_object_get(w, obj), key);
 	}
 	return total;
 }
@@ -751,23 +672,26 @@ static void print_partition_stats(json_t *stats)
 		json_t *fr = json_object_get(p, "flush_records");
 		char p99[24] = "-", per[24] = "-";
 
-		if (int_of(fu, "count") > 0)
+		if (ternctl_int_of(fu, "count") > 0)
 			snprintf(p99, sizeof(p99), "<%" JSON_INTEGER_FORMAT,
-				 int_of(fu, "p99_below"));
-		if (int_of(fr, "count") > 0)
+				 ternctl_int_of(fu, "p99_below"));
+		if (ternctl_int_of(fr, "count") > 0)
 			snprintf(per, sizeof(per), "%.1f",
-				 (double)int_of(fr, "sum") /
-					 (double)int_of(fr, "count"));
+				 (double)ternctl_int_of(fr, "sum") /
+					 (double)ternctl_int_of(fr, "count"));
 		printf("  %-9" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
 		       " %10" JSON_INTEGER_FORMAT " %9" JSON_INTEGER_FORMAT
 		       " %8" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
 		       " %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
 		       " %13s %11s\n",
-		       int_of(p, "partition"), int_of(p, "produced"),
-		       int_of(p, "appended"), int_of(p, "duplicates"),
-		       int_of(p, "busy"), int_of(p, "retransmitted"),
-		       int_of(p, "nacks_sent"), int_of(p, "rejected"), p99,
-		       per);
+		       ternctl_int_of(p, "partition"),
+		       ternctl_int_of(p, "produced"),
+		       ternctl_int_of(p, "appended"),
+		       ternctl_int_of(p, "duplicates"),
+		       ternctl_int_of(p, "busy"),
+		       ternctl_int_of(p, "retransmitted"),
+		       ternctl_int_of(p, "nacks_sent"),
+		       ternctl_int_of(p, "rejected"), p99, per);
 	}
 }
 
@@ -792,7 +716,8 @@ static int stats_round(const struct ternctl *t, const struct target *tg,
 	for (unsigned i = 0; i < count; i++) {
 		char who[16];
 		int code;
-		json_t *s = ask(t, &tg[i], request("stats"), false, &code);
+		json_t *s = ternctl_ask(t, &tg[i], ternctl_request("stats"),
+					false, &code);
 		double now = now_s();
 		double seconds = now - taken[i];
 
@@ -804,10 +729,10 @@ static int stats_round(const struct ternctl *t, const struct target *tg,
 		}
 		taken[i] = now;
 		if (t->json) {
-			print_json(s);
+			ternctl_print_json(s);
 		} else {
 			snprintf(who, sizeof(who), "%" JSON_INTEGER_FORMAT,
-				 int_of(s, "node"));
+				 ternctl_int_of(s, "node"));
 			print_stats_row(who, s, prev[i], seconds);
 			if (detail)
 				print_partition_stats(s);
@@ -834,7 +759,7 @@ int ternctl_stats(struct ternctl *t, int argc, char **argv)
 		code = TERNCTL_USAGE;
 	}
 	if (code == TERNCTL_OK)
-		code = targets_of(t, o.node, tg, &count);
+		code = ternctl_targets(t, o.node, tg, &count);
 	if (code != TERNCTL_OK)
 		return code;
 	if (o.watch_s > 0)
@@ -946,14 +871,14 @@ static int config_list(const struct ternctl *t, bool markdown)
 					s->name, "allowed", range, "default",
 					def, "live", s->live, "help", s->help));
 	}
-	print_json(list);
+	ternctl_print_json(list);
 	json_decref(list);
 	return TERNCTL_OK;
 }
 
 static json_t *config_get_request(const char *name)
 {
-	json_t *req = request("config get");
+	json_t *req = ternctl_request("config get");
 
 	if (name != NULL)
 		json_object_set_new(req, "name", json_string(name));
@@ -968,8 +893,8 @@ static int config_get(const struct ternctl *t, const struct target *tg,
 
 	for (unsigned i = 0; i < count; i++) {
 		int code;
-		json_t *r =
-			ask(t, &tg[i], config_get_request(name), false, &code);
+		json_t *r = ternctl_ask(t, &tg[i], config_get_request(name),
+					false, &code);
 		size_t k;
 		json_t *s;
 
@@ -984,11 +909,12 @@ static int config_get(const struct ternctl *t, const struct target *tg,
 
 				printf("node %" JSON_INTEGER_FORMAT
 				       ": %s = %s\n",
-				       int_of(r, "node"), str_of(s, "name"),
+				       ternctl_int_of(r, "node"),
+				       ternctl_str_of(s, "name"),
 				       json_is_string(
 					       json_object_get(s, "value"))
-					       ? str_of(s, "value")
-					       : num_or_dash(
+					       ? ternctl_str_of(s, "value")
+					       : ternctl_num_or_dash(
 							 json_object_get(
 								 s, "value"),
 							 v, sizeof(v)));
@@ -997,7 +923,7 @@ static int config_get(const struct ternctl *t, const struct target *tg,
 		json_array_append_new(all, r);
 	}
 	if (t->json)
-		print_json(all);
+		ternctl_print_json(all);
 	json_decref(all);
 	return worst;
 }
@@ -1035,8 +961,8 @@ static int config_set(const struct ternctl *t, const struct target *tg,
 	 * leave the cluster half changed. */
 	for (unsigned i = 0; i < count; i++) {
 		int code;
-		json_t *r =
-			ask(t, &tg[i], config_get_request(name), false, &code);
+		json_t *r = ternctl_ask(t, &tg[i], config_get_request(name),
+					false, &code);
 
 		if (r == NULL) {
 			fprintf(stderr, "ternctl: nothing changed\n");
@@ -1054,8 +980,9 @@ static void previous_text(json_t *r, char *buf, size_t len)
 	char number[24];
 
 	snprintf(buf, len, "%s",
-		 json_is_string(p) ? json_string_value(p)
-				   : num_or_dash(p, number, sizeof(number)));
+		 json_is_string(p)
+			 ? json_string_value(p)
+			 : ternctl_num_or_dash(p, number, sizeof(number)));
 }
 
 static json_t *set_request(const char *name, const char *value)
@@ -1071,19 +998,19 @@ static int config_set_all(const struct ternctl *t, const struct target *tg,
 
 	for (unsigned i = 0; i < count; i++) {
 		int code;
-		json_t *r =
-			ask(t, &tg[i], set_request(name, value), false, &code);
+		json_t *r = ternctl_ask(t, &tg[i], set_request(name, value),
+					false, &code);
 
 		if (r == NULL) {
 			/* A node failed midway: put the others back. */
 			for (unsigned k = 0; k < i; k++) {
-				json_t *back =
-					ask(t, &tg[k],
-					    set_request(name, previous[k]),
-					    false, &code);
+				json_t *back = ternctl_ask(
+					t, &tg[k],
+					set_request(name, previous[k]), false,
+					&code);
 				char who[64];
 
-				target_text(&tg[k], who, sizeof(who));
+				ternctl_target_text(&tg[k], who, sizeof(who));
 				fprintf(stderr, "ternctl: %s: %s %s %s\n", who,
 					back != NULL ? "put back to"
 						     : "COULD NOT put back to",
@@ -1095,8 +1022,8 @@ static int config_set_all(const struct ternctl *t, const struct target *tg,
 		}
 		previous_text(r, previous[i], sizeof(previous[i]));
 		printf("node %" JSON_INTEGER_FORMAT ": %s = %s (was %s)\n",
-		       int_of(r, "node"), str_of(r, "name"), value,
-		       previous[i]);
+		       ternctl_int_of(r, "node"), ternctl_str_of(r, "name"),
+		       value, previous[i]);
 		json_decref(r);
 	}
 	return TERNCTL_OK;
@@ -1116,7 +1043,7 @@ int ternctl_config(struct ternctl *t, int argc, char **argv)
 	if (strcmp(verb, "list") == 0 && optind == argc)
 		return config_list(t, o.markdown);
 	if (strcmp(verb, "get") == 0 && argc - optind <= 1) {
-		code = targets_of(t, o.node, tg, &count);
+		code = ternctl_targets(t, o.node, tg, &count);
 		return code != TERNCTL_OK
 			       ? code
 			       : config_get(t, tg, count,
@@ -1124,7 +1051,7 @@ int ternctl_config(struct ternctl *t, int argc, char **argv)
 							  : NULL);
 	}
 	if (strcmp(verb, "set") == 0 && argc - optind == 2) {
-		code = targets_of(t, o.node, tg, &count);
+		code = ternctl_targets(t, o.node, tg, &count);
 		return code != TERNCTL_OK
 			       ? code
 			       : config_set(t, tg, count, argv[optind],

@@ -167,7 +167,8 @@ static int flush(struct ternctl *t, struct pending *p)
 
 static const char produce_help[] =
 	"usage: ternctl (--cluster FILE | --bootstrap IP) [--json] produce\n"
-	"               [--key K | --partition P | --tab-keys] [VALUE...]\n"
+	"               [--topic T] [--key K | --partition P | --tab-keys]\n"
+	"               [VALUE...]\n"
 	"\n"
 	"Write each VALUE as a record, or one record per line of stdin "
 	"when no\nVALUE is given (--tab-keys: lines are KEY<TAB>VALUE). A "
@@ -176,7 +177,9 @@ static const char produce_help[] =
 	"records of one partition form a\nbatch, written synchronously: "
 	"each record's partition and offset are\nprinted once the whole "
 	"chain holds it. With stdout not a terminal and\nstderr one, a "
-	"count of records written shows on stderr.\n"
+	"count of records written shows on stderr. --topic: a\ntopic other "
+	"than the cluster file's (created with `ternctl topic\ncreate`; "
+	"found through the nodes' control plane).\n"
 	"\n"
 	"Examples:\n"
 	"  ternctl --cluster c.ini produce --key user-1 hello world\n"
@@ -188,8 +191,8 @@ static const char produce_help[] =
 
 static const char consume_help[] =
 	"usage: ternctl (--cluster FILE | --bootstrap IP) [--json] consume\n"
-	"               --partition P [--from OFFSET] [--count N] "
-	"[--follow]\n"
+	"               [--topic T] --partition P [--from OFFSET] [--count N]\n"
+	"               [--follow]\n"
 	"\n"
 	"Print committed records of partition P from OFFSET (default 0): "
 	"offset,\nkey and value, tab-separated (bytes that are not "
@@ -201,6 +204,7 @@ static const char consume_help[] =
 	"\nExit: 0 done, 1 OFFSET past the end, 2 usage, 3 no answer.\n";
 
 struct produce_opts {
+	const char *topic;
 	const char *key;
 	int64_t partition; /* -1: from the key, or sticky without one */
 	bool tab_keys;
@@ -228,7 +232,7 @@ static int add(struct ternctl *t, struct pending *p, struct produce_opts *o,
 	}
 	if (o->partition < 0)
 		tern_keyhash_pick(&o->keyless, key, key_len,
-				  t->cluster.partitions, &partition);
+				  t->topic.partitions, &partition);
 	if (p->count > 0 &&
 	    (partition != p->partition || p->count == RECORDS_MAX ||
 	     p->bytes + bytes > t->limits.max_batch_bytes)) {
@@ -238,7 +242,7 @@ static int add(struct ternctl *t, struct pending *p, struct produce_opts *o,
 			return code;
 		if (o->partition < 0 && key_len == 0)
 			tern_keyhash_pick(&o->keyless, key, key_len,
-					  t->cluster.partitions, &partition);
+					  t->topic.partitions, &partition);
 	}
 	copy = malloc(key_len + value_len + 1);
 	if (copy == NULL)
@@ -288,11 +292,12 @@ static int parse_produce(struct ternctl *t, int argc, char **argv,
 		{ "key", required_argument, NULL, 'k' },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "tab-keys", no_argument, NULL, 't' },
+		{ "topic", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
-	int id;
+	int id, code;
 
 	o->partition = -1;
 	optind = 0;
@@ -305,9 +310,11 @@ static int parse_produce(struct ternctl *t, int argc, char **argv,
 			o->key = optarg;
 		else if (id == 't')
 			o->tab_keys = true;
+		else if (id == 'T')
+			o->topic = optarg;
 		else if (id == 'p' &&
 			 tern_arg_u64("ternctl", "partition", optarg, 0,
-				      t->cluster.partitions - 1, &v) == 0)
+				      TERN_CLUSTER_PARTITIONS_MAX - 1, &v) == 0)
 			o->partition = (int64_t)v;
 		else {
 			fputs(produce_help, stderr);
@@ -318,6 +325,16 @@ static int parse_produce(struct ternctl *t, int argc, char **argv,
 		fputs("ternctl produce: --key, --partition and --tab-keys "
 		      "exclude each other\n",
 		      stderr);
+		return TERNCTL_USAGE;
+	}
+	code = ternctl_connect(t, o->topic);
+	if (code != TERNCTL_OK)
+		return code;
+	if (o->partition >= (int64_t)t->topic.partitions) {
+		fprintf(stderr,
+			"ternctl: --partition %" PRId64 ": topic %s has "
+			"partitions 0 to %u\n",
+			o->partition, t->topic.name, t->topic.partitions - 1);
 		return TERNCTL_USAGE;
 	}
 	tern_keyhash_keyless_init(&o->keyless, TERN_KEYHASH_STICKY,
@@ -435,6 +452,7 @@ static bool print_batches(struct ternctl *t, uint32_t partition,
 }
 
 struct consume_opts {
+	const char *topic;
 	uint32_t partition;
 	bool partition_set;
 	uint64_t from;
@@ -450,11 +468,12 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 		{ "from", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "follow", no_argument, NULL, 'F' },
+		{ "topic", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
-	int id;
+	int id, code;
 
 	o->count = UINT64_MAX;
 	optind = 0;
@@ -463,7 +482,7 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 
 		if (id == 'p') {
 			err = tern_arg_u64("ternctl", "partition", optarg, 0,
-					   t->cluster.partitions - 1, &v);
+					   TERN_CLUSTER_PARTITIONS_MAX - 1, &v);
 			o->partition = (uint32_t)v;
 			o->partition_set = true;
 		} else if (id == 'f') {
@@ -474,6 +493,8 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 					   INT64_MAX, &o->count);
 		} else if (id == 'F') {
 			o->follow = true;
+		} else if (id == 'T') {
+			o->topic = optarg;
 		} else if (id == 'h') {
 			fputs(consume_help, stdout);
 			exit(TERNCTL_OK);
@@ -490,7 +511,15 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 		      stderr);
 		return TERNCTL_USAGE;
 	}
-	return TERNCTL_OK;
+	code = ternctl_connect(t, o->topic);
+	if (code == TERNCTL_OK && o->partition >= t->topic.partitions) {
+		fprintf(stderr,
+			"ternctl: --partition %u: topic %s has partitions 0 "
+			"to %u\n",
+			o->partition, t->topic.name, t->topic.partitions - 1);
+		code = TERNCTL_USAGE;
+	}
+	return code;
 }
 
 /* What to do after an answer that is not OK: -1 go on, else exit code. */
@@ -536,9 +565,7 @@ int ternctl_consume(struct ternctl *t, int argc, char **argv)
 
 	if (code != TERNCTL_OK)
 		return code;
-	tern_placement_get_chain(tern_client_placement(t->client), o.partition,
-				 chain, TERN_CHAIN_LEN_MAX);
-	node = chain[t->cluster.replication - 1];
+	node = chain[tern_client_chain(t->client, o.partition, chain) - 1];
 	offset = o.from;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -565,6 +565,42 @@ static void test_workers(void **state)
 	assert_int_equal(f->sent[2].worker, 1);
 }
 
+/* A topic created at run time: its partition 1 travels as global 6 to
+ * the head and worker of partition 6 among 7 placed with its replication;
+ * answers come back under 6 and are reported as 1; a global id outside
+ * the topic is a bad answer. */
+static void test_topic_view(void **state)
+{
+	struct fx *f = *state;
+	struct tern_placement pl;
+	uint16_t chain[TERN_CHAIN_LEN_MAX], workers[7];
+	uint64_t seq;
+
+	f->cluster->workers = 2;
+	f->cfg.topic_base = 5;
+	f->cfg.topic_partitions = 2;
+	f->cfg.topic_replication = 1;
+	start(f);
+	assert_int_equal(tern_placement_init(&pl, NODES, 7, 1), 0);
+	assert_int_equal(tern_placement_get_chain(&pl, 6, chain, 8), 0);
+	assert_true(tern_placement_assign_workers(&pl, chain[0], 2, workers,
+						  7) >= 0);
+	assert_int_equal(produce(f, 1, 77, 1000, &seq), 0);
+	assert_int_equal(f->sent[0].partition, 6);
+	assert_int_equal(f->sent[0].node, chain[0]);
+	assert_int_equal(f->sent[0].worker, workers[6]);
+	deliver_ack(f, 6, TERN_PRODUCE_OK, PRODUCER_ID, seq, 40, 2, 2000);
+	assert_int_equal(f->produced_count, 1);
+	assert_int_equal(f->produced[0].partition, 1);
+	assert_int_equal(f->produced[0].res.base, 40);
+	deliver_ack(f, 1, TERN_PRODUCE_OK, PRODUCER_ID, seq, 40, 2, 3000);
+	assert_int_equal(counters(f)->replies_bad, 1);
+	assert_int_equal(produce(f, 2, 78, 1000, &seq), -EINVAL);
+	assert_int_equal(tern_client_fetch(f->c, chain[0], 0, 0, 100, 0, 7, 0),
+			 0);
+	assert_int_equal(f->sent[1].partition, 5);
+}
+
 /* ---- 2. retry under the same sequence; late duplicates ------------------- */
 
 static void test_retry_same_bytes(void **state)
@@ -1425,6 +1461,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_produce_send_bad_args,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_topic_view, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_retry_same_bytes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_busy_backoff, setup,
