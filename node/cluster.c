@@ -382,12 +382,18 @@ static int set_control(struct parse_ctx *p, const char *value)
 		host[host_len] = '\0';
 	}
 	if (colon == NULL || host_len >= sizeof(host) ||
-	    !parse_ipv4(host, &addr) || addr == 0 ||
+	    !parse_ipv4(host, &addr) ||
 	    decimal(colon + 1, strlen(colon + 1), &port) != 0 || port == 0 ||
 	    port > UDP_PORT_MAX)
 		return fail(p, p->line,
 			    "control = %s is not IP:PORT; write the address "
 			    "ternctl connects to, like 127.0.0.1:7100",
+			    value);
+	if (addr == 0)
+		return fail(p, p->line,
+			    "control = %s names no address to connect to; "
+			    "write the node's (ternd --control 0.0.0.0:PORT "
+			    "listens on every address)",
 			    value);
 	cur_node(p)->control_ipv4 = addr;
 	cur_node(p)->control_port = (uint16_t)port;

@@ -284,11 +284,15 @@ static json_t *cmd_config_set(struct ternd *t, json_t *req,
 	int id = name != NULL ? tern_setting_find(name) : -1;
 	int rc;
 
+	if (name == NULL)
+		return config_refused(err, "bad_request",
+				      "config set needs a \"name\": %s",
+				      "a setting's name, a string");
 	if (id < 0)
 		return config_refused(err, "unknown_setting",
 				      "no setting '%s'; `ternctl config list` "
 				      "shows them",
-				      name != NULL ? name : "(none given)");
+				      name);
 	if (value_text(json_object_get(req, "value"), text, sizeof(text)) != 0)
 		return config_refused(err, "bad_request",
 				      "config set %s needs a \"value\": a "
@@ -760,7 +764,7 @@ static void dp_line(void *arg, unsigned worker, const char *name,
 }
 
 #ifdef TERN_HAVE_JEMALLOC
-static void jemalloc_lines(struct text *x)
+static void jemalloc_lines(struct text *x, unsigned self)
 {
 	static const char *const stats[] = { "allocated", "active", "resident",
 					     "mapped", "retained" };
@@ -782,14 +786,15 @@ static void jemalloc_lines(struct text *x)
 		    "(start-up allocations, the control plane; packets live "
 		    "in DPDK's memory)\n"
 		    "# TYPE tern_jemalloc_%s_bytes gauge\n"
-		    "tern_jemalloc_%s_bytes %zu\n",
-		    stats[i], name, stats[i], stats[i], value);
+		    "tern_jemalloc_%s_bytes{node=\"%u\"} %zu\n",
+		    stats[i], name, stats[i], stats[i], self, value);
 	}
 }
 #else
-static void jemalloc_lines(struct text *x)
+static void jemalloc_lines(struct text *x, unsigned self)
 {
 	(void)x; /* a sanitizer build: the sanitizer owns the heap */
+	(void)self;
 }
 #endif
 
@@ -824,7 +829,7 @@ static char *metrics_text(struct ternd *t)
 		"counter\n");
 	for (unsigned w = 0; w < t->worker_count; w++)
 		tern_stats_visit(&tern_dp_stats(t->dp)[w], w, dp_line, &a);
-	jemalloc_lines(&x);
+	jemalloc_lines(&x, t->self);
 	if (x.failed || busy != 0) {
 		free(x.buf);
 		return NULL;

@@ -13,6 +13,7 @@ packages=(
 	g++                  # bench/ (Google Benchmark is C++)
 	gcc
 	gnuplot-nox          # tern-bench --plot
+	bash-completion      # what ternctl's completion builds on
 	iproute2             # network namespaces and veth in tests
 	libbenchmark-dev
 	libclang-rt-14-dev   # libFuzzer and sanitizer runtimes for clang

@@ -92,17 +92,21 @@ static int check_partition(struct check_run *c, const char *dir)
 	return TERNCTL_OK;
 }
 
+/* A segment file: its base offset in 20 digits, then ".log". */
+static bool is_segment(const char *name)
+{
+	return strlen(name) == 24 && strspn(name, "0123456789") == 20 &&
+	       strcmp(name + 20, ".log") == 0;
+}
+
 static bool has_logs(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	bool found = false;
 
-	while (d != NULL && !found && (e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name);
-
-		found = n > 4 && strcmp(e->d_name + n - 4, ".log") == 0;
-	}
+	while (d != NULL && !found && (e = readdir(d)) != NULL)
+		found = is_segment(e->d_name);
 	if (d != NULL)
 		closedir(d);
 	return found;
@@ -229,7 +233,8 @@ static const char local_help[] =
 	"  ternctl --cluster DIR/cluster.ini cluster status\n"
 	"\n"
 	"Example:\n  ternctl local up /tmp/tern-demo --partitions 6\n"
-	"\nExit: 0 done, 1 failed (see the message), 2 usage.\n";
+	"\nExit: 0 done, 1 failed (see the message), 2 usage, 3 (status) a "
+	"node\nis stopped.\n";
 
 int ternctl_local(struct ternctl *t, int argc, char **argv)
 {

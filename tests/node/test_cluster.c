@@ -430,7 +430,7 @@ static const struct error_case error_cases[] = {
 	{ "control port too big", CLUSTER NODE0 "control = 127.0.0.1:65536\n",
 	  "test.ini:8:", "not IP:PORT" },
 	{ "control any address", CLUSTER NODE0 "control = 0.0.0.0:7100\n",
-	  "test.ini:8:", "not IP:PORT" },
+	  "test.ini:8:", "names no address to connect to" },
 	{ "control twice",
 	  CLUSTER NODE0 "control = 127.0.0.1:1\ncontrol = 127.0.0.1:2\n",
 	  "test.ini:9:", "control is set twice (first on line 8)" },
