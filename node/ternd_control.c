@@ -656,14 +656,17 @@ static void partition_lines(void *arg, unsigned worker,
 	struct metrics_arg *a = arg;
 
 	(void)wv;
-	for (unsigned i = 0; i < count; i++)
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t value;
+
+		memcpy(&value, (const char *)&views[i] + a->m->offset,
+		       sizeof(value));
 		put(a->x,
 		    "%s{node=\"%u\",worker=\"%u\",partition=\"%u\",role=\"%s\"}"
 		    " %" PRIu64 "\n",
 		    a->m->name, a->t->self, worker, views[i].partition,
-		    ternd_role_name(views[i].role),
-		    *(const uint64_t *)((const char *)&views[i] +
-					a->m->offset));
+		    ternd_role_name(views[i].role), value);
+	}
 }
 
 struct hist_metric {

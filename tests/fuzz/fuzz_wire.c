@@ -484,6 +484,12 @@ static void fetch_resp_fill(union msg *m, const uint8_t *p, uint32_t len)
 	m->fetch_resp.batches_len = c.left;
 }
 
+static bool topic_byte(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
 /* METADATA */
 
 static int metadata_decode(const uint8_t *b, uint32_t n, uint64_t aux,
@@ -545,12 +551,6 @@ static int metadata_resp_encode(uint8_t *b, uint32_t cap, const union msg *m,
 				uint64_t *aux)
 {
 	return tern_wire_metadata_resp_encode(b, cap, &m->metadata_resp, aux);
-}
-
-static bool topic_byte(uint8_t c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
 static void metadata_resp_rules(const union msg *m, uint64_t aux,
@@ -649,7 +649,7 @@ static const struct codec codecs[] = {
 	  fetch_resp_same, fetch_resp_fill, TERN_WIRE_FETCH_RESP_BATCH_OFF,
 	  true, false },
 	{ metadata_decode, metadata_encode, metadata_rules, metadata_same,
-	  metadata_fill, TERN_WIRE_METADATA_BODY_LEN, false, false },
+	  metadata_fill, TERN_WIRE_METADATA_BODY_LEN, false, true },
 	{ metadata_resp_decode, metadata_resp_encode, metadata_resp_rules,
 	  metadata_resp_same, metadata_resp_fill,
 	  TERN_WIRE_METADATA_RESP_TOPIC_OFF, false, true },

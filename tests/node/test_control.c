@@ -176,8 +176,12 @@ static void test_line_limit(void **state)
 		json_t *req, *a;
 		size_t fixed;
 
+		char *text;
+
 		req = json_pack("{s:s, s:s}", "cmd", "echo", "pad", "");
-		fixed = strlen(json_dumps(req, JSON_COMPACT));
+		text = json_dumps(req, JSON_COMPACT);
+		fixed = strlen(text);
+		free(text);
 		json_decref(req);
 		memset(pad, 'x', len - fixed);
 		pad[len - fixed] = '\0';
