@@ -435,10 +435,12 @@ void ternctl_print_partitions(json_t *partitions)
 
 static void print_status_text(json_t *s)
 {
+	json_int_t topics = ternctl_int_of(s, "topics");
+
 	printf("cluster: epoch %" JSON_INTEGER_FORMAT ", %" JSON_INTEGER_FORMAT
-	       " topics, %zu partitions, %" JSON_INTEGER_FORMAT
+	       " topic%s, %zu partitions, %" JSON_INTEGER_FORMAT
 	       " of %zu nodes up\n\n",
-	       ternctl_int_of(s, "epoch"), ternctl_int_of(s, "topics"),
+	       ternctl_int_of(s, "epoch"), topics, topics == 1 ? "" : "s",
 	       json_array_size(json_object_get(s, "partitions")),
 	       ternctl_int_of(s, "nodes_up"),
 	       json_array_size(json_object_get(s, "nodes")));
