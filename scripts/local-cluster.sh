@@ -1,20 +1,23 @@
 #!/bin/bash
 # A local Tern cluster on this machine: N ternd processes joined by a memif
 # mesh, each with one more memif port for clients (--transport memif), or
-# each in its own network namespace with AF_XDP on a veth whose other end
-# is on a Linux bridge, with a client namespace on the same bridge where
-# kernel UDP clients run (--transport afxdp).
+# each in its own network namespace with AF_XDP (--transport afxdp) or
+# AF_PACKET (--transport afpacket) on a veth whose other end is on a Linux
+# bridge, with a client namespace on the same bridge where kernel UDP
+# clients run.
 #
 #   local-cluster.sh up DIR [--nodes N] [--partitions P] [--replication R]
 #                           [--durability disk|memory] [--build BUILD]
 #                           [--mtu M] [--segment-bytes B]
-#                           [--transport memif|afxdp] [--workers W]
+#                           [--transport memif|afxdp|afpacket]
+#                           [--workers W]
 #                           [--ternd-args ARGS]
 #   local-cluster.sh status DIR
 #   local-cluster.sh stop-node DIR I | start-node DIR I
 #   local-cluster.sh down DIR
 #   local-cluster.sh client-ports DIR    (memif: tern-bench's --port list)
-#   local-cluster.sh client-exec DIR CMD...  (afxdp: run in the client's
+#   local-cluster.sh client-exec DIR CMD...  (afxdp, afpacket: run in the
+#                                             client's
 #                                             namespace, as 10.77.0.200)
 #
 # DIR holds everything the cluster makes: cluster.ini, the memif sockets
@@ -27,7 +30,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
-	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -65,8 +68,16 @@ write_cluster() {
 			echo "ipv4 = $(node_ip "$i")"
 			echo "mtu = $mtu"
 			echo "control = 127.0.0.1:$((control_base + i))"
-			if [ "$transport" = afxdp ]; then
-				echo "port = net_af_xdp0,iface=$(veth_node "$i"),start_queue=0,queue_count=1"
+			if [ "$transport" != memif ]; then
+				if [ "$transport" = afxdp ]; then
+					echo "port = net_af_xdp0,iface=$(veth_node "$i"),start_queue=0,queue_count=1"
+				else
+					# Static MACs: a worker learns from ARP only what
+					# reaches its own queue, and AF_PACKET puts it all
+					# on one (the veth's MAC is set to this at up).
+					echo "mac = $(node_mac "$i")"
+					echo "port = net_af_packet0,iface=$(veth_node "$i"),qpairs=$workers"
+				fi
 				for ((j = 0; j < nodes; j++)); do
 					[ "$j" -ne "$i" ] && echo "route = $j via 0"
 				done
@@ -124,6 +135,9 @@ make_bridge() {
 	for ((i = 0; i < nodes; i++)); do
 		netns_add "$(ns_node "$i")"
 		veth_to_bridge "$(ns_node "$i")" "$(veth_node "$i")" "$(tag)b$i"
+		[ "$transport" = afpacket ] &&
+			ip -n "$(ns_node "$i")" link set "$(veth_node "$i")" \
+				address "$(node_mac "$i")"
 		# One queue: the af_xdp port uses queue 0 only.
 		ip netns exec "$(ns_node "$i")" ethtool -L "$(veth_node "$i")" \
 			rx 1 tx 1 >/dev/null 2>&1 || true
@@ -233,7 +247,7 @@ cmd_up() {
 	echo "$build" >"$dir/build"
 	echo "$(lcores_arg) $ternd_args" >"$dir/ternd_args"
 	ulimit -l unlimited 2>/dev/null || true # AF_XDP UMEMs
-	[ "$transport" = afxdp ] && make_bridge
+	[ "$transport" != memif ] && make_bridge
 	control_base=$(free_control_base "$nodes")
 	write_cluster
 	for ((i = 0; i < nodes; i++)); do
@@ -318,14 +332,14 @@ cmd_start_node() {
 }
 
 cmd_client_exec() {
-	[ -f "$dir/tag" ] || die "client-exec needs --transport afxdp"
+	[ -f "$dir/tag" ] || die "client-exec needs --transport afxdp or afpacket"
 	exec ip netns exec "$(ns_client)" "$@"
 }
 
 cmd_client_ports() {
 	local i n
 	n=$(cat "$dir/nodes" 2>/dev/null) || die "no cluster in $dir"
-	[ -f "$dir/tag" ] && die "client-ports is for memif clusters; use client-exec with an afxdp one"
+	[ -f "$dir/tag" ] && die "client-ports is for memif clusters; use client-exec with an afxdp or afpacket one"
 	for ((i = 0; i < n; i++)); do
 		echo "--port $(memif "$i" client "$(client_sock "$i")" "02:74:00:00:01:00")"
 	done
@@ -364,7 +378,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-case $transport in memif | afxdp) ;; *) die "--transport: memif or afxdp" ;; esac
+case $transport in memif | afxdp | afpacket) ;; *) die "--transport: memif, afxdp or afpacket" ;; esac
+[ "$transport" = afxdp ] && [ "$workers" -gt 1 ] &&
+	die "--transport afxdp runs one worker a node (one queue a veth); use afpacket or memif for more"
 case $cmd in
 up) mkdir -p "$dir"; dir=$(cd "$dir" && pwd); cmd_up ;;
 status) cmd_status ;;

@@ -218,7 +218,7 @@ static const char local_help[] =
 	"[--replication R]\n"
 	"                            [--durability disk|memory] "
 	"[--workers W]\n"
-	"                            [--transport memif|afxdp] [--mtu M]\n"
+	"                            [--transport memif|afxdp|afpacket] [--mtu M]\n"
 	"                            [--segment-bytes B] [--ternd-args "
 	"ARGS]\n"
 	"       ternctl local status DIR\n"
