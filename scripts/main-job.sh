@@ -1,6 +1,7 @@
 #!/bin/bash
 # Tern's main job on the local embedded default: a 3-node chain on this
-# machine (memif mesh, 6 partitions, replication 3, durability disk),
+# machine (memif mesh, 6 partitions, replication 3, durability disk, two
+# worker lcores per node, each serving its share of the partitions),
 # tern-bench producing keyed records through it and reading every one back
 # from every replica, then the cluster stops and nothing is left running.
 #   main-job.sh [BUILD]      TERN_MAIN_COUNT=N sets the record count
@@ -17,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-scripts/local-cluster.sh up "$work/cluster" --build "$build" || {
+scripts/local-cluster.sh up "$work/cluster" --build "$build" --workers 2 || {
 	cat "$work"/cluster/n*/ternd.log >&2
 	exit 1
 }
@@ -31,5 +32,6 @@ scripts/local-cluster.sh up "$work/cluster" --build "$build" || {
 	echo "main job: FAILED (tern-bench exit $status)" >&2
 	exit 1
 }
-echo "main job: $count records through a 3-node chain, acknowledged once" \
-	"every replica held them durably, and read back intact from all three"
+echo "main job: $count records through a 3-node chain (2 workers a node)," \
+	"acknowledged once every replica held them durably, and read back" \
+	"intact from all three"
