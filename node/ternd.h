@@ -308,6 +308,9 @@ unsigned ternd_control_poll_worker(struct ternd_worker *w);
 
 /* ternd_worker.c */
 struct tern_dp_handler ternd_handler(struct ternd *t);
+/* The epoch frames about partition (global) must carry: its topic's, in
+ * the worker's copy of the table; the cluster file's for no topic. */
+uint32_t ternd_epoch_of(const struct ternd_worker *w, uint32_t partition);
 /* The replica of partition on this worker, or NULL. */
 struct ternd_replica *ternd_replica_of(struct ternd_worker *w,
 				       uint32_t partition);

@@ -156,7 +156,7 @@ static void send_produce_ack(struct ternd_worker *w, uint32_t partition,
 	addr.dst_port = c->udp_port;
 	hdr = (struct tern_hdr){ .type = TERN_MSG_PRODUCE_ACK,
 				 .sender_node = w->node->self,
-				 .epoch = w->node->cluster.epoch,
+				 .epoch = ternd_epoch_of(w, partition),
 				 .partition = partition,
 				 .body_len = (uint32_t)n,
 				 .aux = aux };
@@ -264,7 +264,7 @@ void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
 	struct tern_batch_header bh;
 	uint64_t client;
 
-	if (v->hdr.epoch != w->node->cluster.epoch) {
+	if (v->hdr.epoch != ternd_epoch_of(w, v->hdr.partition)) {
 		ternd_reject(w, TERND_REJECT_STALE_EPOCH);
 		return;
 	}
@@ -404,7 +404,7 @@ static void chain_config(const struct ternd *t, const struct tern_topic *topic,
 
 	*cfg = (struct tern_chain_config){
 		.partition = g,
-		.epoch = t->cluster.epoch,
+		.epoch = topic->epoch,
 		.self = t->self,
 		.length = (uint8_t)topic->replication,
 		.durability = chain_durability(topic->durability),

@@ -38,7 +38,7 @@ static void send_answer(struct ternd_worker *w, const struct ternd_fetch *f,
 	uint32_t body_len = TERN_WIRE_FETCH_RESP_BATCH_OFF + batches_len;
 	struct tern_hdr hdr = { .type = TERN_MSG_FETCH_RESP,
 				.sender_node = w->node->self,
-				.epoch = w->node->cluster.epoch,
+				.epoch = ternd_epoch_of(w, f->partition),
 				.partition = f->partition };
 	uint8_t *body;
 	int err, n;
@@ -214,7 +214,7 @@ void ternd_on_fetch(struct ternd_worker *w, uint16_t port_index,
 		ternd_reject(w, TERND_REJECT_BAD_MESSAGE);
 		return;
 	}
-	if (v->hdr.epoch != w->node->cluster.epoch) {
+	if (v->hdr.epoch != ternd_epoch_of(w, v->hdr.partition)) {
 		ternd_reject(w, TERND_REJECT_STALE_EPOCH);
 		refuse(w, port_index, v, msg.request_id, msg.offset,
 		       TERN_FETCH_STALE_EPOCH);

@@ -178,11 +178,12 @@ int ternd_topic_routes(const struct ternd *t, const struct tern_topic *topic,
 
 static json_t *topic_json(const struct tern_topic *topic)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:s}", "name", topic->name,
+	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I}", "name", topic->name,
 			 "base", (int)topic->base, "partitions",
 			 (int)topic->partitions, "replication",
 			 (int)topic->replication, "durability",
-			 tern_cluster_durability_name(topic->durability));
+			 tern_cluster_durability_name(topic->durability),
+			 "epoch", (json_int_t)topic->epoch);
 }
 
 json_t *ternd_cmd_topics(struct ternd *t)
@@ -196,7 +197,8 @@ json_t *ternd_cmd_topics(struct ternd *t)
 				    json_boolean(i == 0));
 		json_array_append_new(list, o);
 	}
-	return json_pack("{s:i, s:o}", "node", (int)t->self, "topics", list);
+	return json_pack("{s:i, s:I, s:o}", "node", (int)t->self, "epoch_high",
+			 (json_int_t)t->topics.epoch_high, "topics", list);
 }
 
 __attribute__((format(printf, 3, 4))) static json_t *
@@ -220,8 +222,9 @@ static int topic_of_request(json_t *req, struct tern_topic *topic)
 		json_integer_value(json_object_get(req, "partitions"));
 	json_int_t repl =
 		json_integer_value(json_object_get(req, "replication"));
+	json_int_t epoch = json_integer_value(json_object_get(req, "epoch"));
 
-	if (name == NULL || d == NULL ||
+	if (name == NULL || d == NULL || epoch < 1 || epoch > UINT32_MAX ||
 	    !json_is_integer(json_object_get(req, "base")) || base < 0 ||
 	    base > TERN_CLUSTER_PARTITIONS_MAX || parts < 0 ||
 	    parts > TERN_CLUSTER_PARTITIONS_MAX || repl < 0 || repl > 255 ||
@@ -235,6 +238,7 @@ static int topic_of_request(json_t *req, struct tern_topic *topic)
 	topic->replication = (uint32_t)repl;
 	topic->durability = d[0] == 'm' ? TERN_CLUSTER_DURABILITY_MEMORY
 					: TERN_CLUSTER_DURABILITY_DISK;
+	topic->epoch = (uint32_t)epoch;
 	return 0;
 }
 
@@ -274,7 +278,8 @@ json_t *ternd_cmd_topic_create(struct ternd *t, json_t *req,
 	if (topic_of_request(req, &topic) != 0)
 		return refuse(err, "bad_request",
 			      "topic create needs name, base, partitions, "
-			      "replication and durability (disk or memory)");
+			      "replication, durability (disk or memory) and "
+			      "epoch");
 	old = tern_topics_find(&t->topics, topic.name);
 	if (old != NULL && tern_topic_equal(old, &topic))
 		return json_pack("{s:i, s:o, s:b}", "node", (int)t->self,

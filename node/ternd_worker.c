@@ -22,6 +22,13 @@ struct ternd_replica *ternd_replica_of(struct ternd_worker *w,
 	return w->by_partition[partition];
 }
 
+uint32_t ternd_epoch_of(const struct ternd_worker *w, uint32_t partition)
+{
+	const struct tern_topic *topic = tern_topics_of(&w->topics, partition);
+
+	return topic != NULL ? topic->epoch : w->node->cluster.epoch;
+}
+
 void ternd_reject(struct ternd_worker *w, enum ternd_reject why)
 {
 	w->rejected[why]++;
@@ -199,7 +206,7 @@ static void metadata_of(const struct ternd *t, const struct tern_topic *topic,
 
 	memset(m, 0, sizeof(*m));
 	m->request_id = request_id;
-	m->epoch = c->epoch;
+	m->epoch = topic->epoch;
 	m->partitions = topic->partitions;
 	m->replication = (uint8_t)topic->replication;
 	m->workers = (uint8_t)c->workers;

@@ -2,8 +2,9 @@
 /*
  * The topic table (topics.h). topics.json:
  *
- *   {"version": 1, "topics": [{"name": "orders", "base": 6,
- *     "partitions": 4, "replication": 2, "durability": "disk"}, ...]}
+ *   {"version": 1, "epoch_high": 7, "topics": [{"name": "orders",
+ *     "base": 6, "partitions": 4, "replication": 2, "durability": "disk",
+ *     "epoch": 7}, ...]}
  *
  * The file's topic is not in it: the cluster file is its truth.
  */
@@ -30,6 +31,8 @@ void tern_topics_init(struct tern_topic_table *t, const struct tern_cluster *c)
 	t->topics[0].partitions = c->partitions;
 	t->topics[0].replication = c->replication;
 	t->topics[0].durability = c->durability;
+	t->topics[0].epoch = c->epoch;
+	t->epoch_high = c->epoch;
 	t->count = 1;
 }
 
@@ -121,6 +124,11 @@ static int check_topic(const struct tern_topic_table *t,
 		 topic->durability != TERN_CLUSTER_DURABILITY_MEMORY)
 		snprintf(why, why_len, "topic %s has no durability mode",
 			 topic->name);
+	else if (topic->epoch <= t->epoch_high)
+		snprintf(why, why_len,
+			 "epoch %u of topic %s is not above %u, the highest "
+			 "this node has given out",
+			 topic->epoch, topic->name, t->epoch_high);
 	else if (!range_free(t, topic->base, topic->partitions))
 		snprintf(why, why_len,
 			 "partitions [%u, %u) of topic %s belong to another "
@@ -145,8 +153,10 @@ int tern_topics_add(struct tern_topic_table *t, const struct tern_topic *topic,
 		return -EEXIST;
 	}
 	err = check_topic(t, topic, node_count, why, why_len);
-	if (err == 0)
+	if (err == 0) {
 		t->topics[t->count++] = *topic;
+		t->epoch_high = topic->epoch;
+	}
 	return err;
 }
 
@@ -171,7 +181,7 @@ bool tern_topic_equal(const struct tern_topic *a, const struct tern_topic *b)
 	return strcmp(a->name, b->name) == 0 && a->base == b->base &&
 	       a->partitions == b->partitions &&
 	       a->replication == b->replication &&
-	       a->durability == b->durability;
+	       a->durability == b->durability && a->epoch == b->epoch;
 }
 
 static int placement_of(const struct tern_topic *topic, uint32_t node_count,
@@ -217,11 +227,12 @@ int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
 
 static json_t *topic_json(const struct tern_topic *topic)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:s}", "name", topic->name,
+	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I}", "name", topic->name,
 			 "base", (int)topic->base, "partitions",
 			 (int)topic->partitions, "replication",
 			 (int)topic->replication, "durability",
-			 tern_cluster_durability_name(topic->durability));
+			 tern_cluster_durability_name(topic->durability),
+			 "epoch", (json_int_t)topic->epoch);
 }
 
 static int sync_dir_of(const char *path)
@@ -270,7 +281,8 @@ int tern_topics_save(const struct tern_topic_table *t, const char *path,
 
 	for (uint32_t i = 1; i < t->count; i++)
 		json_array_append_new(list, topic_json(&t->topics[i]));
-	root = json_pack("{s:i, s:o}", "version", TOPICS_VERSION, "topics",
+	root = json_pack("{s:i, s:I, s:o}", "version", TOPICS_VERSION,
+			 "epoch_high", (json_int_t)t->epoch_high, "topics",
 			 list);
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
@@ -300,10 +312,12 @@ static int entry_of(json_t *e, struct tern_topic *topic)
 	json_t *base = json_object_get(e, "base");
 	json_t *parts = json_object_get(e, "partitions");
 	json_t *repl = json_object_get(e, "replication");
+	json_t *epoch = json_object_get(e, "epoch");
 
 	if (name == NULL || d == NULL || !json_is_integer(base) ||
-	    !json_is_integer(parts) || !json_is_integer(repl) ||
-	    json_integer_value(base) < 0 ||
+	    !json_is_integer(epoch) || json_integer_value(epoch) < 1 ||
+	    json_integer_value(epoch) > UINT32_MAX || !json_is_integer(parts) ||
+	    !json_is_integer(repl) || json_integer_value(base) < 0 ||
 	    json_integer_value(base) > TERN_CLUSTER_PARTITIONS_MAX ||
 	    json_integer_value(parts) < 0 ||
 	    json_integer_value(parts) > TERN_CLUSTER_PARTITIONS_MAX ||
@@ -317,6 +331,7 @@ static int entry_of(json_t *e, struct tern_topic *topic)
 	topic->replication = (uint32_t)json_integer_value(repl);
 	topic->durability = d[0] == 'm' ? TERN_CLUSTER_DURABILITY_MEMORY
 					: TERN_CLUSTER_DURABILITY_DISK;
+	topic->epoch = (uint32_t)json_integer_value(epoch);
 	return 0;
 }
 
@@ -347,6 +362,11 @@ int tern_topics_load(struct tern_topic_table *t, const char *path,
 			 path, TOPICS_VERSION);
 		err = -EINVAL;
 	}
+	/* Entries may come in any epoch order: let each pass the "above
+	 * epoch_high" rule, then restore the high-water mark. */
+	json_int_t high =
+		json_integer_value(json_object_get(root, "epoch_high"));
+
 	json_array_foreach(list, i, e)
 	{
 		struct tern_topic topic;
@@ -354,6 +374,7 @@ int tern_topics_load(struct tern_topic_table *t, const char *path,
 
 		if (err != 0)
 			break;
+		t->epoch_high = 0;
 		if (entry_of(e, &topic) != 0) {
 			snprintf(why, why_len,
 				 "%s: topic #%zu lacks a name, base, "
@@ -370,6 +391,13 @@ int tern_topics_load(struct tern_topic_table *t, const char *path,
 			err = -EINVAL;
 		}
 	}
+	if (err == 0)
+		for (uint32_t k = 0; k < t->count; k++)
+			if (t->topics[k].epoch > high)
+				high = t->topics[k].epoch;
+	if (high > UINT32_MAX)
+		high = UINT32_MAX;
+	t->epoch_high = (uint32_t)high;
 	json_decref(root);
 	return err;
 }

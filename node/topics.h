@@ -12,6 +12,13 @@
  * (partition/placement.h), and its worker on a node the same rule's
  * worker: the file's topic keeps exactly the chains it always had, and
  * every node and client computes the same from the table.
+ *
+ * Each topic has its own epoch, which frames of its partitions carry: the
+ * file's topic the file's epoch, a topic created at run time one above
+ * every epoch the cluster has given out (epoch_high, kept with the table).
+ * A global id freed by a delete can go to a new topic, and a client that
+ * still has the old one in mind gets its frames refused for their epoch
+ * rather than read or write another topic.
  */
 #ifndef TERN_NODE_TOPICS_H
 #define TERN_NODE_TOPICS_H
@@ -29,10 +36,12 @@ struct tern_topic {
 	uint32_t partitions;
 	uint32_t replication;
 	enum tern_cluster_durability durability;
+	uint32_t epoch;
 };
 
 struct tern_topic_table {
 	uint32_t count;
+	uint32_t epoch_high; /* the highest topic epoch ever given out */
 	struct tern_topic topics[TERN_TOPICS_MAX];
 };
 
@@ -50,10 +59,11 @@ int tern_topics_first_fit(const struct tern_topic_table *t, uint32_t partitions,
 			  uint32_t *base);
 
 /*
- * Add topic (its base chosen by the caller, the same on every node): 0,
- * -EEXIST for a name taken (even with the same layout), or -EINVAL with
- * why filled: a bad name, a range that is taken or out of bounds, a
- * replication outside 1..min(nodes, 8), a full table.
+ * Add topic (its base and epoch chosen by the caller, the same on every
+ * node): 0, -EEXIST for a name taken (even with the same layout), or
+ * -EINVAL with why filled: a bad name, a range that is taken or out of
+ * bounds, a replication outside 1..min(nodes, 8), an epoch not above
+ * epoch_high, a full table.
  */
 int tern_topics_add(struct tern_topic_table *t, const struct tern_topic *topic,
 		    uint32_t node_count, char *why, size_t why_len);

@@ -53,8 +53,8 @@ struct tern_client {
 	uint64_t sync_sequence;
 	bool sync_done;
 	struct tern_client_produce_result sync_result;
-	uint32_t base, partitions, replication; /* the topic's */
-	uint32_t span;				/* base + partitions */
+	uint32_t base, partitions, replication, epoch; /* the topic's */
+	uint32_t span;				       /* base + partitions */
 	struct tern_placement placement;
 	uint16_t *worker_of; /* [node * span + base + p] */
 	struct partition_state *parts;
@@ -105,6 +105,7 @@ static int placement_tables(struct tern_client *c)
 						    : cl->partitions;
 	c->replication = c->cfg.topic_partitions > 0 ? c->cfg.topic_replication
 						     : cl->replication;
+	c->epoch = c->cfg.topic_partitions > 0 ? c->cfg.topic_epoch : cl->epoch;
 	c->span = c->base + c->partitions;
 	err = tern_placement_init(&c->placement, cl->node_count, c->span,
 				  c->replication);
@@ -250,7 +251,7 @@ static void send_produce(struct tern_client *c, uint32_t partition,
 					       .batch_len = s->len };
 	struct tern_hdr hdr = { .type = TERN_MSG_PRODUCE,
 				.sender_node = TERN_CHAIN_NODE_NONE,
-				.epoch = c->cfg.cluster->epoch,
+				.epoch = c->epoch,
 				.partition = global_of(c, partition) };
 	int n = tern_wire_produce_encode(s->batch, s->len, &msg, &hdr.aux);
 
@@ -526,7 +527,7 @@ static void send_fetch(struct tern_client *c, struct fetch_slot *f)
 	uint8_t body[TERN_WIRE_FETCH_BODY_LEN];
 	struct tern_hdr hdr = { .type = TERN_MSG_FETCH,
 				.sender_node = TERN_CHAIN_NODE_NONE,
-				.epoch = c->cfg.cluster->epoch,
+				.epoch = c->epoch,
 				.partition = global_of(c, f->partition) };
 	int n = tern_wire_fetch_encode(body, sizeof(body), &msg, &hdr.aux);
 	uint16_t worker = worker_on(c, f->node, f->partition);

@@ -79,6 +79,7 @@ struct tern_client_config {
 	uint32_t topic_base;
 	uint32_t topic_partitions;
 	uint32_t topic_replication;
+	uint32_t topic_epoch; /* what its frames carry */
 	uint64_t producer_id;
 	uint32_t in_flight;	  /* batches in flight per partition */
 	uint32_t batch_bytes_max; /* largest batch the caller builds */

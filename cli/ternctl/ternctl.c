@@ -111,6 +111,7 @@ static int connect_cluster(struct ternctl *t)
 		.topic_base = t->topic.base,
 		.topic_partitions = t->topic.partitions,
 		.topic_replication = t->topic.replication,
+		.topic_epoch = t->topic.epoch,
 		.in_flight = 1,
 		.batch_bytes_max = tern_cluster_batch_max(&t->cluster),
 		.retry_ns = 200000000,
@@ -144,6 +145,28 @@ static int connect_cluster(struct ternctl *t)
 	return err;
 }
 
+int ternctl_refresh_topic(struct ternctl *t, bool *changed)
+{
+	struct tern_topic now;
+	int code;
+
+	*changed = false;
+	if (strcmp(t->topic.name, t->cluster.topic) == 0)
+		return TERNCTL_OK; /* the file's: it does not change */
+	code = ternctl_topic_lookup(t, t->topic.name, &now);
+	if (code != TERNCTL_OK || tern_topic_equal(&now, &t->topic))
+		return code;
+	*changed = true;
+	t->topic = now;
+	tern_client_destroy(t->client);
+	tern_client_udp_close(&t->udp);
+	free(t->fetch_buf);
+	t->client = NULL;
+	t->fetch_buf = NULL;
+	t->udp.fd = -1;
+	return connect_cluster(t) == 0 ? TERNCTL_OK : TERNCTL_USAGE;
+}
+
 int ternctl_connect(struct ternctl *t, const char *topic)
 {
 	int code;
@@ -160,6 +183,7 @@ int ternctl_connect(struct ternctl *t, const char *topic)
 		t->topic.partitions = t->cluster.partitions;
 		t->topic.replication = t->cluster.replication;
 		t->topic.durability = t->cluster.durability;
+		t->topic.epoch = t->cluster.epoch;
 	} else if ((code = ternctl_topic_lookup(t, topic, &t->topic)) !=
 		   TERNCTL_OK) {
 		return code;

@@ -55,6 +55,13 @@ struct ternctl {
  * plane. 0, or the exit code, reported.
  */
 int ternctl_connect(struct ternctl *t, const char *topic);
+/*
+ * A node said it does not serve the topic's partition: ask METADATA
+ * again. *changed when the topic has another layout now (deleted and
+ * created again), and the client was rebuilt for it; 0, or the exit code
+ * with the reason printed (1 when the topic is gone).
+ */
+int ternctl_refresh_topic(struct ternctl *t, bool *changed);
 /* A topic created at run time, from a node's METADATA answer (the
  * bootstrap node, or the first of the file's that answers); 0 or the exit
  * code, reported. */

@@ -522,8 +522,45 @@ static int parse_consume(struct ternctl *t, int argc, char **argv,
 	return code;
 }
 
+/* The node does not serve the partition (STALE_EPOCH: not in its map
+ * either): the topic may have been deleted, or created again elsewhere. */
+static int after_not_served(struct ternctl *t, const struct consume_opts *o,
+			    uint64_t *offset, uint16_t *node)
+{
+	uint16_t chain[TERN_CHAIN_LEN_MAX];
+	bool changed;
+	int code = ternctl_refresh_topic(t, &changed);
+
+	if (code != TERNCTL_OK) {
+		if (code == TERNCTL_REFUSED)
+			fprintf(stderr, "ternctl: topic %s was deleted\n",
+				t->topic.name);
+		return code;
+	}
+	if (!changed) {
+		fprintf(stderr, "ternctl: fetch refused: %s\n",
+			tern_wire_fetch_status_name(t->fetch.status));
+		return TERNCTL_REFUSED;
+	}
+	if (o->partition >= t->topic.partitions) {
+		fprintf(stderr,
+			"ternctl: topic %s was created again, without "
+			"partition %u\n",
+			t->topic.name, o->partition);
+		return TERNCTL_REFUSED;
+	}
+	fprintf(stderr,
+		"ternctl: topic %s was created again (global partitions "
+		"%u..%u); reading it from offset 0\n",
+		t->topic.name, t->topic.base,
+		t->topic.base + t->topic.partitions - 1);
+	*offset = 0;
+	*node = chain[tern_client_chain(t->client, o->partition, chain) - 1];
+	return -1;
+}
+
 /* What to do after an answer that is not OK: -1 go on, else exit code. */
-static int after_status(const struct ternctl *t, const struct consume_opts *o,
+static int after_status(struct ternctl *t, const struct consume_opts *o,
 			uint64_t *offset, uint16_t *node)
 {
 	const struct tern_client_fetch_result *r = &t->fetch;
@@ -548,6 +585,9 @@ static int after_status(const struct ternctl *t, const struct consume_opts *o,
 			"(%" PRIu64 ")\n",
 			*offset, r->next_offset);
 		return TERNCTL_REFUSED;
+	case TERN_FETCH_NOT_SERVED_HERE:
+	case TERN_FETCH_STALE_EPOCH:
+		return after_not_served(t, o, offset, node);
 	default:
 		fprintf(stderr, "ternctl: fetch refused: %s\n",
 			tern_wire_fetch_status_name(r->status));

@@ -58,6 +58,7 @@ static int topic_of(json_t *o, struct tern_topic *topic)
 	topic->durability = strcmp(d, "memory") == 0
 				    ? TERN_CLUSTER_DURABILITY_MEMORY
 				    : TERN_CLUSTER_DURABILITY_DISK;
+	topic->epoch = (uint32_t)ternctl_int_of(o, "epoch");
 	return topic->partitions > 0 ? 0 : -EINVAL;
 }
 
@@ -75,12 +76,14 @@ static int table_of(const struct ternctl *t, json_t *answer,
 		char why[256];
 
 		if (i == 0)
-			continue; /* the cluster file's */
+			continue;      /* the cluster file's */
+		table->epoch_high = 0; /* any order: the mark is set below */
 		if (topic_of(o, &topic) != 0 ||
 		    tern_topics_add(table, &topic, t->cluster.node_count, why,
 				    sizeof(why)) != 0)
 			return -EINVAL;
 	}
+	table->epoch_high = (uint32_t)ternctl_int_of(answer, "epoch_high");
 	return 0;
 }
 
@@ -216,6 +219,7 @@ int ternctl_topic_lookup(struct ternctl *t, const char *name,
 	topic->replication = m.replication;
 	topic->durability = m.durability ? TERN_CLUSTER_DURABILITY_MEMORY
 					 : TERN_CLUSTER_DURABILITY_DISK;
+	topic->epoch = m.epoch;
 	return TERNCTL_OK;
 }
 
@@ -223,11 +227,12 @@ int ternctl_topic_lookup(struct ternctl *t, const char *name,
 
 static json_t *topic_json(const struct tern_topic *topic)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:s}", "topic", topic->name,
+	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I}", "topic", topic->name,
 			 "base", (int)topic->base, "partitions",
 			 (int)topic->partitions, "replication",
 			 (int)topic->replication, "durability",
-			 tern_cluster_durability_name(topic->durability));
+			 tern_cluster_durability_name(topic->durability),
+			 "epoch", (json_int_t)topic->epoch);
 }
 
 static int topic_list(const struct ternctl *t)
@@ -361,11 +366,12 @@ static int parse_create(const struct ternctl *t, int argc, char **argv,
 
 static json_t *create_request(const struct tern_topic *topic)
 {
-	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:s}", "cmd",
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:I}", "cmd",
 			 "topic create", "name", topic->name, "base",
 			 (int)topic->base, "partitions", (int)topic->partitions,
 			 "replication", (int)topic->replication, "durability",
-			 tern_cluster_durability_name(topic->durability));
+			 tern_cluster_durability_name(topic->durability),
+			 "epoch", (json_int_t)topic->epoch);
 }
 
 static json_t *delete_request(const char *name)
@@ -396,7 +402,11 @@ static int plan_create(const struct ternctl *t, const char *name,
 				name);
 			return TERNCTL_REFUSED;
 		}
-	/* Ranges taken on any node are taken. */
+	/* Ranges taken on any node are taken, and epochs given out by any
+	 * node are used up. */
+	for (unsigned i = 1; i < count; i++)
+		if (tables[i].epoch_high > all.epoch_high)
+			all.epoch_high = tables[i].epoch_high;
 	for (unsigned i = 1; i < count; i++)
 		for (uint32_t k = 1; k < tables[i].count; k++)
 			if (tern_topics_find(&all, tables[i].topics[k].name) ==
@@ -410,6 +420,12 @@ static int plan_create(const struct ternctl *t, const char *name,
 	topic->partitions = (uint32_t)o->partitions;
 	topic->replication = (uint32_t)o->replication;
 	topic->durability = o->durability;
+	if (all.epoch_high == UINT32_MAX) {
+		fprintf(stderr, "ternctl: the cluster has used every topic "
+				"epoch; nothing changed\n");
+		return TERNCTL_REFUSED;
+	}
+	topic->epoch = all.epoch_high + 1;
 	if (tern_topics_first_fit(&all, topic->partitions, &topic->base) != 0) {
 		fprintf(stderr,
 			"ternctl: no room for %u more partitions (at most %u "

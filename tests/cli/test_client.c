@@ -580,6 +580,7 @@ static void test_topic_view(void **state)
 	f->cfg.topic_base = 5;
 	f->cfg.topic_partitions = 2;
 	f->cfg.topic_replication = 1;
+	f->cfg.topic_epoch = 9;
 	start(f);
 	assert_int_equal(tern_placement_init(&pl, NODES, 7, 1), 0);
 	assert_int_equal(tern_placement_get_chain(&pl, 6, chain, 8), 0);
@@ -587,6 +588,7 @@ static void test_topic_view(void **state)
 						  7) >= 0);
 	assert_int_equal(produce(f, 1, 77, 1000, &seq), 0);
 	assert_int_equal(f->sent[0].partition, 6);
+	assert_int_equal(f->sent[0].epoch, 9);
 	assert_int_equal(f->sent[0].node, chain[0]);
 	assert_int_equal(f->sent[0].worker, workers[6]);
 	deliver_ack(f, 6, TERN_PRODUCE_OK, PRODUCER_ID, seq, 40, 2, 2000);
@@ -599,6 +601,7 @@ static void test_topic_view(void **state)
 	assert_int_equal(tern_client_fetch(f->c, chain[0], 0, 0, 100, 0, 7, 0),
 			 0);
 	assert_int_equal(f->sent[1].partition, 5);
+	assert_int_equal(f->sent[1].epoch, 9);
 }
 
 /* ---- 2. retry under the same sequence; late duplicates ------------------- */

@@ -46,6 +46,14 @@ client() {
 	bash "$TERNIT_CLUSTER_SH" client-exec "$A" "$TERNCTL" \
 		--cluster "$A/cluster.ini" "$@"
 }
+# The same in the background, as one process (client-exec and ip netns
+# exec exec): its pid is ternctl's, for signals.
+client_bg() { # OUT ERR ARGS...
+	local out=$1 err=$2
+	shift 2
+	(exec bash "$TERNIT_CLUSTER_SH" client-exec "$A" "$TERNCTL" \
+		--cluster "$A/cluster.ini" "$@" >"$out" 2>"$err") &
+}
 topic_names() {
 	ctl --json topic list | "$TERNIT_PY" -c '
 import json, sys
@@ -103,6 +111,13 @@ out=$(client consume --topic orders --partition 2 | cut -f3)
 expect_out "the restarted node serves the topic" "after-restart" "$out"
 "$TERNCTL" check "$A/n0/data/orders-2" >/dev/null || lib_fail "node 0's orders-2 is not clean"
 
+# A follower of a topic that is deleted learns it: the nodes stop serving
+# its partitions, METADATA no longer knows it, and it exits 1.
+client_bg "$TERNIT_DIR/f1.out" "$TERNIT_DIR/f1.err" consume --topic orders --partition 0 --follow
+f1=$!
+lib_register pid "$f1" "$(ternit_starttime "$f1")"
+sleep 1
+
 # Delete: gone from every node, data included.
 out=$(ctl topic delete orders) || lib_fail "delete exited $?"
 expect_out "delete reports every node" "topic orders deleted on 3 nodes" "$out"
@@ -112,12 +127,47 @@ for i in 0 1 2; do
 		lib_fail "node $i still holds data of orders"
 done
 lib_log "ok: no node holds data of the deleted topic"
+wait "$f1"
+expect_out "the follower of a deleted topic exits 1" 1 "$?"
+grep -q "topic orders was deleted" "$TERNIT_DIR/f1.err" ||
+	lib_fail "the follower did not say why: $(cat "$TERNIT_DIR/f1.err")"
 expect_fail "consume from the deleted topic" 1 "no topic 'orders'" \
 	client consume --topic orders --partition 0
 # The same name again: a new, empty topic.
 ctl topic create orders --partitions 1 --replication 3 >/dev/null || lib_fail "re-create exited $?"
 out=$(client consume --topic orders --partition 0 | wc -l)
 expect_out "a topic created again starts empty" 0 "$out"
+# A follower stopped while the topic is deleted, its partition ids given
+# to another topic and the topic created again elsewhere: its frames
+# carry the old topic's epoch, so the new owner of the ids refuses them
+# (STALE_EPOCH) instead of serving another topic's records, and the
+# follower finds the topic's new place and reads it from its start.
+client produce --topic orders --partition 0 old >/dev/null || lib_fail "produce exited $?"
+client_bg "$TERNIT_DIR/f2.out" "$TERNIT_DIR/f2.err" consume --topic orders --partition 0 --follow
+f2=$!
+lib_register pid "$f2" "$(ternit_starttime "$f2")"
+for _ in $(seq 50); do
+	grep -q old "$TERNIT_DIR/f2.out" && break
+	sleep 0.1
+done
+kill -STOP "$f2"
+ctl topic delete orders >/dev/null || lib_fail "delete exited $?"
+ctl topic create pad --partitions 1 --replication 3 >/dev/null || lib_fail "create pad exited $?"
+client produce --topic pad --partition 0 not-for-orders >/dev/null || lib_fail "produce exited $?"
+ctl topic create orders --partitions 1 --replication 2 >/dev/null || lib_fail "re-create exited $?"
+client produce --topic orders --partition 0 new >/dev/null || lib_fail "produce exited $?"
+kill -CONT "$f2"
+for _ in $(seq 100); do
+	grep -q new "$TERNIT_DIR/f2.out" && break
+	sleep 0.1
+done
+kill -INT "$f2"
+wait "$f2"
+expect_out "the follower read the old topic, then the new one, never pad's" "0		old
+0		new" "$(cat "$TERNIT_DIR/f2.out")"
+grep -q "topic orders was created again" "$TERNIT_DIR/f2.err" ||
+	lib_fail "the follower did not say it moved: $(cat "$TERNIT_DIR/f2.err")"
+expect_out "pad took the freed ids" "bench:0+4/3 pad:4+1/3 orders:5+1/2" "$(topic_names)"
 lib_cluster down "$A" || lib_fail "the cluster did not stop cleanly"
 
 # Two workers per node: a topic's replicas open on both, then close.

@@ -21,6 +21,7 @@
 #include "topics.h"
 
 static struct tern_cluster cluster = {
+	.epoch = 3,
 	.topic = "events",
 	.partitions = 6,
 	.replication = 3,
@@ -28,13 +29,16 @@ static struct tern_cluster cluster = {
 	.node_count = 3,
 };
 
+/* Each a fresh epoch, as ternctl gives them. */
 static struct tern_topic topic(const char *name, uint32_t base, uint32_t p,
 			       uint32_t r)
 {
+	static uint32_t epoch = 10;
 	struct tern_topic t = { .base = base,
 				.partitions = p,
 				.replication = r,
-				.durability = TERN_CLUSTER_DURABILITY_MEMORY };
+				.durability = TERN_CLUSTER_DURABILITY_MEMORY,
+				.epoch = epoch++ };
 
 	snprintf(t.name, sizeof(t.name), "%s", name);
 	return t;
@@ -78,14 +82,17 @@ static void test_refusals(void **state)
 		int err;
 		const char *word;
 	} cases[] = {
-		{ { "events", 10, 1, 1, 0 }, -EEXIST, "exists" },
-		{ { "bad/name", 10, 1, 1, 0 }, -EINVAL, "not 1 to 200" },
-		{ { "", 10, 1, 1, 0 }, -EINVAL, "not 1 to 200" },
-		{ { "z", 10, 0, 1, 0 }, -EINVAL, "outside" },
-		{ { "z", 4090, 7, 1, 0 }, -EINVAL, "outside" },
-		{ { "z", 10, 1, 0, 0 }, -EINVAL, "replication 0" },
-		{ { "z", 10, 1, 4, 0 }, -EINVAL, "within 1..3" },
-		{ { "z", 5, 2, 1, 0 }, -EINVAL, "another topic" },
+		{ { "events", 10, 1, 1, 0, 100 }, -EEXIST, "exists" },
+		{ { "bad/name", 10, 1, 1, 0, 100 }, -EINVAL, "not 1 to 200" },
+		{ { "", 10, 1, 1, 0, 100 }, -EINVAL, "not 1 to 200" },
+		{ { "z", 10, 0, 1, 0, 100 }, -EINVAL, "outside" },
+		{ { "z", 4090, 7, 1, 0, 100 }, -EINVAL, "outside" },
+		{ { "z", 10, 1, 0, 0, 100 }, -EINVAL, "replication 0" },
+		{ { "z", 10, 1, 4, 0, 100 }, -EINVAL, "within 1..3" },
+		{ { "z", 5, 2, 1, 0, 100 }, -EINVAL, "another topic" },
+		{ { "z", 10, 1, 1, 0, 3 },
+		  -EINVAL,
+		  "epoch 3 of topic z is not above" },
 	};
 	struct tern_topic_table t;
 	char why[256];
@@ -173,6 +180,19 @@ static void test_json(void **state)
 	assert_int_equal(back.count, 3);
 	for (uint32_t i = 0; i < 3; i++)
 		assert_true(tern_topic_equal(&t.topics[i], &back.topics[i]));
+	/* A deleted topic's epoch is never given out again. */
+	assert_int_equal(tern_topics_remove(&t, "m.x_y-z"), 0);
+	assert_int_equal(tern_topics_save(&t, path, why, sizeof(why)), 0);
+	tern_topics_init(&back, &cluster);
+	assert_int_equal(tern_topics_load(&back, path, 3, why, sizeof(why)), 0);
+	assert_int_equal(back.count, 2);
+	assert_int_equal(back.epoch_high, m.epoch);
+	m.base = 30;
+	assert_int_equal(tern_topics_add(&back, &m, 3, why, sizeof(why)),
+			 -EINVAL);
+	m.epoch = back.epoch_high + 1;
+	assert_int_equal(tern_topics_add(&back, &m, 3, why, sizeof(why)), 0);
+	assert_int_equal(tern_topics_add(&t, &m, 3, why, sizeof(why)), 0);
 	/* Damaged: refused with the path and the fix. */
 	f = fopen(path, "w");
 	fputs("{\"version\": 1, \"topics\": [{\"name\": \"x\"}]}", f);
