@@ -263,11 +263,8 @@ void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
 	struct tern_wire_produce msg;
 	struct tern_batch_header bh;
 	uint64_t client;
+	bool stale;
 
-	if (v->hdr.epoch != ternd_epoch_of(w, v->hdr.partition)) {
-		ternd_reject(w, TERND_REJECT_STALE_EPOCH);
-		return;
-	}
 	if (tern_wire_produce_decode(v->body, v->hdr.body_len, v->hdr.aux,
 				     &msg) != 0) {
 		ternd_reject(w, TERND_REJECT_BAD_MESSAGE);
@@ -281,8 +278,13 @@ void ternd_on_produce(struct ternd_worker *w, uint16_t port_index,
 			      TERN_PRODUCE_BAD_BATCH, header_of(w, &msg, &bh));
 		return;
 	}
-	if (r == NULL) {
-		ternd_reject(w, TERND_REJECT_NOT_SERVED);
+	/* Another epoch: the producer's map is old (its topic was deleted,
+	 * maybe created again elsewhere). NOT_HEAD, with the partition's
+	 * epoch in the header, sends it to METADATA. */
+	stale = v->hdr.epoch != ternd_epoch_of(w, v->hdr.partition);
+	if (stale || r == NULL) {
+		ternd_reject(w, stale ? TERND_REJECT_STALE_EPOCH
+				      : TERND_REJECT_NOT_SERVED);
 		reply_refused(w, v->hdr.partition, client,
 			      TERN_PRODUCE_NOT_HEAD, &bh);
 		return;

@@ -130,15 +130,55 @@ static void pending_clear(struct pending *p)
 	p->bytes = TERN_BATCH_HEADER_BYTES;
 }
 
+/*
+ * NOT_HEAD: the map may be old (the topic deleted, or created again
+ * elsewhere). Ask METADATA; if the topic moved and still has the
+ * partition, the batch is sent again there (its records were not written:
+ * a NOT_HEAD batch is not). 1 to retry, else the exit code.
+ */
+static int after_not_head(struct ternctl *t, const struct pending *p)
+{
+	bool changed;
+	int code = ternctl_refresh_topic(t, &changed);
+
+	if (code == TERNCTL_REFUSED)
+		fprintf(stderr, "ternctl: topic %s was deleted\n",
+			t->topic.name);
+	if (code != TERNCTL_OK || !changed)
+		return code != TERNCTL_OK ? code : TERNCTL_REFUSED;
+	if (p->partition >= t->topic.partitions) {
+		fprintf(stderr,
+			"ternctl: topic %s was created again, without "
+			"partition %u\n",
+			t->topic.name, p->partition);
+		return TERNCTL_REFUSED;
+	}
+	fprintf(stderr,
+		"ternctl: topic %s was created again (global partitions "
+		"%u..%u); writing there\n",
+		t->topic.name, t->topic.base,
+		t->topic.base + t->topic.partitions - 1);
+	return 1;
+}
+
 static int flush(struct ternctl *t, struct pending *p)
 {
 	struct tern_client_produce_result res;
 	int err;
+	bool retried = false;
 
 	if (p->count == 0)
 		return TERNCTL_OK;
-	err = tern_client_produce_sync(t->client, p->partition, p->records,
-				       p->count, t->timeout_ns, &res);
+	for (;;) {
+		err = tern_client_produce_sync(t->client, p->partition,
+					       p->records, p->count,
+					       t->timeout_ns, &res);
+		if (retried || err != 0 || res.status != TERN_PRODUCE_NOT_HEAD)
+			break;
+		retried = true;
+		if (after_not_head(t, p) != 1)
+			break;
+	}
 	if (err != 0 || res.status != TERN_PRODUCE_OK) {
 		fprintf(stderr,
 			"ternctl: partition %u: %s (%u records not written, "

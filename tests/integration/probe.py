@@ -173,9 +173,11 @@ def main():
     r = p.produce(head, 0, batch(pid, 5, values), 6)
     check("a sequence that skips ahead: OUT_OF_ORDER",
           r is not None and r[:4] == (OUT_OF_ORDER, 0, pid, 5), r)
-    r = p.produce(head, 0, batch(pid, 1, values), 7, epoch=c.epoch + 1,
-                  wait=0.5)
-    check("PRODUCE of another epoch is dropped (no answer)", r is None, r)
+    got = p.request(head, 0, PRODUCE, 7, batch(pid, 1, values),
+                    epoch=c.epoch + 1, wait=0.5)
+    r = (got[1][0], got[0][5]) if got is not None else None
+    check("PRODUCE of another epoch: NOT_HEAD, in the partition's epoch",
+          r == (2, c.epoch), r)
 
     r = p.request(head, 0, ACK, 1000, struct.pack(">Q", 1000), wait=0.3,
                   sender=chain[1])

@@ -168,6 +168,23 @@ expect_out "the follower read the old topic, then the new one, never pad's" "0		
 grep -q "topic orders was created again" "$TERNIT_DIR/f2.err" ||
 	lib_fail "the follower did not say it moved: $(cat "$TERNIT_DIR/f2.err")"
 expect_out "pad took the freed ids" "bench:0+4/3 pad:4+1/3 orders:5+1/2" "$(topic_names)"
+# A producer whose topic moves while it reads its input: its batch goes to
+# the old ids in the old epoch, is answered NOT_HEAD, and ternctl asks
+# METADATA again and writes it where the topic is now.
+(echo one; sleep 2; echo two) | client produce --topic orders --partition 0 \
+	>"$TERNIT_DIR/p.out" 2>"$TERNIT_DIR/p.err" &
+producer=$!
+sleep 0.5
+ctl topic delete orders >/dev/null || lib_fail "delete exited $?"
+ctl topic create pad2 --partitions 1 --replication 3 >/dev/null || lib_fail "create pad2 exited $?"
+ctl topic create orders --partitions 1 --replication 2 >/dev/null || lib_fail "re-create exited $?"
+wait "$producer" || lib_fail "the producer exited $?: $(cat "$TERNIT_DIR/p.err")"
+grep -q "topic orders was created again (global partitions 6..6); writing there" "$TERNIT_DIR/p.err" ||
+	lib_fail "the producer did not say it moved: $(cat "$TERNIT_DIR/p.err")"
+out=$(client consume --topic orders --partition 0 | cut -f3 | tr '\n' ' ')
+expect_out "the moved producer's records are in the new topic" "one two " "$out"
+out=$(client consume --topic pad2 --partition 0 | wc -l)
+expect_out "and none in the topic that took the old ids" 0 "$out"
 lib_cluster down "$A" || lib_fail "the cluster did not stop cleanly"
 
 # Two workers per node: a topic's replicas open on both, then close.
