@@ -141,6 +141,24 @@ int tern_eal_init(const struct tern_eal_config *cfg, const char *prog)
 	return 0;
 }
 
+int tern_eal_option(struct tern_eal_config *cfg, const char *name,
+		    const char *arg)
+{
+	if (strcmp(name, "lcores") == 0)
+		cfg->lcores = arg;
+	else if (strcmp(name, "file-prefix") == 0)
+		cfg->file_prefix = arg;
+	else if (strcmp(name, "hugepages") == 0)
+		cfg->hugepages = true;
+	else if (strcmp(name, "huge-dir") == 0)
+		cfg->huge_dir = arg;
+	else if (strcmp(name, "single-file-segments") == 0)
+		cfg->single_file_segments = true;
+	else
+		return -ENOENT;
+	return 0;
+}
+
 const char *tern_eal_lcores_floating(char *buf, size_t len)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);

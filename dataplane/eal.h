@@ -51,4 +51,13 @@ bool tern_eal_device_is_vdev(const char *device);
  */
 const char *tern_eal_lcores_floating(char *buf, size_t len);
 
+/*
+ * A command-line option every DPDK program of Tern takes, by its long name
+ * without dashes: lcores, file-prefix, hugepages, huge-dir,
+ * single-file-segments (arg NULL for flags). 0 when it was one of them,
+ * else -ENOENT.
+ */
+int tern_eal_option(struct tern_eal_config *cfg, const char *name,
+		    const char *arg);
+
 #endif /* TERN_DATAPLANE_EAL_H */

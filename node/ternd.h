@@ -293,6 +293,10 @@ int ternd_topic_routes(const struct ternd *t, const struct tern_topic *topic,
 int ternd_workers_do(struct ternd *t, const struct ternd_msg *msg);
 
 /* ternd_control.c */
+/* A refusal for the control plane: err filled, NULL returned. */
+__attribute__((format(printf, 3, 4))) json_t *
+ternd_refuse(struct tern_control_error *err, const char *code, const char *fmt,
+	     ...);
 void ternd_options_from_settings(struct ternd_options *o,
 				 const struct tern_setting_values *v);
 void ternd_idle_from_settings(const struct tern_setting_values *v,

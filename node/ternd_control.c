@@ -261,9 +261,8 @@ static int value_text(json_t *value, char *text, size_t len)
 	return 0;
 }
 
-__attribute__((format(printf, 3, 4))) static json_t *
-config_refused(struct tern_control_error *err, const char *code,
-	       const char *fmt, ...)
+json_t *ternd_refuse(struct tern_control_error *err, const char *code,
+		     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -285,23 +284,23 @@ static json_t *cmd_config_set(struct ternd *t, json_t *req,
 	int rc;
 
 	if (name == NULL)
-		return config_refused(err, "bad_request",
-				      "config set needs a \"name\": %s",
-				      "a setting's name, a string");
+		return ternd_refuse(err, "bad_request",
+				    "config set needs a \"name\": %s",
+				    "a setting's name, a string");
 	if (id < 0)
-		return config_refused(err, "unknown_setting",
-				      "no setting '%s'; `ternctl config list` "
-				      "shows them",
-				      name);
+		return ternd_refuse(err, "unknown_setting",
+				    "no setting '%s'; `ternctl config list` "
+				    "shows them",
+				    name);
 	if (value_text(json_object_get(req, "value"), text, sizeof(text)) != 0)
-		return config_refused(err, "bad_request",
-				      "config set %s needs a \"value\": a "
-				      "number or a word",
-				      name);
+		return ternd_refuse(err, "bad_request",
+				    "config set %s needs a \"value\": a "
+				    "number or a word",
+				    name);
 	if (tern_setting_parse(id, text, &next.v[id], why, sizeof(why)) != 0)
-		return config_refused(err, "bad_value", "%s", why);
+		return ternd_refuse(err, "bad_value", "%s", why);
 	if (!tern_settings[id].live)
-		return config_refused(
+		return ternd_refuse(
 			err, "restart_required",
 			"%s takes effect at start only; set it in the cluster "
 			"file's [ternd] section (or on ternd's command line) "
@@ -312,17 +311,17 @@ static json_t *cmd_config_set(struct ternd *t, json_t *req,
 	if (rc == -ETIMEDOUT) {
 		/* Sent: a slow worker takes it when it runs again. */
 		ctl.live = next;
-		return config_refused(err, "not_applied",
-				      "%s was sent, but a worker has not taken "
-				      "it within 2 s; it will when it runs "
-				      "again (see the node's log)",
-				      name);
+		return ternd_refuse(err, "not_applied",
+				    "%s was sent, but a worker has not taken "
+				    "it within 2 s; it will when it runs "
+				    "again (see the node's log)",
+				    name);
 	}
 	if (rc != 0)
-		return config_refused(err, "not_applied",
-				      "the workers did not take %s (%s); check "
-				      "the node's log",
-				      name, strerror(-rc));
+		return ternd_refuse(err, "not_applied",
+				    "the workers did not take %s (%s); check "
+				    "the node's log",
+				    name, strerror(-rc));
 	ctl.live = next;
 	return json_pack("{s:i, s:s, s:o, s:o}", "node", (int)t->self, "name",
 			 tern_settings[id].name, "value",

@@ -210,23 +210,8 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 	case OPT_DATA_DIR:
 		cli->opts.data_dir = arg;
 		return 0;
-	case OPT_LCORES:
-		cli->eal.lcores = arg;
-		return 0;
-	case OPT_FILE_PREFIX:
-		cli->eal.file_prefix = arg;
-		return 0;
 	case OPT_IN_MEMORY:
 		cli->eal.in_memory = true;
-		return 0;
-	case OPT_HUGEPAGES:
-		cli->eal.hugepages = true;
-		return 0;
-	case OPT_HUGE_DIR:
-		cli->eal.huge_dir = arg;
-		return 0;
-	case OPT_SINGLE_FILE:
-		cli->eal.single_file_segments = true;
 		return 0;
 	case OPT_LOG_LEVEL:
 		cli->eal.log_level = arg;
@@ -299,6 +284,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		}
 		err = parse_number(cli, id, long_options[id - OPT_HELP].name,
 				   optarg);
+		if (err == -ENOENT)
+			err = tern_eal_option(&cli->eal,
+					      long_options[id - OPT_HELP].name,
+					      optarg);
 		if (err == -ENOENT)
 			err = parse_other(cli, id, optarg);
 		if (err != 0)

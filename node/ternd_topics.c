@@ -176,22 +176,12 @@ int ternd_topic_routes(const struct ternd *t, const struct tern_topic *topic,
 
 /* ---- control-plane commands --------------------------------------------- */
 
-static json_t *topic_json(const struct tern_topic *topic)
-{
-	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I}", "name", topic->name,
-			 "base", (int)topic->base, "partitions",
-			 (int)topic->partitions, "replication",
-			 (int)topic->replication, "durability",
-			 tern_cluster_durability_name(topic->durability),
-			 "epoch", (json_int_t)topic->epoch);
-}
-
 json_t *ternd_cmd_topics(struct ternd *t)
 {
 	json_t *list = json_array();
 
 	for (uint32_t i = 0; i < t->topics.count; i++) {
-		json_t *o = topic_json(&t->topics.topics[i]);
+		json_t *o = tern_topic_json(&t->topics.topics[i]);
 
 		json_object_set_new(o, "from_cluster_file",
 				    json_boolean(i == 0));
@@ -199,18 +189,6 @@ json_t *ternd_cmd_topics(struct ternd *t)
 	}
 	return json_pack("{s:i, s:I, s:o}", "node", (int)t->self, "epoch_high",
 			 (json_int_t)t->topics.epoch_high, "topics", list);
-}
-
-__attribute__((format(printf, 3, 4))) static json_t *
-refuse(struct tern_control_error *err, const char *code, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
-	return NULL;
 }
 
 static int topic_of_request(json_t *req, struct tern_topic *topic)
@@ -276,44 +254,46 @@ json_t *ternd_cmd_topic_create(struct ternd *t, json_t *req,
 	int rc;
 
 	if (topic_of_request(req, &topic) != 0)
-		return refuse(err, "bad_request",
-			      "topic create needs name, base, partitions, "
-			      "replication, durability (disk or memory) and "
-			      "epoch");
+		return ternd_refuse(
+			err, "bad_request",
+			"topic create needs name, base, partitions, "
+			"replication, durability (disk or memory) and "
+			"epoch");
 	old = tern_topics_find(&t->topics, topic.name);
 	if (old != NULL && tern_topic_equal(old, &topic))
 		return json_pack("{s:i, s:o, s:b}", "node", (int)t->self,
-				 "topic", topic_json(old), "existed", 1);
+				 "topic", tern_topic_json(old), "existed", 1);
 	if (old != NULL)
-		return refuse(err, "topic_exists",
-			      "topic %s exists with another layout; delete it "
-			      "first or choose another name",
-			      topic.name);
+		return ternd_refuse(
+			err, "topic_exists",
+			"topic %s exists with another layout; delete it "
+			"first or choose another name",
+			topic.name);
 	rc = tern_topics_add(&next, &topic, t->cluster.node_count, why,
 			     sizeof(why));
 	if (rc == 0)
 		rc = ternd_topic_routes(t, &topic, why, sizeof(why));
 	if (rc != 0)
-		return refuse(err, "bad_topic", "%s", why);
+		return ternd_refuse(err, "bad_topic", "%s", why);
 	if (save(t, &next, why, sizeof(why)) != 0)
-		return refuse(err, "not_saved", "%s", why);
+		return ternd_refuse(err, "not_saved", "%s", why);
 	rc = fill_workers(t, &topic);
 	if (rc == 0)
 		rc = workers_topic(t, TERND_MSG_TOPIC_OPEN, &topic);
 	if (rc != 0) {
 		(void)workers_topic(t, TERND_MSG_TOPIC_CLOSE, &topic);
 		(void)save(t, &t->topics, why, sizeof(why));
-		return refuse(err, "not_created",
-			      "the workers could not open topic %s's "
-			      "partitions (%s); see the node's log",
-			      topic.name, strerror(-rc));
+		return ternd_refuse(err, "not_created",
+				    "the workers could not open topic %s's "
+				    "partitions (%s); see the node's log",
+				    topic.name, strerror(-rc));
 	}
 	t->topics = next;
 	TERN_LOG(INFO, "topic %s created: partitions %u..%u, replication %u",
 		 topic.name, topic.base, topic.base + topic.partitions - 1,
 		 topic.replication);
 	return json_pack("{s:i, s:o, s:b}", "node", (int)t->self, "topic",
-			 topic_json(&topic), "existed", 0);
+			 tern_topic_json(&topic), "existed", 0);
 }
 
 /* Rename this node's directories of topic out of the way (.deleted-*). */
@@ -345,33 +325,37 @@ json_t *ternd_cmd_topic_delete(struct ternd *t, json_t *req,
 	int rc;
 
 	if (name == NULL)
-		return refuse(err, "bad_request", "topic delete needs a name");
+		return ternd_refuse(err, "bad_request",
+				    "topic delete needs a name");
 	found = tern_topics_find(&t->topics, name);
 	if (found == NULL)
 		return json_pack("{s:i, s:s, s:b}", "node", (int)t->self,
 				 "name", name, "existed", 0);
 	if (found == t->topics.topics)
-		return refuse(err, "cluster_file_topic",
-			      "topic %s is the cluster file's; it goes with "
-			      "the file",
-			      name);
+		return ternd_refuse(
+			err, "cluster_file_topic",
+			"topic %s is the cluster file's; it goes with "
+			"the file",
+			name);
 	topic = *found;
 	rc = workers_topic(t, TERND_MSG_TOPIC_CLOSE, &topic);
 	if (rc != 0)
-		return refuse(err, "not_deleted",
-			      "the workers could not close topic %s (%s); "
-			      "retry",
-			      name, strerror(-rc));
+		return ternd_refuse(
+			err, "not_deleted",
+			"the workers could not close topic %s (%s); "
+			"retry",
+			name, strerror(-rc));
 	gone = calloc(topic.partitions, sizeof(*gone));
 	if (gone != NULL)
 		set_aside(t, &topic, gone, &count);
 	(void)tern_topics_remove(&next, name);
 	if (save(t, &next, why, sizeof(why)) != 0) {
 		free(gone);
-		return refuse(err, "not_saved",
-			      "%s (topic %s is closed here; its data is set "
-			      "aside as " DELETED_PREFIX "*)",
-			      why, name);
+		return ternd_refuse(
+			err, "not_saved",
+			"%s (topic %s is closed here; its data is set "
+			"aside as " DELETED_PREFIX "*)",
+			why, name);
 	}
 	t->topics = next;
 	for (uint32_t i = 0; i < count; i++)

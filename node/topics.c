@@ -225,7 +225,7 @@ int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
 
 /* ---- topics.json -------------------------------------------------------- */
 
-static json_t *topic_json(const struct tern_topic *topic)
+json_t *tern_topic_json(const struct tern_topic *topic)
 {
 	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I}", "name", topic->name,
 			 "base", (int)topic->base, "partitions",
@@ -280,7 +280,7 @@ int tern_topics_save(const struct tern_topic_table *t, const char *path,
 	int err;
 
 	for (uint32_t i = 1; i < t->count; i++)
-		json_array_append_new(list, topic_json(&t->topics[i]));
+		json_array_append_new(list, tern_topic_json(&t->topics[i]));
 	root = json_pack("{s:i, s:I, s:o}", "version", TOPICS_VERSION,
 			 "epoch_high", (json_int_t)t->epoch_high, "topics",
 			 list);

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "cluster.h"
 
 #define TERN_TOPICS_MAX 64u
@@ -84,6 +86,9 @@ int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
  */
 int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
 		       uint32_t workers, uint32_t node, uint16_t *worker_of);
+
+/* {"name", "base", "partitions", "replication", "durability", "epoch"} */
+json_t *tern_topic_json(const struct tern_topic *topic);
 
 /*
  * The run-time topics, as JSON in path: written to path.tmp, synced and

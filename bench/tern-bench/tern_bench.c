@@ -292,22 +292,6 @@ static int parse_other(struct cli *cli, int id, const char *arg)
 	case OPT_BUSY:
 		cli->busy = true;
 		return 0;
-	case OPT_HUGEPAGES:
-		cli->eal.hugepages = true;
-		cli->eal.mem_mb = 0;
-		return 0;
-	case OPT_HUGE_DIR:
-		cli->eal.huge_dir = arg;
-		return 0;
-	case OPT_SINGLE_FILE:
-		cli->eal.single_file_segments = true;
-		return 0;
-	case OPT_FILE_PREFIX:
-		cli->eal.file_prefix = arg;
-		return 0;
-	case OPT_LCORES:
-		cli->eal.lcores = arg;
-		return 0;
 	case OPT_TRANSPORT:
 		if (strcmp(arg, "dpdk") == 0 || strcmp(arg, "udp") == 0) {
 			cli->udp = arg[0] == 'u';
@@ -354,6 +338,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 		err = parse_number(cli, id, long_options[id - OPT_HELP].name,
 				   optarg);
 		if (err == -ENOENT)
+			err = tern_eal_option(&cli->eal,
+					      long_options[id - OPT_HELP].name,
+					      optarg);
+		if (err == -ENOENT)
 			err = parse_other(cli, id, optarg);
 		if (err != 0)
 			return err;
@@ -370,6 +358,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	}
 	if (cli->ip == NULL && !cli->udp)
 		cli->ip = "10.77.0.200";
+	if (cli->eal.hugepages)
+		cli->eal.mem_mb = 0;
 	if (cli->opts.zipf_s != 0 && cli->opts.value_bytes < 8) {
 		fputs("tern-bench: --zipf needs --value-bytes of at least 8 "
 		      "(a record's number is kept in its value)\n",

@@ -167,6 +167,40 @@ int ternctl_refresh_topic(struct ternctl *t, bool *changed)
 	return connect_cluster(t) == 0 ? TERNCTL_OK : TERNCTL_USAGE;
 }
 
+int ternctl_follow_topic(struct ternctl *t, uint32_t partition,
+			 const char *next)
+{
+	bool changed;
+	int code = ternctl_refresh_topic(t, &changed);
+
+	if (code == TERNCTL_REFUSED)
+		fprintf(stderr, "ternctl: topic %s was deleted\n",
+			t->topic.name);
+	if (code != TERNCTL_OK)
+		return code;
+	if (!changed) {
+		fprintf(stderr,
+			"ternctl: a node does not serve partition %u of topic "
+			"%s, which METADATA still places there; see `ternctl "
+			"cluster status`\n",
+			partition, t->topic.name);
+		return TERNCTL_REFUSED;
+	}
+	if (partition >= t->topic.partitions) {
+		fprintf(stderr,
+			"ternctl: topic %s was created again, without "
+			"partition %u\n",
+			t->topic.name, partition);
+		return TERNCTL_REFUSED;
+	}
+	fprintf(stderr,
+		"ternctl: topic %s was created again (global partitions "
+		"%u..%u); %s\n",
+		t->topic.name, t->topic.base,
+		t->topic.base + t->topic.partitions - 1, next);
+	return 1;
+}
+
 int ternctl_connect(struct ternctl *t, const char *topic)
 {
 	int code;

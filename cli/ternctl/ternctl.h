@@ -62,6 +62,13 @@ int ternctl_connect(struct ternctl *t, const char *topic);
  * with the reason printed (1 when the topic is gone).
  */
 int ternctl_refresh_topic(struct ternctl *t, bool *changed);
+/*
+ * The same for a command working on partition: 1 when the topic moved
+ * and still has it (saying so, and what the command does next), else the
+ * exit code with the reason printed (the topic is gone, or unchanged).
+ */
+int ternctl_follow_topic(struct ternctl *t, uint32_t partition,
+			 const char *next);
 /* A topic created at run time, from a node's METADATA answer (the
  * bootstrap node, or the first of the file's that answers); 0 or the exit
  * code, reported. */

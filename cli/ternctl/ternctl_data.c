@@ -130,37 +130,6 @@ static void pending_clear(struct pending *p)
 	p->bytes = TERN_BATCH_HEADER_BYTES;
 }
 
-/*
- * NOT_HEAD: the map may be old (the topic deleted, or created again
- * elsewhere). Ask METADATA; if the topic moved and still has the
- * partition, the batch is sent again there (its records were not written:
- * a NOT_HEAD batch is not). 1 to retry, else the exit code.
- */
-static int after_not_head(struct ternctl *t, const struct pending *p)
-{
-	bool changed;
-	int code = ternctl_refresh_topic(t, &changed);
-
-	if (code == TERNCTL_REFUSED)
-		fprintf(stderr, "ternctl: topic %s was deleted\n",
-			t->topic.name);
-	if (code != TERNCTL_OK || !changed)
-		return code != TERNCTL_OK ? code : TERNCTL_REFUSED;
-	if (p->partition >= t->topic.partitions) {
-		fprintf(stderr,
-			"ternctl: topic %s was created again, without "
-			"partition %u\n",
-			t->topic.name, p->partition);
-		return TERNCTL_REFUSED;
-	}
-	fprintf(stderr,
-		"ternctl: topic %s was created again (global partitions "
-		"%u..%u); writing there\n",
-		t->topic.name, t->topic.base,
-		t->topic.base + t->topic.partitions - 1);
-	return 1;
-}
-
 static int flush(struct ternctl *t, struct pending *p)
 {
 	struct tern_client_produce_result res;
@@ -175,8 +144,10 @@ static int flush(struct ternctl *t, struct pending *p)
 					       t->timeout_ns, &res);
 		if (retried || err != 0 || res.status != TERN_PRODUCE_NOT_HEAD)
 			break;
+		/* NOT_HEAD: the map may be old. A batch answered so was not
+		 * written: if the topic moved, send it there. */
 		retried = true;
-		if (after_not_head(t, p) != 1)
+		if (ternctl_follow_topic(t, p->partition, "writing there") != 1)
 			break;
 	}
 	if (err != 0 || res.status != TERN_PRODUCE_OK) {
@@ -568,32 +539,11 @@ static int after_not_served(struct ternctl *t, const struct consume_opts *o,
 			    uint64_t *offset, uint16_t *node)
 {
 	uint16_t chain[TERN_CHAIN_LEN_MAX];
-	bool changed;
-	int code = ternctl_refresh_topic(t, &changed);
+	int code = ternctl_follow_topic(t, o->partition,
+					"reading it from offset 0");
 
-	if (code != TERNCTL_OK) {
-		if (code == TERNCTL_REFUSED)
-			fprintf(stderr, "ternctl: topic %s was deleted\n",
-				t->topic.name);
+	if (code != 1)
 		return code;
-	}
-	if (!changed) {
-		fprintf(stderr, "ternctl: fetch refused: %s\n",
-			tern_wire_fetch_status_name(t->fetch.status));
-		return TERNCTL_REFUSED;
-	}
-	if (o->partition >= t->topic.partitions) {
-		fprintf(stderr,
-			"ternctl: topic %s was created again, without "
-			"partition %u\n",
-			t->topic.name, o->partition);
-		return TERNCTL_REFUSED;
-	}
-	fprintf(stderr,
-		"ternctl: topic %s was created again (global partitions "
-		"%u..%u); reading it from offset 0\n",
-		t->topic.name, t->topic.base,
-		t->topic.base + t->topic.partitions - 1);
 	*offset = 0;
 	*node = chain[tern_client_chain(t->client, o->partition, chain) - 1];
 	return -1;

@@ -45,6 +45,15 @@ static const char topic_help[] =
 	"\nExit: 0 done, 1 refused (a topic that exists, no such topic, a "
 	"bad\nlayout), 2 usage, 3 a node did not answer (nothing changed).\n";
 
+static int no_topic(const char *name)
+{
+	fprintf(stderr,
+		"ternctl: no topic '%s'; `ternctl topic list` shows the "
+		"topics\n",
+		name);
+	return TERNCTL_REFUSED;
+}
+
 static int topic_of(json_t *o, struct tern_topic *topic)
 {
 	const char *name = ternctl_str_of(o, "name");
@@ -205,12 +214,7 @@ int ternctl_topic_lookup(struct ternctl *t, const char *name,
 		return TERNCTL_UNREACHABLE;
 	}
 	if (!answers_about(&m, name)) {
-		fprintf(stderr,
-			"ternctl: no topic '%s'; `ternctl topic list` shows "
-			"the "
-			"topics\n",
-			name);
-		return TERNCTL_REFUSED;
+		return no_topic(name);
 	}
 	memset(topic, 0, sizeof(*topic));
 	snprintf(topic->name, sizeof(topic->name), "%s", name);
@@ -281,12 +285,7 @@ static int topic_describe(const struct ternctl *t, const char *name)
 		return code;
 	found = tern_topics_find(&topics, name);
 	if (found == NULL) {
-		fprintf(stderr,
-			"ternctl: no topic '%s'; `ternctl topic list` shows "
-			"the "
-			"topics\n",
-			name);
-		return TERNCTL_REFUSED;
+		return no_topic(name);
 	}
 	one.count = 1;
 	one.topics[0] = *found;
@@ -309,6 +308,21 @@ static int topic_describe(const struct ternctl *t, const char *name)
 }
 
 /* ---- create, delete ----------------------------------------------------- */
+
+/* Every node's table, before a change: all must answer. */
+static int every_table(const struct ternctl *t, struct target *tg,
+		       unsigned *count, struct tern_topic_table *tables)
+{
+	bool same;
+	int first;
+	int code = ternctl_targets(t, -1, tg, count);
+
+	if (code == TERNCTL_OK)
+		code = tables_of(t, tg, *count, true, tables, &same, &first);
+	if (code == TERNCTL_UNREACHABLE)
+		fputs("ternctl: nothing changed\n", stderr);
+	return code;
+}
 
 struct create_opts {
 	uint64_t partitions;
@@ -449,19 +463,12 @@ static int topic_create(const struct ternctl *t, int argc, char **argv)
 	struct tern_topic topic;
 	struct create_opts o;
 	unsigned count;
-	bool same;
-	int first;
 	int code = parse_create(t, argc, argv, &o);
 
 	if (code == TERNCTL_OK)
-		code = ternctl_targets(t, -1, tg, &count);
-	if (code == TERNCTL_OK)
-		code = tables_of(t, tg, count, true, tables, &same, &first);
-	if (code != TERNCTL_OK) {
-		if (code == TERNCTL_UNREACHABLE)
-			fputs("ternctl: nothing changed\n", stderr);
+		code = every_table(t, tg, &count, tables);
+	if (code != TERNCTL_OK)
 		return code;
-	}
 	code = plan_create(t, argv[optind + 1], &o, tables, count, &topic);
 	for (unsigned i = 0; code == TERNCTL_OK && i < count; i++) {
 		json_t *r = ternctl_ask(t, &tg[i], create_request(&topic),
@@ -494,17 +501,10 @@ static int topic_delete(const struct ternctl *t, const char *name)
 	static struct tern_topic_table tables[TERN_CLUSTER_NODES_MAX];
 	struct target tg[TERN_CLUSTER_NODES_MAX];
 	unsigned count, had = 0;
-	bool same;
-	int first;
-	int code = ternctl_targets(t, -1, tg, &count);
+	int code = every_table(t, tg, &count, tables);
 
-	if (code == TERNCTL_OK)
-		code = tables_of(t, tg, count, true, tables, &same, &first);
-	if (code != TERNCTL_OK) {
-		if (code == TERNCTL_UNREACHABLE)
-			fputs("ternctl: nothing changed\n", stderr);
+	if (code != TERNCTL_OK)
 		return code;
-	}
 	if (strcmp(name, t->cluster.topic) == 0) {
 		fprintf(stderr,
 			"ternctl: topic %s is the cluster file's; it goes with "
@@ -515,12 +515,7 @@ static int topic_delete(const struct ternctl *t, const char *name)
 	for (unsigned i = 0; i < count; i++)
 		had += tern_topics_find(&tables[i], name) != NULL;
 	if (had == 0) {
-		fprintf(stderr,
-			"ternctl: no topic '%s'; `ternctl topic list` shows "
-			"the "
-			"topics\n",
-			name);
-		return TERNCTL_REFUSED;
+		return no_topic(name);
 	}
 	for (unsigned i = 0; i < count; i++) {
 		json_t *r = ternctl_ask(t, &tg[i], delete_request(name), false,

@@ -149,6 +149,27 @@ static void test_vdev_detection(void **state)
 	assert_false(tern_eal_device_is_vdev("eth0"));
 }
 
+/* The options ternd and tern-bench share, by name. */
+static void test_shared_options(void **state)
+{
+	struct tern_eal_config cfg = { 0 };
+
+	(void)state;
+	assert_int_equal(tern_eal_option(&cfg, "lcores", "0@(0-1)"), 0);
+	assert_string_equal(cfg.lcores, "0@(0-1)");
+	assert_int_equal(tern_eal_option(&cfg, "file-prefix", "p"), 0);
+	assert_string_equal(cfg.file_prefix, "p");
+	assert_int_equal(tern_eal_option(&cfg, "hugepages", NULL), 0);
+	assert_true(cfg.hugepages);
+	assert_int_equal(tern_eal_option(&cfg, "huge-dir", "/mnt/h"), 0);
+	assert_string_equal(cfg.huge_dir, "/mnt/h");
+	assert_int_equal(tern_eal_option(&cfg, "single-file-segments", NULL),
+			 0);
+	assert_true(cfg.single_file_segments);
+	assert_int_equal(tern_eal_option(&cfg, "in-memory", NULL), -ENOENT);
+	assert_int_equal(tern_eal_option(&cfg, "lcore", "0"), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_in_memory),
 		cmocka_unit_test(test_inconsistent_configs_refused),
 		cmocka_unit_test(test_vdev_detection),
+		cmocka_unit_test(test_shared_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
