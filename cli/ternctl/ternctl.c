@@ -198,7 +198,7 @@ int ternctl_follow_topic(struct ternctl *t, uint32_t partition,
 		"%u..%u); %s\n",
 		t->topic.name, t->topic.base,
 		t->topic.base + t->topic.partitions - 1, next);
-	return 1;
+	return -1;
 }
 
 int ternctl_connect(struct ternctl *t, const char *topic)

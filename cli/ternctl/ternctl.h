@@ -63,7 +63,7 @@ int ternctl_connect(struct ternctl *t, const char *topic);
  */
 int ternctl_refresh_topic(struct ternctl *t, bool *changed);
 /*
- * The same for a command working on partition: 1 when the topic moved
+ * The same for a command working on partition: -1 when the topic moved
  * and still has it (saying so, and what the command does next), else the
  * exit code with the reason printed (the topic is gone, or unchanged).
  */

@@ -147,7 +147,8 @@ static int flush(struct ternctl *t, struct pending *p)
 		/* NOT_HEAD: the map may be old. A batch answered so was not
 		 * written: if the topic moved, send it there. */
 		retried = true;
-		if (ternctl_follow_topic(t, p->partition, "writing there") != 1)
+		if (ternctl_follow_topic(t, p->partition, "writing there") !=
+		    -1)
 			break;
 	}
 	if (err != 0 || res.status != TERN_PRODUCE_OK) {
@@ -542,7 +543,7 @@ static int after_not_served(struct ternctl *t, const struct consume_opts *o,
 	int code = ternctl_follow_topic(t, o->partition,
 					"reading it from offset 0");
 
-	if (code != 1)
+	if (code != -1)
 		return code;
 	*offset = 0;
 	*node = chain[tern_client_chain(t->client, o->partition, chain) - 1];
