@@ -33,6 +33,6 @@ expect "ternctl config get sleep" "sleep_us_max "
 expect "ternctl local " "--help down status up "
 expect "ternctl topic create t --part" "--partitions "
 expect "ternctl consume --to" "--topic "
-expect "ternctl local up d --transport " "afpacket afxdp memif virtio "
+expect "ternctl local up d --transport " "afpacket afxdp memif "
 expect "ternctl stats --w" "--watch "
 exit $((fails > 0))
