@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	clang                # libFuzzer targets
 	clang-format         # the format check in the fast suite
+	curl                 # tests read /metrics over HTTP
 	dpdk                 # PMD plugins (memif, af_xdp, virtio, vhost, ...)
 	dpdk-dev             # dpdk-telemetry.py, dpdk-devbind.py
 	ethtool              # veth settings in the AF_XDP test

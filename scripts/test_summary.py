@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Sum meson's test logs of several build directories. The last line printed
 is "N passed, N failed", the line CI reads; skipped tests are counted on the
-line before it. A build that failed counts as one failed test. Exits 1 when
-anything failed, so CI fails with it."""
+line before it. A build that failed counts as one failed test, and so does a
+build whose tests were stopped for overrunning their time budget (the tests
+that ran are counted too). Exits 1 when anything failed, so CI fails with
+it.
+
+  test_summary.py DIR... --failed-builds [DIR...] --overran [DIR...]"""
 import json
 import os
 import sys
@@ -38,12 +42,25 @@ def count(build_dir):
     return passed, failed, skipped
 
 
+def lists(argv):
+    """The build dirs, then the names after each flag."""
+    groups, key = {"dirs": [], "--failed-builds": [], "--overran": []}, "dirs"
+    for arg in argv:
+        if arg in groups:
+            key = arg
+        else:
+            groups[key].append(arg)
+    return groups["dirs"], groups["--failed-builds"], groups["--overran"]
+
+
 def main(argv):
-    split = argv.index("--failed-builds") if "--failed-builds" in argv else len(argv)
-    dirs, failed_builds = argv[:split], argv[split + 1:]
-    totals = [0, len(failed_builds), 0]
+    dirs, failed_builds, overran = lists(argv)
+    totals = [0, len(failed_builds) + len(overran), 0]
     for name in failed_builds:
         print(f"{name}: build FAILED, counted as one failure")
+    for name in overran:
+        print(f"{name}: tests stopped after their time budget, counted as "
+              "one failure")
     for d in dirs:
         for i, n in enumerate(count(d)):
             totals[i] += n
