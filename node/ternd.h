@@ -129,7 +129,6 @@ struct ternd_worker_view {
 	uint64_t rejected[TERND_REJECT_COUNT];
 	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
 	uint64_t fetch_slots_full;
-	uint64_t settings_applied;
 };
 
 struct ternd_published {
@@ -161,6 +160,7 @@ struct ternd_worker;
 struct ternd_replica {
 	struct ternd_worker *worker;
 	uint32_t partition; /* global: the topic's base + its partition */
+	uint32_t epoch;	    /* its topic's, which its frames carry */
 	uint16_t tail;
 	struct tern_chain *chain;
 	struct tern_log *log;
@@ -197,7 +197,6 @@ struct ternd_worker {
 	uint64_t rejected[TERND_REJECT_COUNT];
 	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
 	uint64_t fetch_slots_full;
-	uint64_t settings_applied;
 	/* From the control thread: changes to make (single producer and
 	 * consumer each way). */
 	struct rte_ring *msg_in, *msg_out;

@@ -463,6 +463,7 @@ static int replica_open(const struct ternd *t, struct ternd_worker *w,
 	log_config(t, topic, g, &conf);
 	r->worker = w;
 	r->partition = g;
+	r->epoch = topic->epoch;
 	r->tail = cfg.nodes[cfg.length - 1];
 	r->log = tern_log_open(w->io, &conf, &rec, &err);
 	if (r->log == NULL) {

@@ -38,7 +38,6 @@
 
 struct control_state {
 	struct tern_control *server;
-	struct ternd *node;
 	pthread_t thread;
 	bool thread_running;
 	atomic_bool stop;
@@ -93,7 +92,6 @@ static int apply_settings(struct ternd_worker *w,
 					  o.commit_idle_ns) != 0)
 			result = -EINVAL;
 	tern_dp_worker_set_idle(w->dp_worker, &idle);
-	w->settings_applied++;
 	return result;
 }
 
@@ -906,7 +904,6 @@ int ternd_control_start(struct ternd *t)
 {
 	int err;
 
-	ctl.node = t;
 	ctl.live = t->settings;
 	ctl.msg_out = calloc(t->worker_count, sizeof(*ctl.msg_out));
 	if (ctl.msg_out == NULL)

@@ -84,7 +84,6 @@ void ternd_publish(struct ternd_worker *w)
 	memcpy(p->worker.rejected, w->rejected, sizeof(w->rejected));
 	memcpy(p->worker.tx_failed, w->tx_failed, sizeof(w->tx_failed));
 	p->worker.fetch_slots_full = w->fetch_slots_full;
-	p->worker.settings_applied = w->settings_applied;
 	atomic_store_explicit(&p->seq, seq + 2, memory_order_release);
 }
 
