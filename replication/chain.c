@@ -445,6 +445,22 @@ static bool from_ok(struct tern_chain *c, uint32_t epoch, uint16_t from,
 	return true;
 }
 
+/* Behind the head: remember whose batch this is, for the day this replica
+ * is made head and the producer retries it here. */
+static void learn_producer(struct tern_chain *c, uint64_t base, uint32_t count,
+			   const void *batch, uint32_t len)
+{
+	uint64_t id, sequence;
+	struct producer *p;
+
+	if (c->ops->batch_producer == NULL ||
+	    !c->ops->batch_producer(c->ctx, batch, len, &id, &sequence))
+		return;
+	p = producer_find(c, id, true);
+	if (!p->in_use || sequence > p->last_sequence)
+		producer_record(c, p, sequence, base, count);
+}
+
 static void accept_append(struct tern_chain *c, uint64_t base, uint32_t count,
 			  const void *batch, uint32_t len, uint64_t now_ns)
 {
@@ -458,6 +474,7 @@ static void accept_append(struct tern_chain *c, uint64_t base, uint32_t count,
 		return;
 	c->log_end += count;
 	c->counters.appended++;
+	learn_producer(c, base, count, batch, len);
 	if (forwarding) {
 		bool pushed = sent_push(c, base, count, batch, len, now_ns);
 
@@ -518,6 +535,20 @@ void tern_chain_on_ack(struct tern_chain *c, uint16_t from, uint32_t epoch,
 	update_ack(c);
 }
 
+/* Resend every Sent-list batch that ends beyond offset end. */
+static void resend_beyond(struct tern_chain *c, uint64_t end, uint64_t now_ns)
+{
+	for (uint32_t i = 0; i < c->sent_count; i++) {
+		struct sent_entry *e = sent_at(c, i);
+
+		if (e->base + e->count <= end)
+			continue;
+		e->sent_ns = now_ns;
+		forward(c, e, now_ns);
+		c->counters.retransmitted++;
+	}
+}
+
 void tern_chain_on_nack(struct tern_chain *c, uint16_t from, uint32_t epoch,
 			uint64_t log_end, uint64_t now_ns)
 {
@@ -529,15 +560,7 @@ void tern_chain_on_nack(struct tern_chain *c, uint16_t from, uint32_t epoch,
 		return;
 	}
 	c->counters.nacks_received++;
-	for (uint32_t i = 0; i < c->sent_count; i++) {
-		struct sent_entry *e = sent_at(c, i);
-
-		if (e->base + e->count <= log_end)
-			continue;
-		e->sent_ns = now_ns;
-		forward(c, e, now_ns);
-		c->counters.retransmitted++;
-	}
+	resend_beyond(c, log_end, now_ns);
 }
 
 void tern_chain_on_commit(struct tern_chain *c, uint16_t from, uint32_t epoch,
@@ -656,6 +679,77 @@ int tern_chain_set_timers(struct tern_chain *c, uint64_t retransmit_ns,
 		return -EINVAL;
 	c->cfg.retransmit_ns = retransmit_ns;
 	c->cfg.commit_idle_ns = commit_idle_ns;
+	return 0;
+}
+
+/* ---- reconfiguration ------------------------------------------------------
+ */
+
+/* Left out of the chain: its producers go elsewhere, it forwards nothing. */
+static void leave_chain(struct tern_chain *c)
+{
+	while (c->pending_count > 0) {
+		struct pending_reply *p = &c->pending[c->pending_head];
+
+		reply(c, p->client, TERN_PRODUCE_NOT_HEAD, p->producer_id,
+		      p->sequence);
+		c->pending_head = (c->pending_head + 1) % c->cfg.window_batches;
+		c->pending_count--;
+	}
+	c->sent_count = 0;
+}
+
+/* The successor was removed; the new one (or none: this replica is the tail
+ * now) was behind it, so it holds durably all the removed one acknowledged
+ * (its ack was the minimum of its own and the new successor's): downstream
+ * stays, and whatever of the Sent list it lacks is resent. */
+static void successor_changed(struct tern_chain *c, uint64_t now_ns)
+{
+	if (c->successor == TERN_CHAIN_NODE_NONE) {
+		c->sent_count = 0;
+		return;
+	}
+	c->downstream_commit = 0;
+	c->commit_sent = 0;
+	resend_beyond(c, c->downstream, now_ns);
+}
+
+static void predecessor_changed(struct tern_chain *c, uint64_t now_ns)
+{
+	if (c->predecessor == TERN_CHAIN_NODE_NONE)
+		return; /* head now: update_ack makes its ack the commit */
+	c->last_nack_end = UINT64_MAX;
+	nack(c, now_ns); /* where to resume, before its first resend */
+}
+
+int tern_chain_reconfigure(struct tern_chain *c, uint32_t epoch,
+			   const uint16_t *nodes, uint8_t length,
+			   uint64_t now_ns)
+{
+	struct tern_chain_config cfg = c->cfg;
+	uint16_t predecessor = c->predecessor, successor = c->successor;
+
+	if (epoch <= c->cfg.epoch)
+		return -ESTALE;
+	if (length == 0 || length > TERN_CHAIN_LEN_MAX)
+		return -EINVAL;
+	cfg.epoch = epoch;
+	cfg.length = length;
+	memcpy(cfg.nodes, nodes, sizeof(*nodes) * length);
+	if (!config_ok(&cfg))
+		return -EINVAL;
+	c->cfg = cfg;
+	place(c);
+	c->acked_sent = 0; /* acks of the old epoch were refused */
+	if (c->role == TERN_CHAIN_NOT_MEMBER) {
+		leave_chain(c);
+		return 0;
+	}
+	if (c->successor != successor)
+		successor_changed(c, now_ns);
+	if (c->predecessor != predecessor)
+		predecessor_changed(c, now_ns);
+	update_ack(c);
 	return 0;
 }
 

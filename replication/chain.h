@@ -128,6 +128,13 @@ struct tern_chain_ops {
 	 * other bytes there. NULL: always true. */
 	bool (*holds)(void *ctx, uint64_t base, uint32_t count,
 		      const void *batch, uint32_t len);
+	/* Optional. The producer id and sequence a batch carries: false when
+	 * it does not tell. Replicas behind the head remember the producers
+	 * of the batches they append, so that one of them made head by a
+	 * reconfiguration knows which retries it already holds. NULL: a
+	 * new head answers such a producer as one it does not know. */
+	bool (*batch_producer)(void *ctx, const void *batch, uint32_t len,
+			       uint64_t *producer_id, uint64_t *sequence);
 };
 
 struct tern_chain_counters {
@@ -165,6 +172,27 @@ struct tern_chain *tern_chain_init(void *mem,
  */
 int tern_chain_set_timers(struct tern_chain *c, uint64_t retransmit_ns,
 			  uint64_t commit_idle_ns);
+
+/*
+ * A new membership for the chain, in a later epoch (reconfiguration, van
+ * Renesse and Schneider section 3): nodes (head first, length of them)
+ * become the chain from now on, and frames of any other epoch are refused.
+ * The new chain must keep the survivors' order; a replica whose
+ * neighbours change
+ *   - made head (its head was removed): sequences producers from its log
+ *     end and knows their retries from the batches it holds;
+ *   - made tail (its successor was removed): acknowledges what its own log
+ *     holds durably, which lets the head commit its whole log;
+ *   - given a new successor (a middle was removed): resends its Sent list
+ *     to it at once; the new successor answers a gap with NACK;
+ *   - given a new predecessor: reports its log end to it (NACK) and its ack;
+ *   - left out: answers its pending producers NOT_HEAD and goes quiet.
+ * 0, -ESTALE for an epoch not above the current one (nothing changes),
+ * -EINVAL for a bad chain.
+ */
+int tern_chain_reconfigure(struct tern_chain *c, uint32_t epoch,
+			   const uint16_t *nodes, uint8_t length,
+			   uint64_t now_ns);
 
 /* Events. now_ns is the binding's monotonic clock. */
 void tern_chain_on_produce(struct tern_chain *c, uint64_t client,

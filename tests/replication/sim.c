@@ -16,7 +16,13 @@
  *   - the clock: tern_chain_on_timer runs for each replica every step, or
  *     in some runs at random steps (a late or coarse timer);
  *   - crashes: in some runs the tail crashes and restarts from its disk,
- *     which tears off batches not yet durable.
+ *     which tears off batches not yet durable;
+ *   - removals (seeds from TERN_SIM_RECONFIG_SEEDS on): a replica, head,
+ *     middle or tail, dies for good (it takes and sends nothing more; what
+ *     it sent is still in flight), and the coordinator's new map without
+ *     it, one epoch later, reaches each survivor at its own random step
+ *     (tern_chain_reconfigure); a second death can come before the first
+ *     map reached everyone. At least one replica survives.
  * Producers keep a window of at most 5 batches in flight, or of 6 to 32
  * for seeds from TERN_SIM_WIDE_SEEDS on (the head remembers at least that
  * many recent sequences per producer), retry on timeout with the
@@ -45,10 +51,17 @@
  * Everything comes from the seed: the configuration, the faults, the
  * order. Nothing reads the wall clock, and the run owns all its memory.
  *
- * Not simulated: crashes of the head or a middle replica (one that lost
- * what its successor holds breaks the prefix property until a new epoch:
- * reconfiguration is a later issue), and more producers than the head's
- * table holds.
+ * With removals, producers send to the head of the coordinator's newest
+ * map whenever they resend (a client asking METADATA after a timeout or a
+ * NOT_HEAD); the checks use each replica's own view of its chain (the
+ * prefix property against its own predecessor, OK only for batches every
+ * member of the answering head's chain holds durably), the bounds over the
+ * live replicas, and the history checker the survivors' logs.
+ *
+ * Not simulated: a crash that loses a head's or a middle's suffix and
+ * restarts it (rejoining means truncating it first), tail crashes in runs
+ * with removals (a restarted replica has forgotten its producers), and
+ * more producers than the head's table holds.
  */
 #include "sim.h"
 
@@ -124,6 +137,8 @@ struct replica {
 	uint64_t end;		/* offset after the last batch */
 	uint64_t durable_end;	/* last value given to on_durable */
 	uint64_t seen_log_end, seen_durable_end, seen_commit;
+	bool dead;		/* removed for good */
+	uint64_t reconfig_step; /* when the newest map reaches it; 0: none */
 };
 
 enum batch_state {
@@ -157,7 +172,16 @@ struct sim_config {
 	uint32_t timer_permille; /* chance a replica's timer fires a step */
 	uint32_t disk_delay_steps_max;
 	uint32_t fault_steps;
+	uint32_t kill_permille; /* deaths per step, per mille */
+	uint32_t map_delay_steps_max;
 	struct tern_chain_config chain;
+};
+
+/* The coordinator's newest map: replica indexes, head first. */
+struct chain_map {
+	uint32_t epoch;
+	uint32_t length;
+	uint16_t members[REPLICAS_MAX];
 };
 
 struct sim {
@@ -171,6 +195,9 @@ struct sim {
 	struct tern_chain_ops ops;
 	struct replica replicas[REPLICAS_MAX];
 	struct producer producers[PRODUCERS_MAX];
+	uint16_t producer_target[PRODUCERS_MAX]; /* the head it believes */
+	struct chain_map map;
+	uint64_t kills;
 	struct msg msgs[MESSAGES_MAX];
 	uint32_t msg_count;
 	uint64_t actions; /* ops calls, to prove garbage caused none */
@@ -277,14 +304,46 @@ static void send_to_node(struct replica *r, struct msg *m, uint16_t to)
 
 /* ---- the disk ----------------------------------------------------------- */
 
-static uint64_t min_durable(const struct sim *s)
+/* The least durable end among the members of r's chain as r sees it. */
+static uint64_t min_durable(const struct replica *r)
+{
+	const struct tern_chain_config *cc = &r->chain_cfg;
+	uint64_t min = UINT64_MAX;
+
+	for (uint32_t k = 0; k < cc->length; k++) {
+		const struct replica *m =
+			&r->sim->replicas[cc->nodes[k] - NODE_BASE];
+
+		if (m->durable_end < min)
+			min = m->durable_end;
+	}
+	return min;
+}
+
+static uint64_t min_durable_living(const struct sim *s)
 {
 	uint64_t min = UINT64_MAX;
 
 	for (uint32_t i = 0; i < s->cfg.length; i++)
-		if (s->replicas[i].durable_end < min)
+		if (!s->replicas[i].dead && s->replicas[i].durable_end < min)
 			min = s->replicas[i].durable_end;
 	return min;
+}
+
+static const struct replica *head_of(const struct sim *s)
+{
+	return &s->replicas[s->map.members[0]];
+}
+
+/* r's predecessor in its own view of the chain, or NULL for a head. */
+static const struct replica *predecessor_of(const struct replica *r)
+{
+	const struct tern_chain_config *cc = &r->chain_cfg;
+
+	for (uint32_t k = 1; k < cc->length; k++)
+		if (cc->nodes[k] == NODE_BASE + r->index)
+			return &r->sim->replicas[cc->nodes[k - 1] - NODE_BASE];
+	return NULL;
 }
 
 static void disk_report(struct replica *r)
@@ -331,8 +390,8 @@ static int op_append(void *ctx, uint64_t base, uint32_t count,
 		     (unsigned)r->index, count, len);
 		return -EINVAL;
 	}
-	if (r->index > 0) {
-		const struct replica *pred = &s->replicas[r->index - 1];
+	if (predecessor_of(r) != NULL) {
+		const struct replica *pred = predecessor_of(r);
 		const struct disk_batch *p = &pred->log[r->batch_count];
 
 		if (r->batch_count >= pred->batch_count || p->base != base ||
@@ -437,13 +496,13 @@ static void op_reply_produce(void *ctx, uint64_t client,
 		fail(s, "reply to unknown client %" PRIu64, client);
 		return;
 	}
-	if (status == TERN_PRODUCE_OK && base + count > min_durable(s)) {
+	if (status == TERN_PRODUCE_OK && base + count > min_durable(r)) {
 		fail(s,
 		     "producer %" PRIu64 " sequence %" PRIu64
 		     " answered OK for [%" PRIu64 ", %" PRIu64
 		     ") while only [0, %" PRIu64
 		     ") is durable on every replica",
-		     producer_id, sequence, base, base + count, min_durable(s));
+		     producer_id, sequence, base, base + count, min_durable(r));
 		return;
 	}
 	m.from = (uint16_t)(client % PRODUCERS_MAX);
@@ -457,11 +516,11 @@ static void op_committed(void *ctx, uint64_t commit)
 	struct replica *r = ctx;
 
 	r->sim->actions++;
-	if (commit > min_durable(r->sim))
+	if (commit > min_durable(r))
 		fail(r->sim,
 		     "replica %u learned commit %" PRIu64
 		     " but only [0, %" PRIu64 ") is durable everywhere",
-		     (unsigned)r->index, commit, min_durable(r->sim));
+		     (unsigned)r->index, commit, min_durable(r));
 }
 
 /* ---- producers ---------------------------------------------------------- */
@@ -472,7 +531,7 @@ static void produce_send(struct sim *s, uint32_t pi, uint32_t seq)
 	struct producer_batch *b = &p->batches[seq];
 	struct msg m = { .type = MSG_PRODUCE,
 			 .from = (uint16_t)pi,
-			 .to = 0,
+			 .to = s->producer_target[pi],
 			 .sequence = seq,
 			 .value = s->step,
 			 .count = b->count,
@@ -498,8 +557,11 @@ static void producers_tick(struct sim *s)
 			p->low++;
 		for (uint32_t q = p->low; q < p->next; q++)
 			if (p->batches[q].state == BATCH_IN_FLIGHT &&
-			    p->batches[q].deadline_step <= s->step)
+			    p->batches[q].deadline_step <= s->step) {
+				/* a timeout: ask where the head is now */
+				s->producer_target[pi] = s->map.members[0];
 				produce_send(s, pi, q);
+			}
 		if (p->next < s->cfg.sequences &&
 		    p->next - p->low < s->cfg.window &&
 		    chance(s, s->cfg.send_permille))
@@ -557,6 +619,8 @@ static void producer_on_reply(struct sim *s, const struct msg *m)
 			return;
 		}
 		s->stats.busy += m->status == TERN_PRODUCE_BUSY;
+		if (m->status == TERN_PRODUCE_NOT_HEAD)
+			s->producer_target[m->to] = s->map.members[0];
 		b->deadline_step = s->step + 1 + below(s, 8);
 		if (m->status != TERN_PRODUCE_OUT_OF_ORDER)
 			return;
@@ -604,6 +668,8 @@ static void deliver(struct sim *s, const struct msg *m)
 		return;
 	}
 	r = &s->replicas[m->to];
+	if (r->dead)
+		return;
 	switch (m->type) {
 	case MSG_APPEND:
 		tern_chain_on_append(r->chain, m->from, m->epoch, m->base,
@@ -670,6 +736,16 @@ static void snap(const struct replica *r, struct snapshot *out)
 	};
 }
 
+static uint16_t successor_node(const struct replica *r)
+{
+	const struct tern_chain_config *cc = &r->chain_cfg;
+
+	for (uint32_t k = 0; k + 1 < cc->length; k++)
+		if (cc->nodes[k] == NODE_BASE + r->index)
+			return cc->nodes[k + 1];
+	return NODE_STRANGER;
+}
+
 static void inject_garbage(struct sim *s)
 {
 	static const char *const kinds[] = {
@@ -683,14 +759,17 @@ static void inject_garbage(struct sim *s)
 		"stale-epoch ACK",
 		"oversized PRODUCE from an unknown producer",
 	};
-	uint32_t t = below(s, s->cfg.length);
+	uint32_t t = s->map.members[below(s, s->map.length)];
 	struct replica *r = &s->replicas[t];
-	uint16_t pred = t > 0 ? (uint16_t)(NODE_BASE + t - 1) : NODE_STRANGER;
-	uint16_t succ = t + 1 < s->cfg.length ? (uint16_t)(NODE_BASE + t + 1)
-					      : NODE_STRANGER;
+	uint32_t epoch = r->chain_cfg.epoch;
+	const struct replica *before_r = predecessor_of(r);
+	uint16_t pred = before_r != NULL
+				? (uint16_t)(NODE_BASE + before_r->index)
+				: NODE_STRANGER;
+	uint16_t succ = successor_node(r);
 	uint16_t other =
 		chance(s, 500) ? NODE_STRANGER : (uint16_t)(NODE_BASE + t);
-	uint32_t stale = chance(s, 500) ? EPOCH - 1 : EPOCH + 1;
+	uint32_t stale = chance(s, 500) ? epoch - 1 : epoch + 1;
 	uint32_t kind = below(s, 9);
 	uint64_t actions_expected = 0;
 	uint64_t end = tern_chain_log_end(r->chain);
@@ -708,22 +787,22 @@ static void inject_garbage(struct sim *s)
 				     junk, BATCH_LEN_MIN, now);
 		break;
 	case 1:
-		tern_chain_on_append(r->chain, other, EPOCH, end, 1, end + 5,
+		tern_chain_on_append(r->chain, other, epoch, end, 1, end + 5,
 				     junk, BATCH_LEN_MIN, now);
 		break;
 	case 2:
-		tern_chain_on_ack(r->chain, succ, EPOCH,
+		tern_chain_on_ack(r->chain, succ, epoch,
 				  end + 1 + below(s, 100), end + 9);
 		break;
 	case 3:
-		tern_chain_on_nack(r->chain, succ, EPOCH,
+		tern_chain_on_nack(r->chain, succ, epoch,
 				   end + 1 + below(s, 100), now);
 		break;
 	case 4:
-		tern_chain_on_commit(r->chain, other, EPOCH, end + 7);
+		tern_chain_on_commit(r->chain, other, epoch, end + 7);
 		break;
 	case 5:
-		tern_chain_on_ack(r->chain, other, EPOCH, end, end);
+		tern_chain_on_ack(r->chain, other, epoch, end, end);
 		break;
 	case 6:
 		tern_chain_on_commit(r->chain, pred, stale, end);
@@ -770,7 +849,7 @@ static void inject_garbage(struct sim *s)
  */
 static void crash_tail(struct sim *s)
 {
-	struct replica *r = &s->replicas[s->cfg.length - 1];
+	struct replica *r = &s->replicas[s->map.members[s->map.length - 1]];
 	uint32_t keep = r->durable_count +
 			below(s, r->batch_count - r->durable_count + 1);
 	int err = 0;
@@ -790,11 +869,77 @@ static void crash_tail(struct sim *s)
 	r->seen_commit = 0;
 }
 
+/* ---- removals ------------------------------------------------------------ */
+
+/* A living replica dies for good; the coordinator maps the chain without
+ * it, one epoch later, and the map reaches each survivor in its own time. */
+static void kill_one(struct sim *s)
+{
+	uint32_t k = below(s, s->map.length);
+	uint16_t victim = s->map.members[k];
+
+	s->replicas[victim].dead = true;
+	s->replicas[victim].reconfig_step = 0;
+	s->kills++;
+	memmove(&s->map.members[k], &s->map.members[k + 1],
+		sizeof(s->map.members[0]) * (s->map.length - k - 1));
+	s->map.length--;
+	s->map.epoch++;
+	for (uint32_t i = 0; i < s->map.length; i++)
+		s->replicas[s->map.members[i]].reconfig_step =
+			s->step + 1 + below(s, s->cfg.map_delay_steps_max + 1);
+}
+
+static void map_arrives(struct sim *s, struct replica *r)
+{
+	uint16_t nodes[REPLICAS_MAX];
+	int err;
+
+	r->reconfig_step = 0;
+	for (uint32_t i = 0; i < s->map.length; i++)
+		nodes[i] = (uint16_t)(NODE_BASE + s->map.members[i]);
+	/* The checks in the ops judge by the view it is moving to. */
+	r->chain_cfg.epoch = s->map.epoch;
+	r->chain_cfg.length = (uint8_t)s->map.length;
+	memcpy(r->chain_cfg.nodes, nodes, sizeof(nodes[0]) * s->map.length);
+	err = tern_chain_reconfigure(r->chain, s->map.epoch, nodes,
+				     (uint8_t)s->map.length, s->step * STEP_NS);
+	if (err != 0) {
+		fail(s, "replica %u refused the map of epoch %" PRIu32 ": %d",
+		     (unsigned)r->index, s->map.epoch, err);
+		return;
+	}
+	/* A map of an older epoch changes nothing. */
+	if (tern_chain_reconfigure(r->chain, s->map.epoch - 1, nodes,
+				   (uint8_t)s->map.length,
+				   s->step * STEP_NS) != -ESTALE)
+		fail(s, "replica %u took an older map", (unsigned)r->index);
+}
+
+static void reconfigure_due(struct sim *s)
+{
+	for (uint32_t i = 0; i < s->map.length && !s->failed; i++) {
+		struct replica *r = &s->replicas[s->map.members[i]];
+
+		if (r->reconfig_step != 0 && r->reconfig_step <= s->step)
+			map_arrives(s, r);
+	}
+}
+
+static bool map_settled(const struct sim *s)
+{
+	for (uint32_t i = 0; i < s->map.length; i++)
+		if (s->replicas[s->map.members[i]].reconfig_step != 0)
+			return false;
+	return true;
+}
+
 /* ---- reads -------------------------------------------------------------- */
 
 static void random_fetch(struct sim *s)
 {
-	uint32_t ri = below(s, s->cfg.length);
+	uint32_t ri = s->map.members[below(s, s->map.length)];
+	uint32_t tail = s->map.members[s->map.length - 1];
 	struct replica *r = &s->replicas[ri];
 	uint32_t first = below(s, r->batch_count + 1);
 	uint64_t offset = first < r->batch_count ? r->log[first].base : r->end;
@@ -802,9 +947,9 @@ static void random_fetch(struct sim *s)
 	uint32_t n = 0;
 	int rc = tern_chain_read_check(r->chain, offset);
 
-	if (rc == -EXDEV && ri + 1 < s->cfg.length) {
+	if (rc == -EXDEV && ri != tail) {
 		/* Not known committed here: ask the tail, as a client would. */
-		ri = s->cfg.length - 1;
+		ri = tail;
 		r = &s->replicas[ri];
 		first = first < r->batch_count ? first : r->batch_count;
 		offset = first < r->batch_count ? r->log[first].base : r->end;
@@ -835,21 +980,27 @@ static void random_fetch(struct sim *s)
 	}
 	s->stats.reads++;
 	tern_history_fetch(s->history, (uint16_t)ri, offset,
-			   tern_chain_commit(s->replicas[0].chain), out, n);
+			   tern_chain_commit(head_of(s)->chain), out, n);
 }
 
 /* ---- invariants at every step ------------------------------------------- */
 
 static void check_step(struct sim *s)
 {
-	uint64_t durable = min_durable(s);
+	uint64_t durable = min_durable_living(s);
 
 	for (uint32_t i = 0; i < s->cfg.length && !s->failed; i++) {
 		struct replica *r = &s->replicas[i];
-		uint64_t log_end = tern_chain_log_end(r->chain);
-		uint64_t durable_end = tern_chain_durable_end(r->chain);
-		uint64_t commit = tern_chain_commit(r->chain);
+		const struct replica *pred = predecessor_of(r);
+		uint64_t log_end;
+		uint64_t durable_end;
+		uint64_t commit;
 
+		if (r->dead)
+			continue;
+		log_end = tern_chain_log_end(r->chain);
+		durable_end = tern_chain_durable_end(r->chain);
+		commit = tern_chain_commit(r->chain);
 		if (log_end != r->end || durable_end != r->durable_end)
 			fail(s,
 			     "replica %u reports log_end %" PRIu64
@@ -871,11 +1022,11 @@ static void check_step(struct sim *s)
 			     " beyond the durable end %" PRIu64
 			     " of some replica",
 			     i, commit, durable);
-		else if (i > 0 && r->end > s->replicas[i - 1].end)
+		else if (pred != NULL && !pred->dead && r->end > pred->end)
 			fail(s,
 			     "prefix property: replica %u ends at %" PRIu64
 			     " beyond its predecessor's %" PRIu64,
-			     i, r->end, s->replicas[i - 1].end);
+			     i, r->end, pred->end);
 		else if (tern_chain_window_used(r->chain) >
 			 s->cfg.chain.window_batches)
 			fail(s, "replica %u window over its bound", i);
@@ -887,15 +1038,15 @@ static void check_step(struct sim *s)
 
 static bool quiesced(const struct sim *s)
 {
-	uint64_t commit = tern_chain_commit(s->replicas[0].chain);
+	uint64_t commit = tern_chain_commit(head_of(s)->chain);
 
-	if (s->msg_count > 0)
+	if (s->msg_count > 0 || !map_settled(s))
 		return false;
 	for (uint32_t pi = 0; pi < s->cfg.producers; pi++)
 		if (s->producers[pi].low < s->cfg.sequences)
 			return false;
-	for (uint32_t i = 0; i < s->cfg.length; i++) {
-		const struct replica *r = &s->replicas[i];
+	for (uint32_t k = 0; k < s->map.length; k++) {
+		const struct replica *r = &s->replicas[s->map.members[k]];
 
 		if (r->end != commit || r->durable_end != commit ||
 		    tern_chain_commit(r->chain) != commit ||
@@ -914,9 +1065,10 @@ static void describe_stuck(struct sim *s)
 		const struct replica *r = &s->replicas[i];
 
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
-			      " [r%" PRIu32 " end %" PRIu64 " durable %" PRIu64
-			      " commit %" PRIu64 " window %" PRIu32 "]",
-			      i, r->end, r->durable_end,
+			      " [r%" PRIu32 "%s end %" PRIu64
+			      " durable %" PRIu64 " commit %" PRIu64
+			      " window %" PRIu32 "]",
+			      i, r->dead ? " dead" : "", r->end, r->durable_end,
 			      tern_chain_commit(r->chain),
 			      tern_chain_window_used(r->chain));
 	}
@@ -976,6 +1128,23 @@ static void configure(struct sim *s, uint64_t seed)
 		c->chain.producer_window =
 			between(s, c->window, 2 * PRODUCER_WINDOW_WIDE_MAX);
 	}
+	if (seed >= TERN_SIM_RECONFIG_SEEDS) {
+		c->kill_permille = between(s, 1, 6);
+		c->map_delay_steps_max = between(s, 0, 200);
+		c->crash_permille = 0;
+	}
+}
+
+/* Batches start with their producer id and sequence (see setup). */
+static bool op_batch_producer(void *ctx, const void *batch, uint32_t len,
+			      uint64_t *producer_id, uint64_t *sequence)
+{
+	(void)ctx;
+	if (len < BATCH_LEN_MIN)
+		return false;
+	memcpy(producer_id, batch, 8);
+	memcpy(sequence, (const uint8_t *)batch + 8, 8);
+	return true;
 }
 
 static int setup(struct sim *s)
@@ -988,7 +1157,12 @@ static int setup(struct sim *s)
 		.send_commit = op_send_commit,
 		.reply_produce = op_reply_produce,
 		.committed = op_committed,
+		.batch_producer = op_batch_producer,
 	};
+	s->map.epoch = EPOCH;
+	s->map.length = s->cfg.length;
+	for (uint32_t i = 0; i < s->cfg.length; i++)
+		s->map.members[i] = (uint16_t)i;
 	for (uint32_t i = 0; i < s->cfg.length; i++) {
 		struct replica *r = &s->replicas[i];
 		struct tern_chain_config cc = s->cfg.chain;
@@ -1044,7 +1218,10 @@ static void final_check(struct sim *s)
 		return;
 	}
 	for (uint32_t i = 0; i < s->cfg.length; i++) {
-		const struct replica *r = &s->replicas[i];
+		/* A dead replica's log was left behind (a rejoin truncates
+		 * it); what reads saw there must be in the head's. */
+		const struct replica *r =
+			s->replicas[i].dead ? head_of(s) : &s->replicas[i];
 		struct tern_history_batch *b = batches + i * LOG_BATCHES_MAX;
 
 		for (uint32_t k = 0; k < r->batch_count; k++)
@@ -1068,15 +1245,16 @@ static void print_config(const struct sim *s, uint64_t seed)
 	       "x%" PRIu32 " window=%" PRIu32 " %s chain_window=%" PRIu32
 	       "/%" PRIu32 "B retransmit=%" PRIu64 "us drop=%" PRIu32
 	       " dup=%" PRIu32 " delay=%" PRIu32 "(<=%" PRIu32
-	       ") garbage=%" PRIu32 " crash=%" PRIu32 " fault_steps=%" PRIu32
-	       "\n",
+	       ") garbage=%" PRIu32 " crash=%" PRIu32 " kill=%" PRIu32
+	       " map_delay<=%" PRIu32 " fault_steps=%" PRIu32 "\n",
 	       seed, c->length, c->producers, c->sequences, c->window,
 	       c->chain.durability == TERN_CHAIN_DURABILITY_MEMORY ? "memory"
 								   : "disk",
 	       c->chain.window_batches, c->chain.window_bytes,
 	       c->chain.retransmit_ns / 1000, c->drop_permille,
 	       c->duplicate_permille, c->delay_permille, c->delay_steps_max,
-	       c->garbage_permille, c->crash_permille, c->fault_steps);
+	       c->garbage_permille, c->crash_permille, c->kill_permille,
+	       c->map_delay_steps_max, c->fault_steps);
 }
 
 int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
@@ -1103,7 +1281,10 @@ int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 		s->faults = s->step < s->cfg.fault_steps;
 		producers_tick(s);
 		deliver_due(s);
+		reconfigure_due(s);
 		for (uint32_t i = 0; i < s->cfg.length && !s->failed; i++) {
+			if (s->replicas[i].dead)
+				continue;
 			disk_report(&s->replicas[i]);
 			if (chance(s, s->cfg.timer_permille))
 				tern_chain_on_timer(s->replicas[i].chain,
@@ -1114,6 +1295,9 @@ int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 		if (s->faults && s->cfg.length > 1 &&
 		    chance(s, s->cfg.crash_permille))
 			crash_tail(s);
+		if (s->faults && s->map.length > 1 &&
+		    chance(s, s->cfg.kill_permille))
+			kill_one(s);
 		if (chance(s, s->cfg.fetch_permille))
 			random_fetch(s);
 		check_step(s);
@@ -1129,6 +1313,7 @@ int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 			tern_chain_counters(s->replicas[i].chain)
 				->retransmitted;
 	s->stats.length = s->cfg.length;
+	s->stats.kills = s->kills;
 	s->stats.producers = s->cfg.producers;
 	s->stats.steps = s->step;
 	if (stats != NULL)

@@ -25,6 +25,7 @@ struct tern_sim_stats {
 	uint64_t duplicated;	/* messages the network duplicated */
 	uint64_t garbage;	/* stale or malformed events injected */
 	uint64_t crashes;	/* tail crashes and restarts */
+	uint64_t kills;		/* replicas removed for good */
 	uint64_t reads;		/* fetches served */
 	uint64_t busy;		/* BUSY answers producers retried */
 	uint64_t retransmitted; /* Sent-list resends over all replicas */
@@ -32,6 +33,8 @@ struct tern_sim_stats {
 
 /* Seeds from here on give producers windows wider than 5 batches. */
 #define TERN_SIM_WIDE_SEEDS ((uint64_t)1 << 40)
+/* Seeds from here on also kill replicas and reconfigure their chains. */
+#define TERN_SIM_RECONFIG_SEEDS ((uint64_t)2 << 40)
 
 int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 		 char *why, size_t why_len);

@@ -113,7 +113,7 @@ static struct tern_chain *tail(struct fake *f, struct tern_chain_ops *ops,
 
 	*ops = (struct tern_chain_ops){ f_append,    f_send_append, f_send_ack,
 					f_send_nack, f_send_commit, f_reply,
-					f_committed, f_holds };
+					f_committed, f_holds,	    NULL };
 	*mem = aligned_alloc(8, (tern_chain_size(&cfg) + 7) & ~(size_t)7);
 	c = tern_chain_init(*mem, &cfg, ops, f, 0, 0, &err);
 	assert_non_null(c);
@@ -212,6 +212,37 @@ static void test_set_timers(void **state)
 	free(mem);
 }
 
+/* The tail of 0 -> 1 made head and tail when node 0 is removed: it takes
+ * produces at its log end; a map of an older epoch, or one that is not a
+ * chain, changes nothing; frames of the old epoch are refused. */
+static void test_reconfigure_head_removed(void **state)
+{
+	struct fake f = { .holds = true };
+	struct tern_chain_ops ops;
+	uint8_t batch[64] = { 0 };
+	const uint16_t alone[] = { 1 }, twice[] = { 1, 1 };
+	void *mem;
+	struct tern_chain *c = tail(&f, &ops, &mem);
+
+	(void)state;
+	assert_int_equal(tern_chain_reconfigure(c, 1, alone, 1, 3), -ESTALE);
+	assert_int_equal(tern_chain_reconfigure(c, 2, twice, 2, 3), -EINVAL);
+	assert_int_equal(tern_chain_reconfigure(c, 2, alone, 0, 3), -EINVAL);
+	assert_int_equal(tern_chain_role(c), TERN_CHAIN_TAIL);
+	assert_int_equal(tern_chain_reconfigure(c, 2, alone, 1, 3), 0);
+	assert_int_equal(tern_chain_role(c), TERN_CHAIN_HEAD_AND_TAIL);
+	assert_int_equal(tern_chain_commit(c), 10); /* its whole durable log */
+	tern_chain_on_produce(c, 7, 42, 0, 3, batch, sizeof(batch), 4);
+	assert_int_equal(f.appends, 2);
+	assert_int_equal(tern_chain_log_end(c), 13);
+	tern_chain_on_append(c, 0, 1, 13, 1, 0, batch, sizeof(batch), 5);
+	assert_int_equal(
+		tern_chain_counters(c)->rejected[TERN_CHAIN_REJECT_STALE_EPOCH],
+		1);
+	assert_int_equal(tern_chain_reconfigure(c, 2, alone, 1, 6), -ESTALE);
+	free(mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_other_bytes_refused),
 		cmocka_unit_test(test_without_holds_acked_again),
 		cmocka_unit_test(test_set_timers),
+		cmocka_unit_test(test_reconfigure_head_removed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

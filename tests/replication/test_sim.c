@@ -6,7 +6,9 @@
  * backpressure and producer retries, for chains of 1, 2, 3 and 5 replicas
  * (sim.c says how). The regression seeds (bugs the simulator found) replay
  * first, then seeds 1..N, then N/4 seeds from TERN_SIM_WIDE_SEEDS whose
- * producers keep more than 5 batches in flight.
+ * producers keep more than 5 batches in flight, then N/4 seeds from
+ * TERN_SIM_RECONFIG_SEEDS in which replicas (head, middle or tail) die for
+ * good and the survivors are reconfigured into a shorter chain under load.
  *
  *   TERN_SIM_SEED=n     replay exactly run n, verbosely, and nothing else
  *   TERN_SIM_SEEDS=n    how many seeds to run (else argv[1], else 3000;
@@ -61,6 +63,7 @@ static void add(struct tern_sim_stats *total, const struct tern_sim_stats *st)
 	total->duplicated += st->duplicated;
 	total->garbage += st->garbage;
 	total->crashes += st->crashes;
+	total->kills += st->kills;
 	total->reads += st->reads;
 	total->busy += st->busy;
 	total->retransmitted += st->retransmitted;
@@ -73,8 +76,9 @@ static void print_stats(const struct tern_sim_stats *st)
 	       st->steps, st->batches, st->messages, st->dropped,
 	       st->duplicated);
 	printf("%" PRIu64 " garbage events, %" PRIu64 " tail crashes, %" PRIu64
-	       " reads, %" PRIu64 " busy, %" PRIu64 " retransmitted\n",
-	       st->garbage, st->crashes, st->reads, st->busy,
+	       " replicas removed, %" PRIu64 " reads, %" PRIu64
+	       " busy, %" PRIu64 " retransmitted\n",
+	       st->garbage, st->crashes, st->kills, st->reads, st->busy,
 	       st->retransmitted);
 }
 
@@ -109,6 +113,7 @@ static bool faults_happened(const struct tern_sim_stats *total)
 		{ "duplicated", total->duplicated },
 		{ "garbage", total->garbage },
 		{ "crashes", total->crashes },
+		{ "removals", total->kills },
 		{ "busy", total->busy },
 		{ "retransmitted", total->retransmitted },
 	};
@@ -152,11 +157,19 @@ int main(int argc, char **argv)
 		failed += run(TERN_SIM_WIDE_SEEDS + first + i, false, &total) !=
 			  0;
 	}
+	/* And as many with replicas dying and chains reconfigured. */
+	for (uint64_t i = 0; i < count / 4; i++) {
+		runs++;
+		failed += run(TERN_SIM_RECONFIG_SEEDS + first + i, false,
+			      &total) != 0;
+	}
 	printf("%" PRIu64 " runs (seeds %" PRIu64 "..%" PRIu64
-	       " and as many wide-window seeds / 4 from %" PRIu64
+	       ", a quarter as many wide-window seeds from %" PRIu64
+	       " and reconfiguration seeds from %" PRIu64
 	       ", after %zu regression seeds), %" PRIu64
 	       " failed, %.1f s cpu\n",
 	       runs, first, first + count - 1, TERN_SIM_WIDE_SEEDS + first,
+	       TERN_SIM_RECONFIG_SEEDS + first,
 	       sizeof(regression_seeds) / sizeof(regression_seeds[0]), failed,
 	       (double)(clock() - start) / CLOCKS_PER_SEC);
 	print_stats(&total);
