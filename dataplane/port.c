@@ -254,6 +254,13 @@ void tern_port_tx_prepare(struct rte_mbuf *m, uint32_t tx_csum)
 {
 	if (tx_csum == 0)
 		return;
+	/* Say what the frame is. A PMD that does the offload in software
+	 * (net_vhost when the guest did not negotiate GUEST_CSUM) sends a UDP
+	 * checksum that computes to 0 as 0xffff (RFC 768) only when the
+	 * packet type names UDP; otherwise it goes out as 0, "no checksum",
+	 * which Tern's parser drops, and so every identical resend. */
+	m->packet_type =
+		RTE_PTYPE_L2_ETHER | RTE_PTYPE_L3_IPV4 | RTE_PTYPE_L4_UDP;
 	m->l2_len = TERN_ETH_HDR_LEN;
 	m->l3_len = TERN_IPV4_HDR_LEN;
 	m->ol_flags |= RTE_MBUF_F_TX_IPV4;
