@@ -128,6 +128,13 @@ static int wait_link(const struct tern_port_config *cfg, struct tern_port *port)
 		if (rte_eth_link_get_nowait(port->port_id, &link) == 0 &&
 		    link.link_status == RTE_ETH_LINK_UP)
 			return 0;
+		if (waited >= cfg->link_wait_ms && cfg->relink) {
+			TERN_LOG(WARNING,
+				 "port %s: link still down after %u ms: going "
+				 "on, restarting it while it stays down",
+				 port->name, waited);
+			return 0;
+		}
 		if (waited >= cfg->link_wait_ms)
 			return -ETIMEDOUT;
 		nanosleep(&poll, NULL);
@@ -187,6 +194,15 @@ static int bring_up(const struct tern_port_config *cfg,
 		return ret;
 	memcpy(port->mac, mac.addr_bytes, TERN_ETH_ALEN);
 	ret = rte_eth_dev_start(port->port_id);
+	if (ret != 0 && cfg->relink) {
+		/* A memif client whose peer is down (a node that failed and
+		 * was removed): the worker starts it again once it can. */
+		TERN_LOG(WARNING,
+			 "port %s: cannot start yet (%s): is the peer down? "
+			 "trying again while it is",
+			 port->name, strerror(ret < 0 ? -ret : ret));
+		return 0;
+	}
 	if (ret != 0)
 		return ret;
 	port->started = true;
@@ -220,6 +236,12 @@ int tern_port_open(const struct tern_port_config *cfg, struct rte_mempool *pool,
 		TERN_LOG(ERR, "port %s: setup failed: %s", port->name,
 			 strerror(-ret));
 	return ret;
+}
+
+bool tern_port_connects_at_start(const char *device)
+{
+	return strncmp(device, "net_memif", 9) == 0 &&
+	       strstr(device, "role=client") != NULL;
 }
 
 int tern_port_relink(struct tern_port *port)

@@ -67,6 +67,10 @@ bool tern_port_link_up(const struct tern_port *port);
  * Nothing else may use the port meanwhile. 0 or a negative errno.
  */
 int tern_port_relink(struct tern_port *port);
+/* A memif client connects to its server only when its port starts: after
+ * the server restarted, only restarting the port brings the link back
+ * (the port config's relink). */
+bool tern_port_connects_at_start(const char *device);
 
 /* The TERN_CSUM_* RX bits for a received mbuf, from its offload flags. */
 static inline uint32_t tern_port_rx_csum(const struct rte_mbuf *m)

@@ -154,6 +154,10 @@ static unsigned tx_flush(struct tern_dp_worker *worker, uint16_t port_index)
 	uint16_t sent = 0;
 	uint64_t bytes = 0;
 
+	/* Not started (its peer is down): frames wait, up to the buffer;
+	 * more are refused (-ENOBUFS) until it starts. */
+	if (!worker->dp->ports[port_index].started)
+		return 0;
 	while (sent < buf->count) {
 		uint16_t n = rte_eth_tx_burst(port_id, (uint16_t)worker->index,
 					      buf->frames + sent,
@@ -410,6 +414,8 @@ static unsigned rx_port(struct tern_dp_worker *worker, uint16_t port_index)
 	const struct tern_dp *dp = worker->dp;
 	unsigned n = 0;
 
+	if (!dp->ports[port_index].started)
+		return 0; /* its peer is down: relink_ports starts it */
 	for (unsigned q = worker->index; q < dp->ports[port_index].queue_count;
 	     q += dp->worker_count)
 		n += rx_queue(worker, port_index, (uint16_t)q);

@@ -143,6 +143,7 @@ enum ternd_msg_kind {
 	TERND_MSG_SETTINGS,    /* take values */
 	TERND_MSG_TOPIC_OPEN,  /* open this node's replicas of topic */
 	TERND_MSG_TOPIC_CLOSE, /* close them (data stays on disk) */
+	TERND_MSG_TOPIC_REMAP, /* reconfigure them: topic's new epoch, chains */
 };
 
 struct ternd_msg {
@@ -233,6 +234,10 @@ int ternd_replicas_open(struct ternd *t, struct ternd_worker *w);
 int ternd_topic_open(struct ternd *t, struct ternd_worker *w,
 		     const struct tern_topic *topic);
 int ternd_topic_close(struct ternd_worker *w, const struct tern_topic *topic);
+/* Move the worker's replicas of topic to its new epoch and chains (a
+ * replica whose node was removed leaves its chain and keeps its log). */
+void ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
+		       const struct tern_topic *topic);
 /* Close the worker's logs (waiting for their I/O), on the thread that
  * drives its io context; then the rest. */
 void ternd_logs_close(struct ternd_worker *w);
@@ -277,6 +282,8 @@ int ternd_topics_start(struct ternd *t);
 json_t *ternd_cmd_topics(struct ternd *t);
 json_t *ternd_cmd_topic_create(struct ternd *t, json_t *req,
 			       struct tern_control_error *err);
+json_t *ternd_cmd_topic_remap(struct ternd *t, json_t *req,
+			      struct tern_control_error *err);
 json_t *ternd_cmd_topic_delete(struct ternd *t, json_t *req,
 			       struct tern_control_error *err);
 /* The topic of global partition g, for reports (control thread). */

@@ -201,6 +201,21 @@ static bool op_holds(void *ctx, uint64_t base, uint32_t count,
 	return held_count == count && held_crc == h.crc;
 }
 
+static bool op_batch_producer(void *ctx, const void *batch, uint32_t len,
+			      uint64_t *producer_id, uint64_t *sequence)
+{
+	struct ternd_replica *r = ctx;
+	struct tern_batch_header h;
+	enum tern_batch_error why;
+
+	if (tern_batch_peek(batch, len, &r->worker->node->limits, &h, &why) !=
+	    0)
+		return false;
+	*producer_id = h.producer_id;
+	*sequence = h.producer_seq;
+	return true;
+}
+
 static const struct tern_chain_ops chain_ops = {
 	.append = op_append,
 	.send_append = op_send_append,
@@ -211,6 +226,7 @@ static const struct tern_chain_ops chain_ops = {
 	/* no committed op: waiting fetches look at the commit index on the
 	 * next poll */
 	.holds = op_holds,
+	.batch_producer = op_batch_producer,
 };
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -403,12 +419,13 @@ static void chain_config(const struct ternd *t, const struct tern_topic *topic,
 			 uint32_t g, struct tern_chain_config *cfg)
 {
 	const struct ternd_options *o = &t->opts;
+	int length;
 
 	*cfg = (struct tern_chain_config){
 		.partition = g,
 		.epoch = topic->epoch,
 		.self = t->self,
-		.length = (uint8_t)topic->replication,
+		.length = 0, /* below */
 		.durability = chain_durability(topic->durability),
 		.window_batches = o->window_batches,
 		.window_bytes = o->window_bytes,
@@ -417,8 +434,9 @@ static void chain_config(const struct ternd *t, const struct tern_topic *topic,
 		.retransmit_ns = o->retransmit_ns,
 		.commit_idle_ns = o->commit_idle_ns,
 	};
-	(void)tern_topic_chain(topic, t->cluster.node_count, g, cfg->nodes,
-			       TERN_CHAIN_LEN_MAX);
+	length = tern_topic_chain(topic, t->cluster.node_count, g, cfg->nodes,
+				  TERN_CHAIN_LEN_MAX);
+	cfg->length = length > 0 ? (uint8_t)length : 0;
 }
 
 /* A partition's directory is named by its topic and its index there. */
@@ -495,11 +513,10 @@ static bool serves(const struct ternd *t, const struct ternd_worker *w,
 		   const struct tern_topic *topic, uint32_t g)
 {
 	uint16_t chain[TERN_CHAIN_LEN_MAX];
+	int length = tern_topic_chain(topic, t->cluster.node_count, g, chain,
+				      TERN_CHAIN_LEN_MAX);
 
-	if (tern_topic_chain(topic, t->cluster.node_count, g, chain,
-			     TERN_CHAIN_LEN_MAX) != 0)
-		return false;
-	for (uint32_t k = 0; k < topic->replication; k++)
+	for (int k = 0; k < length; k++)
 		if (chain[k] == t->self)
 			return t->worker_of
 				       [(size_t)t->self *
@@ -551,6 +568,35 @@ int ternd_topic_open(struct ternd *t, struct ternd_worker *w,
 		w->by_partition[g] = r;
 	}
 	return 0;
+}
+
+void ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
+		       const struct tern_topic *topic)
+{
+	for (unsigned i = 0; i < w->replica_count; i++) {
+		struct ternd_replica *r = w->replicas[i];
+		struct tern_chain_config cfg;
+		int err;
+
+		if (r->partition < topic->base ||
+		    r->partition - topic->base >= topic->partitions)
+			continue;
+		chain_config(t, topic, r->partition, &cfg);
+		err = tern_chain_reconfigure(r->chain, cfg.epoch, cfg.nodes,
+					     cfg.length, w->now_ns);
+		if (err != 0 && err != -ESTALE) {
+			TERN_LOG(ERR, "partition %u: epoch %u refused: %s",
+				 r->partition, cfg.epoch, strerror(-err));
+			continue;
+		}
+		r->epoch = cfg.epoch;
+		r->tail = cfg.nodes[cfg.length - 1];
+		TERN_LOG(INFO, "partition %u: epoch %u, %s", r->partition,
+			 cfg.epoch,
+			 tern_chain_role(r->chain) == TERN_CHAIN_NOT_MEMBER
+				 ? "this node left the chain"
+				 : "chain reconfigured");
+	}
 }
 
 int ternd_topic_close(struct ternd_worker *w, const struct tern_topic *topic)

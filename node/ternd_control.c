@@ -124,6 +124,17 @@ unsigned ternd_control_poll_worker(struct ternd_worker *w)
 			(void)tern_topics_remove(&w->topics, msg->topic.name);
 		ternd_publish(w);
 		break;
+	case TERND_MSG_TOPIC_REMAP: {
+		char why[256];
+
+		ternd_topic_remap((struct ternd *)w->node, w, &msg->topic);
+		msg->result = tern_topics_remap(
+			&w->topics, msg->topic.name, msg->topic.epoch,
+			msg->topic.removed, w->node->cluster.node_count, why,
+			sizeof(why));
+		ternd_publish(w);
+		break;
+	}
 	}
 	/* The ring holds every message there is: this cannot fail. */
 	(void)rte_ring_sp_enqueue(w->msg_out, msg);
@@ -332,11 +343,13 @@ static json_t *chain_json(const struct ternd *t, const struct tern_topic *topic,
 {
 	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
 	json_t *a = json_array();
+	int length = topic != NULL
+			     ? tern_topic_chain(topic, t->cluster.node_count, g,
+						chain, RTE_DIM(chain))
+			     : -EINVAL;
 
-	if (topic != NULL && tern_topic_chain(topic, t->cluster.node_count, g,
-					      chain, RTE_DIM(chain)) == 0)
-		for (uint32_t i = 0; i < topic->replication; i++)
-			json_array_append_new(a, json_integer(chain[i]));
+	for (int i = 0; i < length; i++)
+		json_array_append_new(a, json_integer(chain[i]));
 	return a;
 }
 
@@ -562,10 +575,12 @@ static json_t *on_request(void *arg, const char *cmd, json_t *req,
 		return ternd_cmd_topic_create(t, req, err);
 	if (strcmp(cmd, "topic delete") == 0)
 		return ternd_cmd_topic_delete(t, req, err);
+	if (strcmp(cmd, "topic remap") == 0)
+		return ternd_cmd_topic_remap(t, req, err);
 	err->code = "unknown_command";
 	snprintf(err->message, sizeof(err->message),
 		 "no command '%.100s'; commands: status, stats, config get, "
-		 "config set, topics, topic create, topic delete",
+		 "config set, topics, topic create, topic delete, topic remap",
 		 cmd);
 	return NULL;
 }

@@ -354,14 +354,6 @@ static void set_limits(struct ternd *t)
 		conf.index_interval_bytes + 2u * t->limits.max_batch_bytes;
 }
 
-/* A memif client connects to its server only when its port starts: after
- * the server restarted, only restarting the port brings the link back. */
-static bool connects_at_start(const char *device)
-{
-	return strncmp(device, "net_memif", 9) == 0 &&
-	       strstr(device, "role=client") != NULL;
-}
-
 static int dp_config(const struct ternd *t, const struct cli *cli,
 		     struct tern_dp_config *dp)
 {
@@ -379,7 +371,7 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 			.link_wait_ms = 0,
 			.rx_interrupts = idle.mode == TERN_IDLE_ADAPTIVE,
 			.checksum_offload = true,
-			.relink = connects_at_start(self->ports[p]),
+			.relink = tern_port_connects_at_start(self->ports[p]),
 		};
 	}
 	for (unsigned p = 0; p < self->port_count; p++) {

@@ -16,6 +16,11 @@
  *           and the renamed directories are removed; leftovers of a crash
  *           in between are removed at the next start.
  *
+ *   remap: a reconfiguration (ternctl node remove): the topic's new epoch
+ *          and removed nodes are saved first, then every worker moves its
+ *          replicas of the topic to the new chains. Only forward: an
+ *          older epoch is refused, the same map again changes nothing.
+ *
  * Every node of the cluster is told the same (ternctl does it, with the
  * base it chose), so all compute the same chains and workers.
  */
@@ -149,14 +154,14 @@ int ternd_topic_routes(const struct ternd *t, const struct tern_topic *topic,
 	for (uint32_t g = topic->base; g < topic->base + topic->partitions;
 	     g++) {
 		uint16_t chain[TERN_CHAIN_LEN_MAX];
+		int length = tern_topic_chain(topic, t->cluster.node_count, g,
+					      chain, TERN_CHAIN_LEN_MAX);
 
-		(void)tern_topic_chain(topic, t->cluster.node_count, g, chain,
-				       TERN_CHAIN_LEN_MAX);
-		for (uint32_t k = 0; k < topic->replication; k++) {
+		for (int k = 0; k < length; k++) {
 			if (chain[k] != t->self)
 				continue;
-			for (int n = (int)k - 1; n <= (int)k + 1; n += 2) {
-				if (n < 0 || n >= (int)topic->replication ||
+			for (int n = k - 1; n <= k + 1; n += 2) {
+				if (n < 0 || n >= length ||
 				    self->route[chain[n]] !=
 					    TERN_CLUSTER_NO_ROUTE)
 					continue;
@@ -217,6 +222,7 @@ static int topic_of_request(json_t *req, struct tern_topic *topic)
 	topic->durability = d[0] == 'm' ? TERN_CLUSTER_DURABILITY_MEMORY
 					: TERN_CLUSTER_DURABILITY_DISK;
 	topic->epoch = (uint32_t)epoch;
+	topic->created = (uint32_t)epoch;
 	return 0;
 }
 
@@ -294,6 +300,78 @@ json_t *ternd_cmd_topic_create(struct ternd *t, json_t *req,
 		 topic.replication);
 	return json_pack("{s:i, s:o, s:b}", "node", (int)t->self, "topic",
 			 tern_topic_json(&topic), "existed", 0);
+}
+
+static int removed_of_request(json_t *list, uint64_t *removed)
+{
+	size_t i;
+	json_t *v;
+
+	*removed = 0;
+	if (!json_is_array(list))
+		return -EINVAL;
+	json_array_foreach(list, i, v)
+	{
+		json_int_t n = json_integer_value(v);
+
+		if (!json_is_integer(v) || n < 0 || n >= 64)
+			return -EINVAL;
+		*removed |= 1ull << n;
+	}
+	return 0;
+}
+
+json_t *ternd_cmd_topic_remap(struct ternd *t, json_t *req,
+			      struct tern_control_error *err)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	json_int_t epoch = json_integer_value(json_object_get(req, "epoch"));
+	struct tern_topic_table next = t->topics;
+	const struct tern_topic *topic;
+	uint64_t removed;
+	char why[512] = "";
+	int rc;
+
+	if (name == NULL || epoch < 1 || epoch > UINT32_MAX ||
+	    removed_of_request(json_object_get(req, "removed"), &removed) != 0)
+		return ternd_refuse(err, "bad_request",
+				    "topic remap needs name, epoch and "
+				    "removed (a list of node ids)");
+	rc = tern_topics_remap(&next, name, (uint32_t)epoch, removed,
+			       t->cluster.node_count, why, sizeof(why));
+	if (rc == -ENOENT)
+		return ternd_refuse(err, "unknown_topic",
+				    "no topic %s on node %u", name, t->self);
+	if (rc == -ESTALE)
+		return ternd_refuse(err, "stale_epoch",
+				    "topic %s is at epoch %u here, a newer or "
+				    "other map than epoch %lld; read the "
+				    "cluster's maps again",
+				    name,
+				    tern_topics_find(&t->topics, name)->epoch,
+				    (long long)epoch);
+	topic = tern_topics_find(&next, name);
+	if (rc == 0)
+		rc = ternd_topic_routes(t, topic, why, sizeof(why));
+	if (rc != 0)
+		return ternd_refuse(err, "bad_map", "%s", why);
+	/* the same epoch holds the same map (tern_topics_remap) */
+	if (tern_topic_equal(topic, tern_topics_find(&t->topics, name)))
+		return json_pack("{s:i, s:o, s:b}", "node", (int)t->self,
+				 "topic", tern_topic_json(topic), "changed", 0);
+	if (save(t, &next, why, sizeof(why)) != 0)
+		return ternd_refuse(err, "not_saved", "%s", why);
+	rc = workers_topic(t, TERND_MSG_TOPIC_REMAP, topic);
+	t->topics = next;
+	TERN_LOG(INFO, "topic %s: epoch %u, %d nodes removed", name,
+		 topic->epoch, __builtin_popcountll(topic->removed));
+	if (rc != 0)
+		return ternd_refuse(err, "not_applied",
+				    "topic %s's map is saved but a worker "
+				    "refused it (%s); restart the node",
+				    name, strerror(-rc));
+	return json_pack("{s:i, s:o, s:b}", "node", (int)t->self, "topic",
+			 tern_topic_json(topic), "changed", 1);
 }
 
 /* Rename this node's directories of topic out of the way (.deleted-*). */

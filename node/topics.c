@@ -2,11 +2,14 @@
 /*
  * The topic table (topics.h). topics.json:
  *
- *   {"version": 1, "epoch_high": 7, "topics": [{"name": "orders",
- *     "base": 6, "partitions": 4, "replication": 2, "durability": "disk",
- *     "epoch": 7}, ...]}
+ *   {"version": 1, "epoch_high": 9, "file_topic": {"epoch": 9,
+ *     "removed": [2]}, "topics": [{"name": "orders", "base": 6,
+ *     "partitions": 4, "replication": 2, "durability": "disk",
+ *     "epoch": 8, "removed": [2]}, ...]}
  *
- * The file's topic is not in it: the cluster file is its truth.
+ * The cluster file is the truth of its topic's layout; file_topic (only
+ * once a reconfiguration changed it) keeps that topic's newer epoch and
+ * removed nodes. "removed" may be absent (none).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +35,8 @@ void tern_topics_init(struct tern_topic_table *t, const struct tern_cluster *c)
 	t->topics[0].replication = c->replication;
 	t->topics[0].durability = c->durability;
 	t->topics[0].epoch = c->epoch;
+	t->topics[0].created = c->epoch;
+	t->file_epoch = c->epoch;
 	t->epoch_high = c->epoch;
 	t->count = 1;
 }
@@ -143,6 +148,44 @@ static int check_topic(const struct tern_topic_table *t,
 	return -EINVAL;
 }
 
+static int placement_of(const struct tern_topic *topic, uint32_t node_count,
+			struct tern_placement *pl);
+
+/* Removed nodes within the cluster, every chain keeping a replica, and
+ * created no later than the epoch. */
+static int check_map(const struct tern_topic *topic, uint32_t node_count,
+		     char *why, size_t why_len)
+{
+	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
+	struct tern_placement pl;
+
+	if (topic->created > topic->epoch) {
+		snprintf(why, why_len,
+			 "topic %s was created in epoch %u, after its epoch %u",
+			 topic->name, topic->created, topic->epoch);
+		return -EINVAL;
+	}
+	if (node_count < 64 && topic->removed >> node_count != 0) {
+		snprintf(why, why_len,
+			 "topic %s has removed nodes outside 0..%u",
+			 topic->name, node_count - 1);
+		return -EINVAL;
+	}
+	if (placement_of(topic, node_count, &pl) != 0)
+		return 0; /* check_topic said why */
+	for (uint32_t g = topic->base; g < topic->base + topic->partitions; g++)
+		if (tern_placement_get_live_chain(
+			    &pl, g, topic->removed, chain,
+			    TERN_CLUSTER_REPLICATION_MAX) < 0) {
+			snprintf(why, why_len,
+				 "partition %u of topic %s would have no "
+				 "replica left",
+				 g - topic->base, topic->name);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 int tern_topics_add(struct tern_topic_table *t, const struct tern_topic *topic,
 		    uint32_t node_count, char *why, size_t why_len)
 {
@@ -153,8 +196,14 @@ int tern_topics_add(struct tern_topic_table *t, const struct tern_topic *topic,
 		return -EEXIST;
 	}
 	err = check_topic(t, topic, node_count, why, why_len);
+	if (err == 0)
+		err = check_map(topic, node_count, why, why_len);
 	if (err == 0) {
-		t->topics[t->count++] = *topic;
+		struct tern_topic *added = &t->topics[t->count++];
+
+		*added = *topic;
+		if (added->created == 0)
+			added->created = added->epoch;
 		t->epoch_high = topic->epoch;
 	}
 	return err;
@@ -200,7 +249,52 @@ int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
 
 	if (err != 0 || g < topic->base || g - topic->base >= topic->partitions)
 		return err != 0 ? err : -EINVAL;
-	return tern_placement_get_chain(&pl, g, chain, chain_len);
+	return tern_placement_get_live_chain(&pl, g, topic->removed, chain,
+					     chain_len);
+}
+
+int tern_topic_can_remove(const struct tern_topic *topic, uint32_t node_count,
+			  uint32_t node, uint32_t *partition)
+{
+	struct tern_topic without = *topic;
+	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
+
+	without.removed |= node < 64 ? 1ull << node : 0;
+	for (uint32_t g = topic->base; g < topic->base + topic->partitions;
+	     g++) {
+		if (tern_topic_chain(&without, node_count, g, chain,
+				     TERN_CLUSTER_REPLICATION_MAX) == -ENOENT) {
+			*partition = g;
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+int tern_topics_remap(struct tern_topic_table *t, const char *name,
+		      uint32_t epoch, uint64_t removed, uint32_t node_count,
+		      char *why, size_t why_len)
+{
+	struct tern_topic *topic =
+		(struct tern_topic *)tern_topics_find(t, name);
+	struct tern_topic next;
+	int err;
+
+	if (topic == NULL)
+		return -ENOENT;
+	if (epoch < topic->epoch ||
+	    (epoch == topic->epoch && removed != topic->removed))
+		return -ESTALE;
+	next = *topic;
+	next.epoch = epoch;
+	next.removed = removed;
+	err = check_map(&next, node_count, why, why_len);
+	if (err != 0)
+		return err;
+	*topic = next;
+	if (epoch > t->epoch_high)
+		t->epoch_high = epoch;
+	return 0;
 }
 
 int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
@@ -225,14 +319,26 @@ int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
 
 /* ---- topics.json -------------------------------------------------------- */
 
+static json_t *removed_json(uint64_t removed)
+{
+	json_t *a = json_array();
+
+	for (uint32_t n = 0; n < 64; n++)
+		if (removed >> n & 1)
+			json_array_append_new(a, json_integer(n));
+	return a;
+}
+
 json_t *tern_topic_json(const struct tern_topic *topic)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I}", "name", topic->name,
-			 "base", (int)topic->base, "partitions",
+	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I, s:o, s:I}", "name",
+			 topic->name, "base", (int)topic->base, "partitions",
 			 (int)topic->partitions, "replication",
 			 (int)topic->replication, "durability",
 			 tern_cluster_durability_name(topic->durability),
-			 "epoch", (json_int_t)topic->epoch);
+			 "epoch", (json_int_t)topic->epoch, "removed",
+			 removed_json(topic->removed), "created",
+			 (json_int_t)topic->created);
 }
 
 static int sync_dir_of(const char *path)
@@ -284,6 +390,12 @@ int tern_topics_save(const struct tern_topic_table *t, const char *path,
 	root = json_pack("{s:i, s:I, s:o}", "version", TOPICS_VERSION,
 			 "epoch_high", (json_int_t)t->epoch_high, "topics",
 			 list);
+	if (t->file_epoch != t->topics[0].epoch || t->topics[0].removed != 0)
+		json_object_set_new(
+			root, "file_topic",
+			json_pack("{s:I, s:o}", "epoch",
+				  (json_int_t)t->topics[0].epoch, "removed",
+				  removed_json(t->topics[0].removed)));
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (text == NULL) {
@@ -303,6 +415,58 @@ int tern_topics_save(const struct tern_topic_table *t, const char *path,
 			 "space and permissions",
 			 path, strerror(-err));
 	return err;
+}
+
+/* A list of distinct node ids below 64 (absent: none). */
+static int removed_of(json_t *list, uint64_t *removed)
+{
+	size_t i;
+	json_t *v;
+
+	*removed = 0;
+	if (list == NULL)
+		return 0;
+	if (!json_is_array(list))
+		return -EINVAL;
+	json_array_foreach(list, i, v)
+	{
+		json_int_t n = json_integer_value(v);
+
+		if (!json_is_integer(v) || n < 0 || n >= 64 ||
+		    (*removed >> n & 1))
+			return -EINVAL;
+		*removed |= 1ull << n;
+	}
+	return 0;
+}
+
+/* The file's topic's newer epoch and removed nodes, if any. */
+static int file_topic_of(json_t *o, struct tern_topic_table *t,
+			 uint32_t node_count, char *why, size_t why_len)
+{
+	json_t *epoch = json_object_get(o, "epoch");
+	uint64_t removed;
+	char inner[200];
+
+	if (o == NULL)
+		return 0;
+	if (!json_is_integer(epoch) || json_integer_value(epoch) < 1 ||
+	    json_integer_value(epoch) > UINT32_MAX ||
+	    removed_of(json_object_get(o, "removed"), &removed) != 0) {
+		snprintf(why, why_len,
+			 "file_topic lacks an epoch or has a bad "
+			 "removed list");
+		return -EINVAL;
+	}
+	if (tern_topics_remap(t, t->topics[0].name,
+			      (uint32_t)json_integer_value(epoch), removed,
+			      node_count, inner, sizeof(inner)) != 0) {
+		snprintf(why, why_len, "file_topic: %s",
+			 inner[0] != '\0' ? inner
+					  : "an epoch older than the file's");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int entry_of(json_t *e, struct tern_topic *topic)
@@ -332,7 +496,10 @@ static int entry_of(json_t *e, struct tern_topic *topic)
 	topic->durability = d[0] == 'm' ? TERN_CLUSTER_DURABILITY_MEMORY
 					: TERN_CLUSTER_DURABILITY_DISK;
 	topic->epoch = (uint32_t)json_integer_value(epoch);
-	return 0;
+	/* absent in files written before reconfiguration: created then */
+	topic->created =
+		(uint32_t)json_integer_value(json_object_get(e, "created"));
+	return removed_of(json_object_get(e, "removed"), &topic->removed);
 }
 
 int tern_topics_load(struct tern_topic_table *t, const char *path,
@@ -387,6 +554,17 @@ int tern_topics_load(struct tern_topic_table *t, const char *path,
 			snprintf(why, why_len,
 				 "%s: %s; restore the file from "
 				 "another node",
+				 path, inner);
+			err = -EINVAL;
+		}
+	}
+	if (err == 0) {
+		char inner[256] = "";
+
+		if (file_topic_of(json_object_get(root, "file_topic"), t,
+				  node_count, inner, sizeof(inner)) != 0) {
+			snprintf(why, why_len,
+				 "%s: %s; restore the file from another node",
 				 path, inner);
 			err = -EINVAL;
 		}

@@ -39,11 +39,18 @@ struct tern_topic {
 	uint32_t replication;
 	enum tern_cluster_durability durability;
 	uint32_t epoch;
+	/* Bit n: node n was taken out of the topic's chains (ternctl node
+	 * remove); each chain is the placement rule's without them. */
+	uint64_t removed;
+	/* The epoch it was created in (0 in a new topic: its epoch); a
+	 * remap keeps it, so it tells a new map from a new topic. */
+	uint32_t created;
 };
 
 struct tern_topic_table {
 	uint32_t count;
 	uint32_t epoch_high; /* the highest topic epoch ever given out */
+	uint32_t file_epoch; /* the cluster file's epoch for its topic */
 	struct tern_topic topics[TERN_TOPICS_MAX];
 };
 
@@ -76,9 +83,28 @@ int tern_topics_remove(struct tern_topic_table *t, const char *name);
 /* Whether two topics are the same, name and layout. */
 bool tern_topic_equal(const struct tern_topic *a, const struct tern_topic *b);
 
-/* Chain of global partition g of topic (head first): 0 or -EINVAL. */
+/* Chain of global partition g of topic, head first, without the removed
+ * nodes: its length, or -EINVAL (-ENOENT: every replica was removed). */
 int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
 		     uint32_t g, uint16_t *chain, size_t chain_len);
+
+/*
+ * Whether taking node out of topic's chains leaves every partition at least
+ * one replica: 0, or -ENOENT with *partition the first that would have none.
+ */
+int tern_topic_can_remove(const struct tern_topic *topic, uint32_t node_count,
+			  uint32_t node, uint32_t *partition);
+
+/*
+ * A new map for a topic every node has (same name and layout): its epoch
+ * and removed nodes. 0 when it is newer than the topic's, or the very same
+ * (a coordinator's retry); -ESTALE for an older epoch, or the same epoch
+ * with other nodes; -ENOENT for an unknown topic; -EINVAL with why for
+ * removed nodes outside the cluster or leaving a partition none.
+ */
+int tern_topics_remap(struct tern_topic_table *t, const char *name,
+		      uint32_t epoch, uint64_t removed, uint32_t node_count,
+		      char *why, size_t why_len);
 
 /*
  * worker_of[g - topic->base] for each partition of topic: the worker that
@@ -87,15 +113,17 @@ int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
 int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
 		       uint32_t workers, uint32_t node, uint16_t *worker_of);
 
-/* {"name", "base", "partitions", "replication", "durability", "epoch"} */
+/* {"name", "base", "partitions", "replication", "durability", "epoch",
+ *  "removed": [node ids]} */
 json_t *tern_topic_json(const struct tern_topic *topic);
 
 /*
- * The run-time topics, as JSON in path: written to path.tmp, synced and
- * renamed over path, its directory synced. Load adds them to t (which
- * holds the file's topic) and checks every entry as tern_topics_add does;
- * a missing file is an empty list. 0, or a negative errno with why: the
- * path, what is wrong, and the fix.
+ * The run-time topics, and the file's topic's epoch and removed nodes once
+ * a reconfiguration changed them, as JSON in path: written to path.tmp,
+ * synced and renamed over path, its directory synced. Load adds them to t
+ * (which holds the file's topic) and checks every entry as tern_topics_add
+ * does; a missing file is an empty list. 0, or a negative errno with why:
+ * the path, what is wrong, and the fix.
  */
 int tern_topics_save(const struct tern_topic_table *t, const char *path,
 		     char *why, size_t why_len);

@@ -75,6 +75,21 @@ int tern_placement_get_chain(const struct tern_placement *pl,
 	return 0;
 }
 
+int tern_placement_get_live_chain(const struct tern_placement *pl,
+				  uint32_t partition, uint64_t removed,
+				  uint16_t *chain, size_t chain_len)
+{
+	int err = tern_placement_get_chain(pl, partition, chain, chain_len);
+	uint32_t live = 0;
+
+	if (err != 0)
+		return err;
+	for (uint32_t k = 0; k < pl->replica_count; k++)
+		if (chain[k] >= 64 || !(removed >> chain[k] & 1))
+			chain[live++] = chain[k];
+	return live > 0 ? (int)live : -ENOENT;
+}
+
 int tern_placement_get_position(const struct tern_placement *pl,
 				uint32_t partition, uint32_t node)
 {

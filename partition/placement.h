@@ -91,6 +91,15 @@ int tern_placement_get_chain(const struct tern_placement *pl,
 			     uint32_t partition, uint16_t *chain,
 			     size_t chain_len);
 
+/*
+ * The chain of partition without the nodes in removed (bit n: node n, taken
+ * out by a reconfiguration), the others in their order: its length, -ENOENT
+ * when every replica was removed, -EINVAL or -ENOSPC as above.
+ */
+int tern_placement_get_live_chain(const struct tern_placement *pl,
+				  uint32_t partition, uint64_t removed,
+				  uint16_t *chain, size_t chain_len);
+
 /* The chain position of node in partition (0 = head), or -ENOENT. */
 int tern_placement_get_position(const struct tern_placement *pl,
 				uint32_t partition, uint32_t node);

@@ -114,7 +114,14 @@
  *           topic asked for, or the cluster file's when the node has no
  *           such topic (or none was asked for)
  *  20+T 4N  IPv4 address of node 0, 1, ... N-1
- *           end (exactly 20 + T + 4N bytes)
+ * 20+T+4N 8 removed: bit n set when node n was taken out of the topic's
+ *           chains (a reconfiguration): each chain is the placement
+ *           rule's without those nodes, in the same order. Only bits
+ *           below N, and not all of them.
+ * 28+T+4N 4 created: the epoch the topic was created in, >= 1 and at most
+ *           the epoch; a reconfiguration keeps it, a topic deleted and
+ *           created again under the same name has another
+ *           end (exactly 32 + T + 4N bytes)
  *
  * Each decoder checks the body length against the fixed part before it
  * reads a field and against the whole layout before it accepts, and every
@@ -133,7 +140,7 @@ _Static_assert(TERN_WIRE_PRODUCE_ACK_BODY_LEN == 32,
 	       "PRODUCE_ACK layout changed");
 _Static_assert(TERN_WIRE_FETCH_RESP_BODY_MIN == 24, "FETCH_RESP changed");
 _Static_assert(TERN_WIRE_METADATA_RESP_TOPIC_OFF == 20 &&
-		       TERN_WIRE_METADATA_RESP_BODY_MIN == 25,
+		       TERN_WIRE_METADATA_RESP_BODY_MIN == 37,
 	       "METADATA_RESP layout changed");
 /* The topic length is one byte, and the struct's arrays hold the most the
  * wire allows. */
@@ -610,7 +617,8 @@ int tern_wire_metadata_decode(const uint8_t *body, uint32_t body_len,
 
 static uint32_t metadata_resp_len(uint32_t topic_len, uint32_t node_count)
 {
-	return TERN_WIRE_METADATA_RESP_TOPIC_OFF + topic_len + 4 * node_count;
+	return TERN_WIRE_METADATA_RESP_TOPIC_OFF + topic_len + 4 * node_count +
+	       12;
 }
 
 static int metadata_resp_check(const struct tern_wire_metadata_resp *m)
@@ -625,6 +633,11 @@ static int metadata_resp_check(const struct tern_wire_metadata_resp *m)
 	    (uint32_t)m->udp_port_base + m->workers - 1 > UINT16_MAX)
 		return -EINVAL;
 	if (m->responder >= m->node_count || m->durability > 1)
+		return -EINVAL;
+	if ((m->node_count < 64 && m->removed >> m->node_count != 0) ||
+	    __builtin_popcountll(m->removed) >= m->node_count)
+		return -EINVAL;
+	if (m->created == 0 || m->created > m->epoch)
 		return -EINVAL;
 	if (m->topic_base > TERN_WIRE_PARTITIONS_MAX ||
 	    m->partitions > TERN_WIRE_PARTITIONS_MAX - m->topic_base)
@@ -659,6 +672,8 @@ int tern_wire_metadata_resp_encode(uint8_t *body, uint32_t cap,
 	at = TERN_WIRE_METADATA_RESP_TOPIC_OFF + m->topic_len;
 	for (uint32_t n = 0; n < m->node_count; n++, at += 4)
 		store_be32(body + at, m->ipv4[n]);
+	store_be64(body + at, m->removed);
+	store_be32(body + at + 8, m->created);
 	*aux = m->request_id;
 	return (int)len;
 }
@@ -697,6 +712,8 @@ int tern_wire_metadata_resp_decode(const uint8_t *body, uint32_t body_len,
 	at = TERN_WIRE_METADATA_RESP_TOPIC_OFF + d.topic_len;
 	for (uint32_t n = 0; n < d.node_count; n++, at += 4)
 		d.ipv4[n] = load_be32(body + at);
+	d.removed = load_be64(body + at);
+	d.created = load_be32(body + at + 8);
 	rc = metadata_resp_check(&d);
 	if (rc < 0)
 		return rc;

@@ -63,7 +63,7 @@
 #define TERN_WIRE_METADATA_RESP_TOPIC_OFF 20u
 /* A one-character topic and one node. */
 #define TERN_WIRE_METADATA_RESP_BODY_MIN \
-	(TERN_WIRE_METADATA_RESP_TOPIC_OFF + 1u + 4u)
+	(TERN_WIRE_METADATA_RESP_TOPIC_OFF + 1u + 4u + 12u)
 #define TERN_WIRE_TOPIC_MAX 200u
 #define TERN_WIRE_NODES_MAX 64u
 
@@ -181,6 +181,8 @@ struct tern_wire_metadata_resp {
 				 * partitions <= TERN_WIRE_PARTITIONS_MAX */
 	char topic[TERN_WIRE_TOPIC_MAX];    /* [A-Za-z0-9._-], no NUL */
 	uint32_t ipv4[TERN_WIRE_NODES_MAX]; /* node n's, host byte order */
+	uint64_t removed; /* bit n: node n is out of the topic's chains */
+	uint32_t created; /* the epoch the topic was created in */
 };
 
 /*

@@ -13,7 +13,7 @@
 #                           [--workers W]
 #                           [--ternd-args ARGS]
 #   local-cluster.sh status DIR
-#   local-cluster.sh stop-node DIR I | start-node DIR I
+#   local-cluster.sh stop-node DIR I | kill-node DIR I | start-node DIR I
 #   local-cluster.sh down DIR
 #   local-cluster.sh client-ports DIR    (memif: tern-bench's --port list)
 #   local-cluster.sh client-exec DIR CMD...  (afxdp, afpacket: run in the
@@ -323,6 +323,19 @@ cmd_stop_node() {
 	die "node $i ignored SIGTERM for 10 s: killed"
 }
 
+# A crash: SIGKILL, nothing flushed or closed.
+cmd_kill_node() {
+	local i=$1 pid start
+	alive "$i" || die "node $i is not running"
+	read -r pid start <"$dir/n$i/ternd.pid"
+	kill -KILL "$pid"
+	for _ in $(seq 100); do
+		alive "$i" || return 0
+		sleep 0.1
+	done
+	die "node $i outlived SIGKILL for 10 s"
+}
+
 cmd_start_node() {
 	local i=$1
 	alive "$i" && die "node $i is running"
@@ -352,7 +365,7 @@ shift 2
 nodes=3 partitions=6 replication=3 durability=disk mtu=1500 workers=1
 segment_bytes=$((16 << 20)) build="$here/build" transport=memif ternd_args=""
 case $cmd in
-stop-node | start-node)
+stop-node | kill-node | start-node)
 	[ $# -eq 1 ] || usage
 	node=$1
 	shift
@@ -386,6 +399,7 @@ up) mkdir -p "$dir"; dir=$(cd "$dir" && pwd); cmd_up ;;
 status) cmd_status ;;
 down) cmd_down ;;
 stop-node) cmd_stop_node "$node" ;;
+kill-node) cmd_kill_node "$node" ;;
 start-node) cmd_start_node "$node" ;;
 client-ports) cmd_client_ports ;;
 *) usage ;;

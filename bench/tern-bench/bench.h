@@ -93,7 +93,10 @@ struct bench_partition {
 	/* [sequence]: where the follower saw the batch before its
 	 * PRODUCE_ACK came, or UINT64_MAX */
 	uint64_t *seen_base;
+	/* the chain as the client maps it, refreshed when produce ends (a
+	 * reconfiguration may have removed nodes meanwhile) */
 	uint16_t chain[TERN_CHAIN_LEN_MAX];
+	uint32_t chain_length;
 	/* verify: replicas in chain order, each read from its log start
 	 * until past end_offset, where it must find every acknowledged
 	 * record */
@@ -116,6 +119,9 @@ struct bench_result {
 	struct bench_second series[BENCH_SERIES_MAX];
 	uint32_t series_len;
 	uint64_t verified_records; /* summed over every replica read */
+	/* acknowledged records times their chain's replicas when verify
+	 * began (nodes removed by a reconfiguration are not read) */
+	uint64_t verify_expected;
 	uint64_t verify_errors;
 	uint64_t foreign_records; /* other producers' records, skipped */
 	uint64_t fetch_redirects;

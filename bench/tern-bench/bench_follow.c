@@ -15,9 +15,13 @@
 #define FOLLOW_WAIT_MS 100u
 #define FOLLOW_RETRY_NS 1000000u
 
-static uint16_t tail_of(const struct bench *b, const struct bench_partition *bp)
+/* The tail as the client maps it now: a reconfiguration may move it. */
+static uint16_t tail_of(const struct bench *b, uint32_t p)
 {
-	return bp->chain[b->cluster->replication - 1];
+	uint16_t chain[TERN_CHAIN_LEN_MAX] = { 0 };
+	int length = tern_client_chain(b->client, p, chain);
+
+	return chain[length > 0 ? length - 1 : 0];
 }
 
 static bool caught_up(const struct bench *b, const struct bench_partition *bp)
@@ -61,7 +65,7 @@ unsigned bench_follow_more(struct bench *b, uint64_t now_ns)
 		    now_ns < cur->retry_at_ns)
 			continue;
 		if (tern_client_fetch(
-			    b->client, tail_of(b, bp), p, cur->next_offset,
+			    b->client, tail_of(b, p), p, cur->next_offset,
 			    b->limits.max_batch_bytes, FOLLOW_WAIT_MS,
 			    now_ns | BENCH_COOKIE_FOLLOW, now_ns) == 0) {
 			cur->outstanding = true;
@@ -80,7 +84,7 @@ static void follow_batches(struct bench *b, uint32_t p,
 	uint32_t off = 0, used = 0;
 
 	while (off < res->batches_len &&
-	       bench_check_batch(b, p, tail_of(b, bp), &bp->follow, true,
+	       bench_check_batch(b, p, tail_of(b, p), &bp->follow, true,
 				 res->batches + off, res->batches_len - off,
 				 &used))
 		off += used;

@@ -593,7 +593,7 @@ static unsigned verify_more(struct bench *b, uint64_t now_ns)
 	for (uint32_t p = 0; p < b->cluster->partitions; p++) {
 		struct bench_partition *bp = &b->parts[p];
 
-		if (bp->replica >= b->cluster->replication)
+		if (bp->replica >= bp->chain_length)
 			continue;
 		done = false;
 		if (bp->verify.outstanding || now_ns < bp->verify.retry_at_ns)
@@ -614,19 +614,29 @@ static unsigned verify_more(struct bench *b, uint64_t now_ns)
 	return work;
 }
 
+/* Each partition's chain as the client maps it now. */
+static void map_chains(struct bench *b)
+{
+	for (uint32_t p = 0; p < b->cluster->partitions; p++) {
+		int length = tern_client_chain(b->client, p, b->parts[p].chain);
+
+		b->parts[p].chain_length = length > 0 ? (uint32_t)length : 0;
+	}
+}
+
 static void start_verify(struct bench *b, uint64_t now_ns)
 {
+	map_chains(b);
+	for (uint32_t p = 0; p < b->cluster->partitions; p++)
+		b->result.verify_expected +=
+			b->parts[p].acked_records * b->parts[p].chain_length;
 	b->result.verify_start_ns = now_ns;
 	b->phase = BENCH_VERIFY;
 }
 
 static void start(struct bench *b, uint64_t now_ns)
 {
-	const struct tern_placement *pl = tern_client_placement(b->client);
-
-	for (uint32_t p = 0; p < b->cluster->partitions; p++)
-		tern_placement_get_chain(pl, p, b->parts[p].chain,
-					 TERN_CHAIN_LEN_MAX);
+	map_chains(b);
 	b->result.produce_start_ns = now_ns;
 	b->deadline_ns = now_ns + b->opts.timeout_ms * 1000000u;
 }

@@ -497,8 +497,12 @@ static int dp_create(struct run *r, const struct cli *cli)
 			.link_wait_ms = 5000,
 			.rx_interrupts = !cli->busy,
 			.checksum_offload = true,
+			/* a node that is down (removed from the chains)
+			 * does not stop the run */
+			.relink = tern_port_connects_at_start(cli->ports[p]),
 		};
 	cfg.port_count = cli->port_count;
+	cfg.relink_down_ms = 1000;
 	cfg.ipv4 = ntohl(ip.s_addr);
 	cfg.udp_port_base = cli->udp_port;
 	cfg.idle = (struct tern_idle_config){
@@ -576,6 +580,9 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		       res->verify_errors, res->timed_out ? "true" : "false",
 		       cli->opts.rate, res->records_sent, cli->opts.warmup_ms,
 		       cli->opts.duration_ms);
+		printf(",\"map_updates\":%" PRIu64
+		       ",\"verify_expected\":%" PRIu64,
+		       cc->map_updates, res->verify_expected);
 		printf(",\"zipf\":%g,\"partition_records\":[",
 		       cli->opts.zipf_s);
 		for (uint32_t p = 0; p < r->cluster.partitions; p++)
@@ -601,9 +608,10 @@ static void print_summary(const struct run *r, const struct cli *cli)
 	       "\n",
 	       cc->produce_retries, cc->busy, res->batches_failed);
 	if (cli->opts.verify)
-		printf("verified %" PRIu64 " records on %u replicas in %.3f s, "
-		       "%" PRIu64 " errors, %" PRIu64 " redirects\n",
-		       res->verified_records, r->cluster.replication,
+		printf("verified %" PRIu64 " record copies (of %" PRIu64
+		       " on the chains' replicas) in %.3f s, %" PRIu64
+		       " errors, %" PRIu64 " redirects\n",
+		       res->verified_records, res->verify_expected,
 		       seconds(res->verify_start_ns, res->verify_end_ns),
 		       res->verify_errors, res->fetch_redirects);
 	if (cli->opts.follow)
@@ -614,8 +622,7 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		printf("first error: %s\n", res->first_error);
 }
 
-static int exit_code(const struct bench_result *res, const struct cli *cli,
-		     uint32_t replication)
+static int exit_code(const struct bench_result *res, const struct cli *cli)
 {
 	if (res->timed_out)
 		return EXIT_TIMEOUT;
@@ -626,8 +633,7 @@ static int exit_code(const struct bench_result *res, const struct cli *cli,
 	    (cli->opts.duration_ms == 0 &&
 	     res->records_acked != cli->opts.records))
 		return EXIT_FAILED;
-	if (cli->opts.verify &&
-	    res->verified_records != res->records_acked * replication)
+	if (cli->opts.verify && res->verified_records != res->verify_expected)
 		return EXIT_FAILED;
 	if (cli->opts.follow && res->followed_records != res->records_acked)
 		return EXIT_FAILED;
@@ -724,7 +730,7 @@ static int run(struct run *r, const struct cli *cli)
 		tern_dp_destroy(r->dp);
 	if (plot_failed)
 		return EXIT_SETUP;
-	return exit_code(&r->bench.result, cli, r->cluster.replication);
+	return exit_code(&r->bench.result, cli);
 }
 
 int main(int argc, char **argv)

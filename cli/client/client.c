@@ -21,6 +21,9 @@ struct produce_slot {
 	uint64_t sent_ns;   /* last (re)send */
 	uint64_t resend_ns; /* when to send it (again) */
 	uint32_t attempts;
+	uint32_t unanswered; /* sends since the last answer */
+	uint32_t sent_epoch; /* the map's epoch at the last send */
+	uint32_t not_heads;  /* NOT_HEAD answers in the client's epoch */
 	uint32_t len;
 	uint8_t *batch;
 };
@@ -54,7 +57,11 @@ struct tern_client {
 	bool sync_done;
 	struct tern_client_produce_result sync_result;
 	uint32_t base, partitions, replication, epoch; /* the topic's */
-	uint32_t span;				       /* base + partitions */
+	uint64_t removed; /* nodes out of the chains */
+	bool map_wanted;  /* the map may be stale: ask METADATA */
+	uint64_t map_request_id, map_asked_ns;
+	uint16_t map_node; /* the node asked last */
+	uint32_t span;	   /* base + partitions */
 	struct tern_placement placement;
 	uint16_t *worker_of; /* [node * span + base + p] */
 	struct partition_state *parts;
@@ -106,6 +113,7 @@ static int placement_tables(struct tern_client *c)
 	c->replication = c->cfg.topic_partitions > 0 ? c->cfg.topic_replication
 						     : cl->replication;
 	c->epoch = c->cfg.topic_partitions > 0 ? c->cfg.topic_epoch : cl->epoch;
+	c->removed = c->cfg.topic_removed;
 	c->span = c->base + c->partitions;
 	err = tern_placement_init(&c->placement, cl->node_count, c->span,
 				  c->replication);
@@ -122,6 +130,23 @@ static int placement_tables(struct tern_client *c)
 	return err < 0 ? err : 0;
 }
 
+/* Each partition's head under the current map. */
+static int place_heads(struct tern_client *c)
+{
+	for (uint32_t p = 0; p < c->partitions; p++) {
+		struct partition_state *ps = &c->parts[p];
+		uint16_t chain[TERN_CHAIN_LEN_MAX];
+
+		if (tern_placement_get_live_chain(
+			    &c->placement, global_of(c, p), c->removed, chain,
+			    TERN_CHAIN_LEN_MAX) < 0)
+			return -EINVAL;
+		ps->head = chain[0];
+		ps->head_worker = worker_on(c, chain[0], p);
+	}
+	return 0;
+}
+
 static int partitions_init(struct tern_client *c)
 {
 	size_t slot_bytes = c->cfg.batch_bytes_max;
@@ -133,12 +158,7 @@ static int partitions_init(struct tern_client *c)
 		return -ENOMEM;
 	for (uint32_t p = 0; p < c->partitions; p++) {
 		struct partition_state *ps = &c->parts[p];
-		uint16_t chain[TERN_CHAIN_LEN_MAX];
 
-		tern_placement_get_chain(&c->placement, global_of(c, p), chain,
-					 TERN_CHAIN_LEN_MAX);
-		ps->head = chain[0];
-		ps->head_worker = worker_on(c, chain[0], p);
 		ps->slots = calloc(c->cfg.in_flight, sizeof(*ps->slots));
 		if (ps->slots == NULL)
 			return -ENOMEM;
@@ -146,7 +166,7 @@ static int partitions_init(struct tern_client *c)
 			ps->slots[i].batch =
 				c->batch_arena + p * per_part + i * slot_bytes;
 	}
-	return 0;
+	return place_heads(c);
 }
 
 struct tern_client *tern_client_create(const struct tern_client_config *cfg,
@@ -187,16 +207,13 @@ void tern_client_destroy(struct tern_client *c)
 
 int tern_client_chain(const struct tern_client *c, uint32_t p, uint16_t *chain)
 {
-	if (p >= c->partitions ||
-	    tern_placement_get_chain(&c->placement, global_of(c, p), chain,
-				     TERN_CHAIN_LEN_MAX) != 0)
-		return -EINVAL;
-	return (int)c->replication;
-}
+	int length = p < c->partitions
+			     ? tern_placement_get_live_chain(
+				       &c->placement, global_of(c, p),
+				       c->removed, chain, TERN_CHAIN_LEN_MAX)
+			     : -EINVAL;
 
-const struct tern_placement *tern_client_placement(const struct tern_client *c)
-{
-	return &c->placement;
+	return length > 0 ? length : -EINVAL;
 }
 
 const struct tern_client_counters *
@@ -257,7 +274,11 @@ static void send_produce(struct tern_client *c, uint32_t partition,
 
 	s->sent_ns = now_ns;
 	s->resend_ns = now_ns + c->cfg.retry_ns;
+	s->sent_epoch = c->epoch;
 	s->attempts++;
+	/* Three sends without an answer: the head may be gone. */
+	if (++s->unanswered >= 3)
+		c->map_wanted = true;
 	hdr.body_len = (uint32_t)n;
 	if (n < 0 ||
 	    c->cfg.transport.send(c->cfg.transport.ctx, ps->head,
@@ -383,6 +404,24 @@ static void resend_refused(struct tern_client *c, uint32_t partition,
 	}
 }
 
+/*
+ * NOT_HEAD: the map may be old (a reconfiguration), or this is a late
+ * answer to a send under the old map (it carries the new epoch, like an
+ * answer to a send under the new one). Ask METADATA and resend; final the
+ * third time in the client's own epoch, or when METADATA says the topic
+ * is gone (on_metadata_resp).
+ */
+static bool not_head_retried(struct tern_client *c, struct produce_slot *s,
+			     uint32_t epoch, uint64_t now_ns)
+{
+	if (epoch == c->epoch && s->sent_epoch == c->epoch &&
+	    ++s->not_heads >= 3)
+		return false;
+	c->map_wanted = true;
+	s->resend_ns = now_ns + c->cfg.retry_ns;
+	return true;
+}
+
 static void on_produce_ack(struct tern_client *c, const struct tern_hdr *hdr,
 			   const uint8_t *body, uint64_t now_ns)
 {
@@ -402,6 +441,10 @@ static void on_produce_ack(struct tern_client *c, const struct tern_hdr *hdr,
 		c->counters.replies_unmatched++;
 		return;
 	}
+	s->unanswered = 0;
+	if (ack.status == TERN_PRODUCE_NOT_HEAD &&
+	    not_head_retried(c, s, hdr->epoch, now_ns))
+		return;
 	if (ack.status == TERN_PRODUCE_BUSY) {
 		c->counters.busy++;
 		s->resend_ns = now_ns + c->cfg.backoff_ns;
@@ -625,6 +668,121 @@ static unsigned fetch_poll(struct tern_client *c, uint64_t now_ns)
 	return ended;
 }
 
+/* ---- following the map -------------------------------------------------- */
+
+static bool produce_waiting(const struct tern_client *c)
+{
+	for (uint32_t p = 0; p < c->partitions; p++)
+		if (c->parts[p].in_flight > 0)
+			return true;
+	return false;
+}
+
+static void ask_map(struct tern_client *c, uint64_t now_ns)
+{
+	const struct tern_cluster *cl = c->cfg.cluster;
+	const char *name = c->cfg.topic_name;
+	struct tern_wire_metadata m = { .request_id = ++c->next_request_id };
+	struct tern_hdr hdr = { .type = TERN_MSG_METADATA,
+				.sender_node = TERN_CHAIN_NODE_NONE,
+				.epoch = c->epoch,
+				.partition = global_of(c, 0) };
+	uint8_t body[TERN_WIRE_METADATA_BODY_MAX];
+	int n;
+
+	if (name != NULL) {
+		m.topic_len = (uint8_t)strnlen(name, TERN_WIRE_TOPIC_MAX);
+		memcpy(m.topic, name, m.topic_len);
+	}
+	n = tern_wire_metadata_encode(body, sizeof(body), &m, &hdr.aux);
+	c->map_asked_ns = now_ns;
+	c->map_request_id = m.request_id;
+	c->map_node = (uint16_t)((c->map_node + 1) % cl->node_count);
+	hdr.body_len = (uint32_t)n;
+	if (n < 0 || c->cfg.transport.send(c->cfg.transport.ctx, c->map_node, 0,
+					   &hdr, body) != 0) {
+		c->counters.send_failed++;
+		return;
+	}
+	c->counters.map_requests++;
+}
+
+/* An answer about this very topic (same place, and name when known). */
+static bool about_topic(const struct tern_client *c,
+			const struct tern_wire_metadata_resp *m)
+{
+	const char *name = c->cfg.topic_name != NULL ? c->cfg.topic_name
+						     : c->cfg.cluster->topic;
+
+	return m->topic_base == c->base && m->partitions == c->partitions &&
+	       m->replication == c->replication &&
+	       (c->cfg.topic_created == 0 ||
+		m->created == c->cfg.topic_created) &&
+	       m->topic_len == strlen(name) &&
+	       memcmp(m->topic, name, m->topic_len) == 0;
+}
+
+int tern_client_remap(struct tern_client *c, uint32_t epoch, uint64_t removed)
+{
+	uint64_t was = c->removed;
+
+	if (epoch <= c->epoch)
+		return -EINVAL;
+	c->removed = removed;
+	if (place_heads(c) != 0) {
+		c->removed = was; /* keep a map that places every head */
+		place_heads(c);
+		return -EINVAL;
+	}
+	c->epoch = epoch;
+	c->counters.map_updates++;
+	return 0;
+}
+
+static void refuse_in_flight(struct tern_client *c, uint64_t now_ns)
+{
+	const struct tern_wire_produce_ack gone = {
+		.status = TERN_PRODUCE_NOT_HEAD,
+	};
+
+	for (uint32_t p = 0; p < c->partitions; p++)
+		for (uint32_t i = 0; i < c->cfg.in_flight; i++)
+			if (c->parts[p].slots[i].used)
+				produce_finish(c, p, &c->parts[p].slots[i],
+					       &gone, now_ns);
+}
+
+static void on_metadata_resp(struct tern_client *c, const struct tern_hdr *hdr,
+			     const uint8_t *body, uint64_t now_ns)
+{
+	struct tern_wire_metadata_resp m;
+
+	if (tern_wire_metadata_resp_decode(body, hdr->body_len, hdr->aux, &m) !=
+		    0 ||
+	    m.node_count != c->cfg.cluster->node_count) {
+		c->counters.replies_bad++;
+		return;
+	}
+	if (m.request_id != c->map_request_id || m.epoch < c->epoch) {
+		c->counters.replies_unmatched++;
+		return;
+	}
+	if (!about_topic(c, &m)) {
+		/* Deleted, or created again: not this client's to follow. */
+		c->map_wanted = false;
+		refuse_in_flight(c, now_ns);
+		return;
+	}
+	c->map_wanted = false;
+	if (m.epoch == c->epoch ||
+	    tern_client_remap(c, m.epoch, m.removed) != 0)
+		return;
+	for (uint32_t p = 0; p < c->partitions; p++)
+		for (uint32_t i = 0; i < c->cfg.in_flight; i++)
+			if (c->parts[p].slots[i].used)
+				c->parts[p].slots[i].resend_ns = now_ns;
+}
+
 /* ---- messages ----------------------------------------------------------- */
 
 void tern_client_on_message(struct tern_client *c, const struct tern_hdr *hdr,
@@ -634,6 +792,8 @@ void tern_client_on_message(struct tern_client *c, const struct tern_hdr *hdr,
 		on_produce_ack(c, hdr, body, now_ns);
 	else if (hdr->type == TERN_MSG_FETCH_RESP)
 		on_fetch_resp(c, hdr, body);
+	else if (hdr->type == TERN_MSG_METADATA_RESP)
+		on_metadata_resp(c, hdr, body, now_ns);
 	else
 		c->counters.replies_bad++;
 }
@@ -641,6 +801,15 @@ void tern_client_on_message(struct tern_client *c, const struct tern_hdr *hdr,
 unsigned tern_client_poll(struct tern_client *c, uint64_t now_ns)
 {
 	unsigned work = fetch_poll(c, now_ns);
+
+	if (c->map_wanted && now_ns - c->map_asked_ns >= c->cfg.retry_ns) {
+		/* only while a batch waits: an answer may have come since */
+		c->map_wanted = produce_waiting(c);
+		if (c->map_wanted) {
+			ask_map(c, now_ns);
+			work++;
+		}
+	}
 
 	for (uint32_t p = 0; p < c->partitions; p++)
 		work += produce_poll(c, p, now_ns);

@@ -15,6 +15,14 @@
  * OUT_OF_ORDER for a batch with no earlier one in flight (the head forgot
  * the producer: a restart; the producer must start again under a new id).
  *
+ * The map follows reconfigurations: when a head answers NOT_HEAD from
+ * another epoch, or a batch went unanswered three times (its head may be
+ * dead), the client asks METADATA of the nodes in turn, one every
+ * retry_ns, and takes an answer about its topic in an epoch at least its
+ * own: the new epoch and the nodes removed from the chains. In-flight
+ * batches then go to the new heads at once, under the same sequences.
+ * A NOT_HEAD in the client's own epoch is final, like other refusals.
+ *
  * Fetch asks one node for committed batches from an offset; the answer
  * (or a timeout, reported as TERN_FETCH_ERROR with no data) comes through
  * the fetched callback.
@@ -79,7 +87,11 @@ struct tern_client_config {
 	uint32_t topic_base;
 	uint32_t topic_partitions;
 	uint32_t topic_replication;
-	uint32_t topic_epoch; /* what its frames carry */
+	uint32_t topic_epoch;	/* what its frames carry */
+	uint64_t topic_removed; /* nodes out of the chains, bit n node n */
+	uint32_t topic_created; /* the epoch it was created in; 0: any */
+	/* The topic's name, for METADATA; NULL: the cluster file's. */
+	const char *topic_name;
 	uint64_t producer_id;
 	uint32_t in_flight;	  /* batches in flight per partition */
 	uint32_t batch_bytes_max; /* largest batch the caller builds */
@@ -107,6 +119,8 @@ struct tern_client_counters {
 	uint64_t send_failed;
 	uint64_t replies_unmatched; /* late, duplicate or unknown answers */
 	uint64_t replies_bad;	    /* failed the wire codec */
+	uint64_t map_requests;	    /* METADATA sent to follow a new map */
+	uint64_t map_updates;	    /* new maps taken */
 };
 
 struct tern_client;
@@ -116,13 +130,13 @@ struct tern_client *tern_client_create(const struct tern_client_config *cfg,
 				       int *err);
 void tern_client_destroy(struct tern_client *c);
 
-/* The chain of the topic's partition p, head first, into chain (room for
- * TERN_CHAIN_LEN_MAX): its length, or -EINVAL. */
+/* Follow a new map of the topic: its epoch (above the client's) and the
+ * nodes out of its chains. 0, or -EINVAL (nothing changes) when it would
+ * leave a partition no replica. */
+int tern_client_remap(struct tern_client *c, uint32_t epoch, uint64_t removed);
+/* The chain of the topic's partition p, head first, without the removed
+ * nodes, into chain (room for TERN_CHAIN_LEN_MAX): its length, or -EINVAL. */
 int tern_client_chain(const struct tern_client *c, uint32_t p, uint16_t *chain);
-
-/* The partition map the client works from: the placement of the topic's
- * base + partitions, of which the topic's are the last (global ids). */
-const struct tern_placement *tern_client_placement(const struct tern_client *c);
 
 /*
  * Reserve the next batch of partition: *buf (cap bytes) receives it, built

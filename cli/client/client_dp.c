@@ -88,7 +88,9 @@ static void on_frames(void *arg, struct tern_dp_worker *worker,
 	for (uint16_t i = 0; i < count; i++) {
 		uint8_t type = views[i].hdr.type;
 
-		if (type == TERN_MSG_PRODUCE_ACK || type == TERN_MSG_FETCH_RESP)
+		if (type == TERN_MSG_PRODUCE_ACK ||
+		    type == TERN_MSG_FETCH_RESP ||
+		    type == TERN_MSG_METADATA_RESP)
 			tern_client_on_message(t->client, &views[i].hdr,
 					       views[i].body, now_ns);
 		else

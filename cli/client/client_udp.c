@@ -107,7 +107,8 @@ static void deliver(struct tern_client_udp *t, const uint8_t *payload,
 
 	if (tern_hdr_parse(payload, len, &hdr, &body) != TERN_DROP_NONE ||
 	    (hdr.type != TERN_MSG_PRODUCE_ACK &&
-	     hdr.type != TERN_MSG_FETCH_RESP)) {
+	     hdr.type != TERN_MSG_FETCH_RESP &&
+	     hdr.type != TERN_MSG_METADATA_RESP)) {
 		t->dropped++;
 		return;
 	}

@@ -26,7 +26,8 @@ static void usage(FILE *out)
 	      "  consume   read committed records, or follow like tail -f\n"
 	      "Control plane (TCP to each node's control address):\n"
 	      "  cluster status   nodes, epoch, roles, lag, durability\n"
-	      "  topic list|describe\n"
+	      "  topic list|describe|create|delete\n"
+	      "  node remove|drain   take a node out of its chains\n"
 	      "  stats     counters per node, lcore and partition; --watch\n"
 	      "  config list|get|set   ternd's settings\n"
 	      "Offline:\n"
@@ -112,6 +113,9 @@ static int connect_cluster(struct ternctl *t)
 		.topic_partitions = t->topic.partitions,
 		.topic_replication = t->topic.replication,
 		.topic_epoch = t->topic.epoch,
+		.topic_removed = t->topic.removed,
+		.topic_created = t->topic.created,
+		.topic_name = t->topic.name,
 		.in_flight = 1,
 		.batch_bytes_max = tern_cluster_batch_max(&t->cluster),
 		.retry_ns = 200000000,
@@ -145,18 +149,35 @@ static int connect_cluster(struct ternctl *t)
 	return err;
 }
 
-int ternctl_refresh_topic(struct ternctl *t, bool *changed)
+enum topic_change { TOPIC_SAME, TOPIC_REMAPPED, TOPIC_RECREATED };
+
+/* The same topic in another epoch: a reconfiguration, not a new topic. */
+static bool remap_of(const struct tern_topic *now, const struct tern_topic *was)
+{
+	return now->base == was->base && now->partitions == was->partitions &&
+	       now->replication == was->replication &&
+	       now->created == was->created && now->epoch > was->epoch;
+}
+
+static int refresh_topic(struct ternctl *t, enum topic_change *change)
 {
 	struct tern_topic now;
 	int code;
 
-	*changed = false;
-	if (strcmp(t->topic.name, t->cluster.topic) == 0)
-		return TERNCTL_OK; /* the file's: it does not change */
+	*change = TOPIC_SAME;
 	code = ternctl_topic_lookup(t, t->topic.name, &now);
 	if (code != TERNCTL_OK || tern_topic_equal(&now, &t->topic))
 		return code;
-	*changed = true;
+	if (remap_of(&now, &t->topic)) {
+		*change = TOPIC_REMAPPED;
+		t->topic = now;
+		return tern_client_remap(t->client, now.epoch, now.removed) == 0
+			       ? TERNCTL_OK
+			       : TERNCTL_REFUSED;
+	}
+	if (strcmp(t->topic.name, t->cluster.topic) == 0)
+		return TERNCTL_OK; /* the file's topic is not created again */
+	*change = TOPIC_RECREATED;
 	t->topic = now;
 	tern_client_destroy(t->client);
 	tern_client_udp_close(&t->udp);
@@ -170,15 +191,17 @@ int ternctl_refresh_topic(struct ternctl *t, bool *changed)
 int ternctl_follow_topic(struct ternctl *t, uint32_t partition,
 			 const char *next)
 {
-	bool changed;
-	int code = ternctl_refresh_topic(t, &changed);
+	enum topic_change change;
+	int code = refresh_topic(t, &change);
 
 	if (code == TERNCTL_REFUSED)
 		fprintf(stderr, "ternctl: topic %s was deleted\n",
 			t->topic.name);
 	if (code != TERNCTL_OK)
 		return code;
-	if (!changed) {
+	if (change == TOPIC_REMAPPED)
+		return TERNCTL_REMAPPED;
+	if (change == TOPIC_SAME) {
 		fprintf(stderr,
 			"ternctl: a node does not serve partition %u of topic "
 			"%s, which METADATA still places there; see `ternctl "
@@ -218,6 +241,7 @@ int ternctl_connect(struct ternctl *t, const char *topic)
 		t->topic.replication = t->cluster.replication;
 		t->topic.durability = t->cluster.durability;
 		t->topic.epoch = t->cluster.epoch;
+		t->topic.created = t->cluster.epoch;
 	} else if ((code = ternctl_topic_lookup(t, topic, &t->topic)) !=
 		   TERNCTL_OK) {
 		return code;
@@ -334,6 +358,7 @@ static const struct command {
 	{ "consume", ternctl_consume, NEEDS_DATA },
 	{ "cluster", ternctl_cluster, NEEDS_CLUSTER },
 	{ "topic", ternctl_topic, NEEDS_CLUSTER },
+	{ "node", ternctl_node, NEEDS_CLUSTER },
 	{ "stats", ternctl_stats, NEEDS_CLUSTER },
 	{ "config", ternctl_config, NEEDS_CLUSTER },
 	{ "check", ternctl_check, NEEDS_NOTHING },
@@ -347,7 +372,8 @@ static const struct command *find_command(const char *name)
 			return &commands[i];
 	fprintf(stderr,
 		"ternctl: unknown command '%s'; commands: produce, consume, "
-		"cluster, topic, stats, config, check, local (see --help)\n",
+		"cluster, topic, node, stats, config, check, local (see "
+		"--help)\n",
 		name);
 	return NULL;
 }

@@ -55,17 +55,16 @@ struct ternctl {
  * plane. 0, or the exit code, reported.
  */
 int ternctl_connect(struct ternctl *t, const char *topic);
+/* ternctl_follow_topic: the topic has a new map (a reconfiguration), which
+ * the client now follows: go on where you were. */
+#define TERNCTL_REMAPPED (-2)
 /*
- * A node said it does not serve the topic's partition: ask METADATA
- * again. *changed when the topic has another layout now (deleted and
- * created again), and the client was rebuilt for it; 0, or the exit code
- * with the reason printed (1 when the topic is gone).
- */
-int ternctl_refresh_topic(struct ternctl *t, bool *changed);
-/*
- * The same for a command working on partition: -1 when the topic moved
- * and still has it (saying so, and what the command does next), else the
- * exit code with the reason printed (the topic is gone, or unchanged).
+ * A node said it does not serve the topic's partition: ask METADATA again.
+ * TERNCTL_REMAPPED when the same topic has a new map (the client follows
+ * it); -1 when the topic moved (deleted and created again) and still has
+ * partition, saying so and what the command does next (the client was
+ * rebuilt for it); else the exit code with the reason printed (the topic
+ * is gone, or unchanged).
  */
 int ternctl_follow_topic(struct ternctl *t, uint32_t partition,
 			 const char *next);
@@ -109,6 +108,14 @@ void ternctl_print_partitions(json_t *partitions);
  * the exit code with the reason printed (none answer, or they differ). */
 int ternctl_topics_of_cluster(const struct ternctl *t,
 			      struct tern_topic_table *topics);
+/*
+ * Every target's table. all: every node must answer (else the exit code).
+ * *same: whether the tables that came agree; tables[i].count == 0 for a
+ * node that did not answer. *first: the first that answered.
+ */
+int ternctl_tables_of(const struct ternctl *t, const struct target *tg,
+		      unsigned count, bool all, struct tern_topic_table *tables,
+		      bool *same, int *first);
 
 /* Each command gets argv from its own name on. */
 int ternctl_produce(struct ternctl *t, int argc, char **argv);
@@ -119,5 +126,6 @@ int ternctl_stats(struct ternctl *t, int argc, char **argv);
 int ternctl_config(struct ternctl *t, int argc, char **argv);
 int ternctl_check(struct ternctl *t, int argc, char **argv);
 int ternctl_local(struct ternctl *t, int argc, char **argv);
+int ternctl_node(struct ternctl *t, int argc, char **argv);
 
 #endif /* TERN_CLI_TERNCTL_H */

@@ -261,9 +261,12 @@ static json_t *partition_json(const struct ternctl *t,
 	json_t *head = NULL, *tail = NULL;
 	bool missing = false;
 
-	(void)tern_topic_chain(topic, t->cluster.node_count, g, chain,
-			       DIM(chain));
-	for (uint32_t k = 0; k < topic->replication; k++) {
+	int length = tern_topic_chain(topic, t->cluster.node_count, g, chain,
+				      DIM(chain));
+
+	/* fewer replicas than asked for: nodes were removed */
+	missing = length < (int)topic->replication;
+	for (int k = 0; k < length; k++) {
 		json_t *r = nodes[chain[k]].status != NULL
 				    ? replica_in(nodes[chain[k]].status, g)
 				    : NULL;
@@ -271,7 +274,7 @@ static json_t *partition_json(const struct ternctl *t,
 		json_array_append_new(chain_j, json_integer(chain[k]));
 		if (k == 0)
 			head = r;
-		if (k == topic->replication - 1)
+		if (k == length - 1)
 			tail = r;
 		missing = missing || r == NULL;
 		json_array_append_new(replicas,

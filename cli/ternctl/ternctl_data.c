@@ -133,7 +133,7 @@ static void pending_clear(struct pending *p)
 static int flush(struct ternctl *t, struct pending *p)
 {
 	struct tern_client_produce_result res;
-	int err;
+	int err, moved;
 	bool retried = false;
 
 	if (p->count == 0)
@@ -147,8 +147,8 @@ static int flush(struct ternctl *t, struct pending *p)
 		/* NOT_HEAD: the map may be old. A batch answered so was not
 		 * written: if the topic moved, send it there. */
 		retried = true;
-		if (ternctl_follow_topic(t, p->partition, "writing there") !=
-		    -1)
+		moved = ternctl_follow_topic(t, p->partition, "writing there");
+		if (moved != -1 && moved != TERNCTL_REMAPPED)
 			break;
 	}
 	if (err != 0 || res.status != TERN_PRODUCE_OK) {
@@ -543,9 +543,10 @@ static int after_not_served(struct ternctl *t, const struct consume_opts *o,
 	int code = ternctl_follow_topic(t, o->partition,
 					"reading it from offset 0");
 
-	if (code != -1)
+	if (code != -1 && code != TERNCTL_REMAPPED)
 		return code;
-	*offset = 0;
+	if (code == -1)
+		*offset = 0; /* another topic: from its start */
 	*node = chain[tern_client_chain(t->client, o->partition, chain) - 1];
 	return -1;
 }

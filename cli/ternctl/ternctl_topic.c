@@ -58,6 +58,8 @@ static int topic_of(json_t *o, struct tern_topic *topic)
 {
 	const char *name = ternctl_str_of(o, "name");
 	const char *d = ternctl_str_of(o, "durability");
+	size_t i;
+	json_t *v;
 
 	memset(topic, 0, sizeof(*topic));
 	snprintf(topic->name, sizeof(topic->name), "%s", name);
@@ -68,6 +70,15 @@ static int topic_of(json_t *o, struct tern_topic *topic)
 				    ? TERN_CLUSTER_DURABILITY_MEMORY
 				    : TERN_CLUSTER_DURABILITY_DISK;
 	topic->epoch = (uint32_t)ternctl_int_of(o, "epoch");
+	topic->created = (uint32_t)ternctl_int_of(o, "created");
+	json_array_foreach(json_object_get(o, "removed"), i, v)
+	{
+		json_int_t n = json_integer_value(v);
+
+		if (n < 0 || n >= 64)
+			return -EINVAL;
+		topic->removed |= 1ull << n;
+	}
 	return topic->partitions > 0 ? 0 : -EINVAL;
 }
 
@@ -84,8 +95,13 @@ static int table_of(const struct ternctl *t, json_t *answer,
 		struct tern_topic topic;
 		char why[256];
 
-		if (i == 0)
-			continue;      /* the cluster file's */
+		if (i == 0) { /* the cluster file's: its map may be newer */
+			if (topic_of(o, &topic) != 0)
+				return -EINVAL;
+			table->topics[0].epoch = topic.epoch;
+			table->topics[0].removed = topic.removed;
+			continue;
+		}
 		table->epoch_high = 0; /* any order: the mark is set below */
 		if (topic_of(o, &topic) != 0 ||
 		    tern_topics_add(table, &topic, t->cluster.node_count, why,
@@ -107,14 +123,9 @@ static bool tables_equal(const struct tern_topic_table *a,
 	return true;
 }
 
-/*
- * Every target's table. all: every node must answer (else the exit code).
- * *same: whether the tables that came agree; tables[i].count == 0 for a
- * node that did not answer.
- */
-static int tables_of(const struct ternctl *t, const struct target *tg,
-		     unsigned count, bool all, struct tern_topic_table *tables,
-		     bool *same, int *first)
+int ternctl_tables_of(const struct ternctl *t, const struct target *tg,
+		      unsigned count, bool all, struct tern_topic_table *tables,
+		      bool *same, int *first)
 {
 	int worst = TERNCTL_OK;
 
@@ -162,7 +173,8 @@ int ternctl_topics_of_cluster(const struct ternctl *t,
 	int code = ternctl_targets(t, -1, tg, &count);
 
 	if (code == TERNCTL_OK)
-		code = tables_of(t, tg, count, false, tables, &same, &first);
+		code = ternctl_tables_of(t, tg, count, false, tables, &same,
+					 &first);
 	if (code != TERNCTL_OK)
 		return code;
 	if (!same)
@@ -224,6 +236,8 @@ int ternctl_topic_lookup(struct ternctl *t, const char *name,
 	topic->durability = m.durability ? TERN_CLUSTER_DURABILITY_MEMORY
 					 : TERN_CLUSTER_DURABILITY_DISK;
 	topic->epoch = m.epoch;
+	topic->removed = m.removed;
+	topic->created = m.created;
 	return TERNCTL_OK;
 }
 
@@ -231,12 +245,17 @@ int ternctl_topic_lookup(struct ternctl *t, const char *name,
 
 static json_t *topic_json(const struct tern_topic *topic)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I}", "topic", topic->name,
-			 "base", (int)topic->base, "partitions",
+	json_t *removed = json_array();
+
+	for (uint32_t n = 0; n < 64; n++)
+		if (topic->removed >> n & 1)
+			json_array_append_new(removed, json_integer(n));
+	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I, s:o}", "topic",
+			 topic->name, "base", (int)topic->base, "partitions",
 			 (int)topic->partitions, "replication",
 			 (int)topic->replication, "durability",
 			 tern_cluster_durability_name(topic->durability),
-			 "epoch", (json_int_t)topic->epoch);
+			 "epoch", (json_int_t)topic->epoch, "removed", removed);
 }
 
 static int topic_list(const struct ternctl *t)
@@ -296,10 +315,16 @@ static int topic_describe(const struct ternctl *t, const char *name)
 		ternctl_print_json(d);
 	} else {
 		printf("topic %s: %u partitions (global %u..%u), replication "
-		       "%u, durability %s\n\n",
+		       "%u, durability %s, epoch %u",
 		       found->name, found->partitions, found->base,
 		       found->base + found->partitions - 1, found->replication,
-		       tern_cluster_durability_name(found->durability));
+		       tern_cluster_durability_name(found->durability),
+		       found->epoch);
+		for (uint32_t n = 0, k = 0; n < 64; n++)
+			if (found->removed >> n & 1)
+				printf("%s%u",
+				       k++ == 0 ? ", nodes removed: " : " ", n);
+		printf("\n\n");
 		ternctl_print_partitions(json_object_get(s, "partitions"));
 	}
 	json_decref(d);
@@ -318,7 +343,8 @@ static int every_table(const struct ternctl *t, struct target *tg,
 	int code = ternctl_targets(t, -1, tg, count);
 
 	if (code == TERNCTL_OK)
-		code = tables_of(t, tg, *count, true, tables, &same, &first);
+		code = ternctl_tables_of(t, tg, *count, true, tables, &same,
+					 &first);
 	if (code == TERNCTL_UNREACHABLE)
 		fputs("ternctl: nothing changed\n", stderr);
 	return code;

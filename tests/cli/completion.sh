@@ -35,4 +35,6 @@ expect "ternctl topic create t --part" "--partitions "
 expect "ternctl consume --to" "--topic "
 expect "ternctl local up d --transport " "afpacket afxdp memif "
 expect "ternctl stats --w" "--watch "
+expect "ternctl no" "node "
+expect "ternctl node " "--help drain remove "
 exit $((fails > 0))

@@ -389,10 +389,27 @@ static void assert_produce(const struct fx *f, unsigned i, uint32_t partition,
 	assert_memory_equal(s->body, b->bytes, b->len);
 }
 
+static void deliver_ack_epoch(struct fx *f, uint32_t partition,
+			      enum tern_produce_status status,
+			      uint64_t producer_id, uint64_t sequence,
+			      uint64_t base, uint32_t count, uint32_t epoch,
+			      uint64_t now_ns);
+
 static void deliver_ack(struct fx *f, uint32_t partition,
 			enum tern_produce_status status, uint64_t producer_id,
 			uint64_t sequence, uint64_t base, uint32_t count,
 			uint64_t now_ns)
+{
+	deliver_ack_epoch(f, partition, status, producer_id, sequence, base,
+			  count, 1, now_ns);
+}
+
+/* A head's answer, its header carrying the partition's epoch. */
+static void deliver_ack_epoch(struct fx *f, uint32_t partition,
+			      enum tern_produce_status status,
+			      uint64_t producer_id, uint64_t sequence,
+			      uint64_t base, uint32_t count, uint32_t epoch,
+			      uint64_t now_ns)
 {
 	const struct tern_wire_produce_ack m = {
 		.request_id = sequence,
@@ -405,7 +422,7 @@ static void deliver_ack(struct fx *f, uint32_t partition,
 	uint8_t body[TERN_WIRE_PRODUCE_ACK_BODY_LEN];
 	struct tern_hdr hdr = { .type = TERN_MSG_PRODUCE_ACK,
 				.sender_node = 0,
-				.epoch = 1,
+				.epoch = epoch,
 				.partition = partition };
 	int n = tern_wire_produce_ack_encode(body, sizeof(body), &m, &hdr.aux);
 
@@ -845,8 +862,9 @@ static void test_final_refusals(void **state)
 {
 	struct fx *f = *state;
 	static const enum tern_produce_status final[] = {
-		TERN_PRODUCE_NOT_HEAD,	TERN_PRODUCE_SEQUENCE_OLD,
-		TERN_PRODUCE_TOO_LARGE, TERN_PRODUCE_LOG_FAILED,
+		TERN_PRODUCE_SEQUENCE_OLD,
+		TERN_PRODUCE_TOO_LARGE,
+		TERN_PRODUCE_LOG_FAILED,
 		TERN_PRODUCE_BAD_BATCH,
 	};
 	const unsigned n = sizeof(final) / sizeof(final[0]);
@@ -874,6 +892,146 @@ static void test_final_refusals(void **state)
 	assert_int_equal(f->sent_count, n);
 	assert_int_equal(counters(f)->produce_ok, 0);
 	assert_int_equal(counters(f)->produce_retries, 0);
+}
+
+/* ---- 5b. following a reconfiguration ------------------------------------ */
+
+/* A node's METADATA answer about the fixture's topic "t". */
+static void deliver_map(struct fx *f, uint64_t request_id, uint32_t epoch,
+			uint64_t removed, uint32_t created, uint64_t now_ns)
+{
+	struct tern_wire_metadata_resp m = {
+		.request_id = request_id,
+		.epoch = epoch,
+		.partitions = PARTITIONS,
+		.replication = 3,
+		.workers = 1,
+		.udp_port_base = 7000,
+		.node_count = NODES,
+		.responder = 1,
+		.topic_len = 1,
+		.topic = "t",
+		.removed = removed,
+		.created = created,
+	};
+	uint8_t body[BODY_MAX];
+	struct tern_hdr hdr = { .type = TERN_MSG_METADATA_RESP,
+				.sender_node = 1,
+				.epoch = epoch };
+	int n;
+
+	for (uint32_t i = 0; i < NODES; i++)
+		m.ipv4[i] = f->cluster->nodes[i].ipv4;
+	n = tern_wire_metadata_resp_encode(body, sizeof(body), &m, &hdr.aux);
+	assert_true(n > 0);
+	hdr.body_len = (uint32_t)n;
+	tern_client_on_message(f->c, &hdr, body, now_ns);
+}
+
+/* The head answers NOT_HEAD from epoch 2: the batch is not refused; the
+ * client asks METADATA, takes the map without the old head, and resends
+ * the same batch to the new head in the new epoch. */
+static void test_not_head_follows_new_map(void **state)
+{
+	struct fx *f = *state;
+	uint16_t chain[TERN_CHAIN_LEN_MAX];
+	const uint16_t old_head = head_of(0);
+
+	start(f);
+	assert_int_equal(produce_ok(f, 0, 7, 1000), 0);
+	deliver_ack_epoch(f, 0, TERN_PRODUCE_NOT_HEAD, PRODUCER_ID, 0, 0, 0, 2,
+			  2000);
+	assert_int_equal(f->produced_count, 0);
+	assert_int_equal(tern_client_in_flight(f->c, 0), 1);
+	assert_int_equal(tern_client_poll(f->c, 2000 + RETRY_NS), 2);
+	assert_int_equal(f->sent[1].type, TERN_MSG_METADATA);
+	assert_int_equal(f->sent[1].body_len, 0); /* the file's topic */
+	assert_int_equal(counters(f)->map_requests, 1);
+	/* An answer to another request, or from an older epoch: ignored. */
+	deliver_map(f, f->sent[1].aux + 1, 2, 1u << old_head, 1, 2100);
+	deliver_map(f, f->sent[1].aux, 0 + 1, 0, 1, 2100);
+	assert_int_equal(counters(f)->map_updates, 0);
+	deliver_map(f, f->sent[1].aux, 2, 1u << old_head, 1, 2100);
+	assert_int_equal(counters(f)->map_updates, 1);
+	assert_int_equal(tern_client_chain(f->c, 0, chain), 2);
+	assert_true(chain[0] != old_head && chain[1] != old_head);
+	/* At once, to the new head, in epoch 2, the same bytes. */
+	assert_int_equal(tern_client_poll(f->c, 2100), 1);
+	assert_int_equal(f->sent[3].type, TERN_MSG_PRODUCE);
+	assert_int_equal(f->sent[3].node, chain[0]);
+	assert_int_equal(f->sent[3].epoch, 2);
+	assert_int_equal(f->sent[3].body_len, f->sent[0].body_len);
+	assert_memory_equal(f->sent[3].body, f->sent[0].body,
+			    f->sent[0].body_len);
+	deliver_ack_epoch(f, 0, TERN_PRODUCE_OK, PRODUCER_ID, 0, 40, 2, 2,
+			  2200);
+	assert_int_equal(f->produced_count, 1);
+	assert_int_equal(f->produced[0].res.status, TERN_PRODUCE_OK);
+	assert_int_equal(f->produced[0].res.base, 40);
+}
+
+/* A head gone silent: after three unanswered sends, METADATA. */
+static void test_silent_head_asks_map(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	assert_int_equal(produce_ok(f, 0, 7, 1000), 0);
+	assert_int_equal(tern_client_poll(f->c, 1000 + RETRY_NS), 1);
+	assert_int_equal(tern_client_poll(f->c, 1000 + 2 * RETRY_NS), 1);
+	assert_int_equal(counters(f)->map_requests, 0);
+	assert_int_equal(tern_client_poll(f->c, 1000 + 3 * RETRY_NS), 2);
+	assert_int_equal(counters(f)->map_requests, 1);
+	assert_int_equal(f->sent[3].type, TERN_MSG_METADATA);
+	/* nodes are asked in turn */
+	assert_int_equal(tern_client_poll(f->c, 1000 + 4 * RETRY_NS), 2);
+	assert_int_equal(f->sent[5].type, TERN_MSG_METADATA);
+	assert_true(f->sent[5].node != f->sent[3].node);
+}
+
+/* NOT_HEAD in the client's own epoch is final the third time (one may be
+ * a late answer to a send under an older map). */
+static void test_not_head_final_in_own_epoch(void **state)
+{
+	struct fx *f = *state;
+
+	start(f);
+	assert_int_equal(produce_ok(f, 1, 9, 1000), 0);
+	for (unsigned i = 0; i < 2; i++) {
+		ack(f, 1, TERN_PRODUCE_NOT_HEAD, 0, 2000 + i * 2 * RETRY_NS);
+		assert_int_equal(f->produced_count, 0);
+		assert_true(tern_client_poll(
+				    f->c, 2000 + (2 * i + 1) * RETRY_NS) >= 1);
+	}
+	ack(f, 1, TERN_PRODUCE_NOT_HEAD, 0, 2000 + 4 * RETRY_NS);
+	assert_int_equal(f->produced_count, 1);
+	assert_int_equal(f->produced[0].res.status, TERN_PRODUCE_NOT_HEAD);
+	assert_int_equal(f->produced[0].res.attempts, 3);
+}
+
+/* METADATA says the topic is another one now (created again): the client
+ * cannot follow it, and its batches end NOT_HEAD for the caller. */
+static void test_topic_created_again_ends_batches(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.topic_partitions = PARTITIONS;
+	f->cfg.topic_replication = 3;
+	f->cfg.topic_epoch = 1;
+	f->cfg.topic_created = 1;
+	f->cfg.topic_name = "t";
+	start(f);
+	assert_int_equal(produce_ok(f, 0, 7, 1000), 0);
+	assert_int_equal(produce_ok(f, 1, 8, 1000), 0);
+	deliver_ack_epoch(f, 0, TERN_PRODUCE_NOT_HEAD, PRODUCER_ID, 0, 0, 0, 5,
+			  2000);
+	assert_int_equal(tern_client_poll(f->c, 2000 + RETRY_NS), 3);
+	assert_int_equal(f->sent[2].type, TERN_MSG_METADATA);
+	deliver_map(f, f->sent[2].aux, 5, 0, 4, 2100);
+	assert_int_equal(counters(f)->map_updates, 0);
+	assert_int_equal(f->produced_count, 2);
+	assert_int_equal(f->produced[0].res.status, TERN_PRODUCE_NOT_HEAD);
+	assert_int_equal(f->produced[1].res.status, TERN_PRODUCE_NOT_HEAD);
 }
 
 /* ---- 6. answers that match nothing or fail the codec -----------------------
@@ -1321,13 +1479,20 @@ static void test_sync_timeout(void **state)
 	assert_true(f->clock_ns - start_ns >= timeout);
 	assert_true(f->clock_ns - start_ns <= timeout + 3 * MS);
 	assert_true(f->poll_calls <= timeout / MS);
-	/* The batch stays in flight and was retried every retry_ns. */
+	/* The batch stays in flight and was retried every retry_ns; after
+	 * the third send the client asked METADATA (its head may be gone). */
 	assert_int_equal(tern_client_in_flight(f->c, 0), 1);
 	assert_true(f->sent_count >= 3);
-	for (unsigned i = 1; i < f->sent_count; i++)
+	for (unsigned i = 1; i < f->sent_count; i++) {
+		if (f->sent[i].type == TERN_MSG_METADATA) {
+			assert_true(i >= 3);
+			continue;
+		}
 		assert_memory_equal(&f->sent[0], &f->sent[i],
 				    offsetof(struct sent, body) +
 					    f->sent[0].body_len);
+	}
+	assert_true(counters(f)->map_requests >= 1);
 	assert_int_equal(f->produced_count, 0);
 }
 
@@ -1482,6 +1647,14 @@ int main(void)
 			test_out_of_order_forgotten_producer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_final_refusals, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_not_head_follows_new_map,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_silent_head_asks_map,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_not_head_final_in_own_epoch, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_topic_created_again_ends_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_and_foreign_acks,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),

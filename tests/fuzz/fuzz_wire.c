@@ -570,7 +570,10 @@ static void metadata_resp_rules(const union msg *m, uint64_t aux,
 	check(r->durability <= 1);
 	check(r->topic_len >= 1 && r->topic_len <= TERN_WIRE_TOPIC_MAX);
 	check(n == TERN_WIRE_METADATA_RESP_TOPIC_OFF + r->topic_len +
-			   4u * r->node_count);
+			   4u * r->node_count + 12u);
+	check(r->created >= 1 && r->created <= r->epoch);
+	check(__builtin_popcountll(r->removed) < r->node_count);
+	check(r->node_count == 64 || r->removed >> r->node_count == 0);
 	check(r->topic_base == (uint16_t)(b[18] << 8 | b[19]));
 	check(r->topic_base + r->partitions <= TERN_WIRE_PARTITIONS_MAX);
 	check(b[17] == r->topic_len && b[8] == r->replication &&

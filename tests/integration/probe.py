@@ -124,10 +124,11 @@ class Probe:
         topic = body[20:20 + tlen].decode()
         ips = [socket.inet_ntoa(body[20 + tlen + 4 * i:24 + tlen + 4 * i])
                for i in range(n)]
-        if len(body) != 20 + tlen + 4 * n or reserved != 0:
+        if len(body) != 32 + tlen + 4 * n or reserved != 0:
             return "malformed"
+        removed, created = struct.unpack_from(">QI", body, 20 + tlen + 4 * n)
         return (epoch, parts, repl, workers, base, responder,
-                "memory" if dur else "disk", topic, ips)
+                "memory" if dur else "disk", topic, ips, removed, created)
 
 
 def check(what, cond, detail=""):
@@ -147,7 +148,7 @@ def main():
     for node in (0, len(c.ips) - 1):
         r = p.metadata(node)
         want = (c.epoch, c.partitions, c.replication, 1, c.port, node,
-                c.durability, c.topic, c.ips)
+                c.durability, c.topic, c.ips, 0, c.epoch)
         check(f"METADATA to node {node}: the map of the cluster file",
               r == want, (r, want))
     pid, values = 77, [b"alpha", b"beta", b"gamma"]

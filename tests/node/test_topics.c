@@ -82,17 +82,22 @@ static void test_refusals(void **state)
 		int err;
 		const char *word;
 	} cases[] = {
-		{ { "events", 10, 1, 1, 0, 100 }, -EEXIST, "exists" },
-		{ { "bad/name", 10, 1, 1, 0, 100 }, -EINVAL, "not 1 to 200" },
-		{ { "", 10, 1, 1, 0, 100 }, -EINVAL, "not 1 to 200" },
-		{ { "z", 10, 0, 1, 0, 100 }, -EINVAL, "outside" },
-		{ { "z", 4090, 7, 1, 0, 100 }, -EINVAL, "outside" },
-		{ { "z", 10, 1, 0, 0, 100 }, -EINVAL, "replication 0" },
-		{ { "z", 10, 1, 4, 0, 100 }, -EINVAL, "within 1..3" },
-		{ { "z", 5, 2, 1, 0, 100 }, -EINVAL, "another topic" },
-		{ { "z", 10, 1, 1, 0, 3 },
+		{ { "events", 10, 1, 1, 0, 100, 0, 0 }, -EEXIST, "exists" },
+		{ { "bad/name", 10, 1, 1, 0, 100, 0, 0 },
+		  -EINVAL,
+		  "not 1 to 200" },
+		{ { "", 10, 1, 1, 0, 100, 0, 0 }, -EINVAL, "not 1 to 200" },
+		{ { "z", 10, 0, 1, 0, 100, 0, 0 }, -EINVAL, "outside" },
+		{ { "z", 4090, 7, 1, 0, 100, 0, 0 }, -EINVAL, "outside" },
+		{ { "z", 10, 1, 0, 0, 100, 0, 0 }, -EINVAL, "replication 0" },
+		{ { "z", 10, 1, 4, 0, 100, 0, 0 }, -EINVAL, "within 1..3" },
+		{ { "z", 5, 2, 1, 0, 100, 0, 0 }, -EINVAL, "another topic" },
+		{ { "z", 10, 1, 1, 0, 3, 0, 0 },
 		  -EINVAL,
 		  "epoch 3 of topic z is not above" },
+		{ { "z", 10, 1, 1, 0, 100, 1u << 3, 0 }, -EINVAL, "outside" },
+		{ { "z", 10, 1, 1, 0, 100, 0x7, 0 }, -EINVAL, "no replica" },
+		{ { "z", 10, 1, 1, 0, 100, 0, 101 }, -EINVAL, "created in" },
 	};
 	struct tern_topic_table t;
 	char why[256];
@@ -139,7 +144,7 @@ static void test_chains_and_workers(void **state)
 	tern_topics_init(&t, &cluster);
 	assert_int_equal(tern_placement_init(&pl, 3, 6, 3), 0);
 	for (uint32_t p = 0; p < 6; p++) {
-		assert_int_equal(tern_topic_chain(&t.topics[0], 3, p, a, 8), 0);
+		assert_int_equal(tern_topic_chain(&t.topics[0], 3, p, a, 8), 3);
 		assert_int_equal(tern_placement_get_chain(&pl, p, b, 8), 0);
 		assert_memory_equal(a, b, 3 * sizeof(a[0]));
 	}
@@ -147,7 +152,7 @@ static void test_chains_and_workers(void **state)
 	assert_int_equal(tern_topic_chain(&o, 3, 5, a, 8), -EINVAL);
 	assert_int_equal(tern_placement_init(&pl, 3, 11, 2), 0);
 	for (uint32_t g = 6; g < 11; g++) {
-		assert_int_equal(tern_topic_chain(&o, 3, g, a, 8), 0);
+		assert_int_equal(tern_topic_chain(&o, 3, g, a, 8), 2);
 		assert_int_equal(tern_placement_get_chain(&pl, g, b, 8), 0);
 		assert_memory_equal(a, b, 2 * sizeof(a[0]));
 	}
@@ -218,6 +223,82 @@ static void test_json(void **state)
 	rmdir(dir);
 }
 
+/* A remap takes node 1 out of every chain (the others keep their order),
+ * only forward in epochs, never leaving a partition without a replica,
+ * and survives a save and load, the file's topic's included. */
+static void test_remap(void **state)
+{
+	char dir[] = "/tmp/tern-topics-XXXXXX", path[64], why[512];
+	struct tern_topic_table t, back;
+	struct tern_topic o = topic("orders", 6, 5, 2);
+	const struct tern_topic *got;
+	uint16_t a[8], b[8];
+	uint32_t partition;
+	int len;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/topics.json", dir);
+	tern_topics_init(&t, &cluster);
+	assert_int_equal(tern_topics_add(&t, &o, 3, why, sizeof(why)), 0);
+	assert_int_equal(
+		tern_topics_remap(&t, "nope", 200, 2, 3, why, sizeof(why)),
+		-ENOENT);
+	assert_int_equal(tern_topics_remap(&t, "orders", o.epoch - 1, 2, 3, why,
+					   sizeof(why)),
+			 -ESTALE);
+	assert_int_equal(tern_topics_remap(&t, "orders", o.epoch, 2, 3, why,
+					   sizeof(why)),
+			 -ESTALE);
+	assert_int_equal(tern_topics_remap(&t, "orders", o.epoch + 1, 1u << 3,
+					   3, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(tern_topic_can_remove(&t.topics[1], 3, 1, &partition),
+			 0);
+	assert_int_equal(tern_topics_remap(&t, "orders", o.epoch + 1, 2, 3, why,
+					   sizeof(why)),
+			 0);
+	/* the same map again: accepted, nothing moves */
+	assert_int_equal(tern_topics_remap(&t, "orders", o.epoch + 1, 2, 3, why,
+					   sizeof(why)),
+			 0);
+	got = tern_topics_find(&t, "orders");
+	assert_int_equal(got->created, o.epoch);
+	assert_int_equal(t.epoch_high, o.epoch + 1);
+	for (uint32_t g = 6; g < 11; g++) {
+		uint32_t k = 0;
+
+		len = tern_topic_chain(got, 3, g, a, 8);
+		assert_int_equal(tern_topic_chain(&o, 3, g, b, 8), 2);
+		for (uint32_t i = 0; i < 2; i++)
+			if (b[i] != 1)
+				assert_int_equal(a[k++], b[i]);
+		assert_int_equal(len, (int)k);
+	}
+	/* nodes 1 and 2 gone: some chain of 2 would have none */
+	assert_int_equal(tern_topic_can_remove(got, 3, 2, &partition), -ENOENT);
+	assert_true(partition >= 6 && partition < 11);
+	assert_int_equal(tern_topics_remap(&t, "orders", o.epoch + 2, 6, 3, why,
+					   sizeof(why)),
+			 -EINVAL);
+	assert_non_null(strstr(why, "no replica left"));
+	/* the file's topic too, kept in topics.json */
+	assert_int_equal(tern_topics_remap(&t, "events", o.epoch + 2, 1, 3, why,
+					   sizeof(why)),
+			 0);
+	assert_int_equal(tern_topics_save(&t, path, why, sizeof(why)), 0);
+	tern_topics_init(&back, &cluster);
+	assert_int_equal(tern_topics_load(&back, path, 3, why, sizeof(why)), 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		assert_true(tern_topic_equal(&t.topics[i], &back.topics[i]));
+		assert_int_equal(back.topics[i].removed, t.topics[i].removed);
+		assert_int_equal(back.topics[i].created, t.topics[i].created);
+	}
+	assert_int_equal(back.epoch_high, o.epoch + 2);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_chains_and_workers),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_remap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ternctl node remove|drain: ternctl as the coordinator of a
+ * reconfiguration. It reads every node's topic table, takes for each topic
+ * the newest map any node holds, and computes the map without the node:
+ * one epoch above any the cluster gave out, the node added to the topic's
+ * removed set (each chain keeps its other nodes in their order, so the
+ * head's successor becomes head, the tail's predecessor tail). Then it
+ * pushes that map to every node that answers ("topic remap"); a node
+ * takes only a newer map, and the same map again changes nothing, so the
+ * command is idempotent: run it again to reach a node that was down.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "args.h"
+#include "ternctl.h"
+
+static const char node_help[] =
+	"usage: ternctl --cluster FILE [--json] node remove|drain NODE\n"
+	"\n"
+	"Take NODE out of the chains of every topic (a reconfiguration, in "
+	"a new\nepoch): where it was head its successor becomes head, where "
+	"it was tail\nits predecessor becomes tail and commits what it holds, "
+	"where it was\nin the middle its neighbours are joined. No "
+	"acknowledged write is lost:\nevery remaining replica holds them. "
+	"Producers and readers follow the\nnew map by themselves (METADATA).\n"
+	"\n"
+	"  remove  NODE failed or is gone: the other nodes are told; NODE "
+	"need not\n          answer.\n"
+	"  drain   NODE runs: it is told too, stops serving its partitions "
+	"and\n          keeps its data; it must answer.\n"
+	"\n"
+	"A partition whose only replica is NODE cannot lose it: nothing "
+	"changes.\nNodes that do not answer keep the old map (their frames "
+	"are refused\nfor their epoch): run the command again once they "
+	"are back; it is\nidempotent. `ternctl cluster status` shows the "
+	"chains and the\nunder-replicated partitions.\n"
+	"\n"
+	"Example:\n  ternctl --cluster c.ini node remove 0\n"
+	"\nExit: 0 done, 1 refused (a last replica, a node refused the map), "
+	"2 usage,\n3 no node answered or some did not (the map reached the "
+	"others).\n";
+
+struct plan {
+	struct tern_topic topics[TERN_TOPICS_MAX];
+	uint32_t count;
+	uint32_t partitions_changed;
+};
+
+/* The newest map of each topic among the tables that answered. */
+static void newest_maps(const struct tern_topic_table *tables, unsigned count,
+			int first, struct plan *plan, uint32_t *epoch_high)
+{
+	const struct tern_topic_table *base = &tables[first];
+
+	plan->count = base->count;
+	*epoch_high = 0;
+	for (uint32_t k = 0; k < base->count; k++)
+		plan->topics[k] = base->topics[k];
+	for (unsigned i = 0; i < count; i++) {
+		if (tables[i].count == 0)
+			continue;
+		if (tables[i].epoch_high > *epoch_high)
+			*epoch_high = tables[i].epoch_high;
+		for (uint32_t k = 0; k < plan->count; k++) {
+			const struct tern_topic *o = tern_topics_find(
+				&tables[i], plan->topics[k].name);
+
+			if (o != NULL && o->epoch > plan->topics[k].epoch)
+				plan->topics[k] = *o;
+		}
+	}
+}
+
+/* Which chains of topic hold node: counted into plan. */
+static uint32_t chains_with(const struct ternctl *t,
+			    const struct tern_topic *topic, uint32_t node)
+{
+	uint32_t n = 0;
+
+	for (uint32_t g = topic->base; g < topic->base + topic->partitions;
+	     g++) {
+		uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
+		int length =
+			tern_topic_chain(topic, t->cluster.node_count, g, chain,
+					 TERN_CLUSTER_REPLICATION_MAX);
+
+		for (int k = 0; k < length; k++)
+			n += chain[k] == node;
+	}
+	return n;
+}
+
+/* The maps without node; 0 or the exit code, reported. */
+static int plan_removal(const struct ternctl *t, uint32_t node,
+			uint32_t epoch_high, struct plan *plan)
+{
+	for (uint32_t k = 0; k < plan->count; k++) {
+		struct tern_topic *topic = &plan->topics[k];
+		uint32_t partition;
+
+		if (topic->removed >> node & 1)
+			continue; /* already: push this map as it is */
+		if (tern_topic_can_remove(topic, t->cluster.node_count, node,
+					  &partition) != 0) {
+			fprintf(stderr,
+				"ternctl: node %u holds the last replica of "
+				"partition %u of topic %s: removing it would "
+				"lose that partition; nothing changed\n",
+				node, partition - topic->base, topic->name);
+			return TERNCTL_REFUSED;
+		}
+		if (epoch_high == UINT32_MAX) {
+			fputs("ternctl: the cluster has used every epoch; "
+			      "nothing changed\n",
+			      stderr);
+			return TERNCTL_REFUSED;
+		}
+		plan->partitions_changed += chains_with(t, topic, node);
+		topic->epoch = ++epoch_high;
+		topic->removed |= 1ull << node;
+	}
+	return TERNCTL_OK;
+}
+
+/* A node already out of every topic's chains need not hear of this map
+ * (a rejoin will bring it the newest). */
+static bool removed_everywhere(const struct plan *plan, uint32_t node)
+{
+	for (uint32_t k = 0; k < plan->count; k++)
+		if (!(plan->topics[k].removed >> node & 1))
+			return false;
+	return true;
+}
+
+static json_t *remap_request(const struct tern_topic *topic)
+{
+	json_t *removed = json_array();
+
+	for (uint32_t n = 0; n < 64; n++)
+		if (topic->removed >> n & 1)
+			json_array_append_new(removed, json_integer(n));
+	return json_pack("{s:s, s:s, s:I, s:o}", "cmd", "topic remap", "name",
+			 topic->name, "epoch", (json_int_t)topic->epoch,
+			 "removed", removed);
+}
+
+/* Push every topic's map to one node: 0 or the exit code. */
+static int push(const struct ternctl *t, const struct target *tg,
+		const struct tern_topic_table *table, const struct plan *plan,
+		uint32_t *changed)
+{
+	for (uint32_t k = 0; k < plan->count; k++) {
+		const struct tern_topic *now =
+			tern_topics_find(table, plan->topics[k].name);
+		int code;
+		json_t *r;
+
+		if (now != NULL && now->epoch == plan->topics[k].epoch)
+			continue; /* it has this map */
+		r = ternctl_ask(t, tg, remap_request(&plan->topics[k]), false,
+				&code);
+		if (r == NULL)
+			return code;
+		*changed += json_is_true(json_object_get(r, "changed"));
+		json_decref(r);
+	}
+	return TERNCTL_OK;
+}
+
+static void report(const struct ternctl *t, uint32_t node, const char *verb,
+		   const struct plan *plan, unsigned reached, unsigned missing,
+		   uint32_t changed)
+{
+	json_t *topics = json_array();
+
+	for (uint32_t k = 0; k < plan->count; k++)
+		json_array_append_new(topics,
+				      tern_topic_json(&plan->topics[k]));
+	if (t->json) {
+		json_t *o =
+			json_pack("{s:i, s:s, s:o, s:i, s:i, s:i}", "node",
+				  (int)node, "action", verb, "topics", topics,
+				  "nodes_reached", (int)reached, "nodes_missed",
+				  (int)missing, "maps_changed", (int)changed);
+
+		ternctl_print_json(o);
+		json_decref(o);
+		return;
+	}
+	json_decref(topics);
+	if (plan->partitions_changed == 0)
+		printf("node %u was already out of every chain; ", node);
+	else
+		printf("node %u %s: out of %u chains in %u topics; ", node,
+		       strcmp(verb, "drain") == 0 ? "drained" : "removed",
+		       plan->partitions_changed, plan->count);
+	printf("%u nodes have the new maps (%u maps changed)%s\n", reached,
+	       changed, missing > 0 ? "; some nodes did not answer" : "");
+}
+
+static int node_remove(struct ternctl *t, uint32_t node, bool drain)
+{
+	static struct tern_topic_table tables[TERN_CLUSTER_NODES_MAX];
+	static struct plan plan;
+	struct target tg[TERN_CLUSTER_NODES_MAX];
+	unsigned count, reached = 0, missing = 0;
+	uint32_t epoch_high, changed = 0;
+	int first, worst = TERNCTL_OK;
+	bool same;
+	int code = ternctl_targets(t, -1, tg, &count);
+
+	if (code == TERNCTL_OK)
+		code = ternctl_tables_of(t, tg, count, false, tables, &same,
+					 &first);
+	if (code != TERNCTL_OK) {
+		fputs("ternctl: no node answered; nothing changed\n", stderr);
+		return code;
+	}
+	if (drain && tables[node].count == 0) {
+		fprintf(stderr,
+			"ternctl: node %u does not answer: drain needs it "
+			"running (`node remove %u` takes a failed node out); "
+			"nothing changed\n",
+			node, node);
+		return TERNCTL_UNREACHABLE;
+	}
+	memset(&plan, 0, sizeof(plan));
+	newest_maps(tables, count, first, &plan, &epoch_high);
+	code = plan_removal(t, node, epoch_high, &plan);
+	if (code != TERNCTL_OK)
+		return code;
+	for (unsigned i = 0; i < count; i++) {
+		if (tables[i].count == 0) {
+			if (tg[i].node != (int)node &&
+			    !removed_everywhere(&plan, (uint32_t)tg[i].node)) {
+				fprintf(stderr,
+					"ternctl: node %d did not answer: it "
+					"keeps the old maps until this command "
+					"runs again with it up\n",
+					tg[i].node);
+				missing++;
+			}
+			continue;
+		}
+		code = push(t, &tg[i], &tables[i], &plan, &changed);
+		if (code != TERNCTL_OK)
+			worst = code;
+		else
+			reached++;
+	}
+	report(t, node, drain ? "drain" : "remove", &plan, reached, missing,
+	       changed);
+	if (worst == TERNCTL_OK && missing > 0)
+		worst = TERNCTL_UNREACHABLE;
+	return worst;
+}
+
+int ternctl_node(struct ternctl *t, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : "";
+	uint64_t node;
+	int code;
+
+	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+		fputs(node_help, stdout);
+		return TERNCTL_OK;
+	}
+	code = ternctl_need_cluster_file(t, "node");
+	if (code != TERNCTL_OK)
+		return code;
+	if (argc != 3 ||
+	    (strcmp(verb, "remove") != 0 && strcmp(verb, "drain") != 0)) {
+		fputs(node_help, stderr);
+		return TERNCTL_USAGE;
+	}
+	if (tern_arg_u64("ternctl", "NODE", argv[2], 0,
+			 t->cluster.node_count - 1, &node) != 0)
+		return TERNCTL_USAGE;
+	return node_remove(t, (uint32_t)node, strcmp(verb, "drain") == 0);
+}
