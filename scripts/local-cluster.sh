@@ -4,12 +4,14 @@
 # each in its own network namespace with AF_XDP (--transport afxdp) or
 # AF_PACKET (--transport afpacket) on a veth whose other end is on a Linux
 # bridge, with a client namespace on the same bridge where kernel UDP
-# clients run.
+# clients run; or a mesh of virtio-user / vhost-user links (--transport
+# virtio, the pair a node meets in a VM), with hugepages reserved by `up`
+# and given back by `down`.
 #
 #   local-cluster.sh up DIR [--nodes N] [--partitions P] [--replication R]
 #                           [--durability disk|memory] [--build BUILD]
 #                           [--mtu M] [--segment-bytes B]
-#                           [--transport memif|afxdp|afpacket]
+#                           [--transport memif|afxdp|afpacket|virtio]
 #                           [--workers W]
 #                           [--ternd-args ARGS]
 #   local-cluster.sh status DIR
@@ -25,12 +27,13 @@
 # the EAL file prefixes and network namespaces. `down` stops exactly the
 # processes recorded there (only while each pid is still the process that
 # was started), removes the sockets, namespaces (with their veths and the
-# bridge) and EAL runtime dirs, and keeps the data and logs.
+# bridge), hugepage files and mount, and EAL runtime dirs, restores the
+# hugepage count, and keeps the data and logs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 usage() {
-	sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -48,6 +51,54 @@ client_sock() { echo "$dir/sock/c$1.sock"; }
 
 memif() { # index role socket mac
 	echo "net_memif$1,role=$2,socket=$3,socket-abstract=no,id=0,mac=$4"
+}
+
+# A point-to-point port: memif, or virtio (the server end a vhost-user
+# backend, the client end virtio-user, as in a VM).
+link_port() { # index role socket mac
+	if [ "$transport" = virtio ]; then
+		if [ "$2" = server ]; then
+			echo "net_vhost$1,iface=$3,queues=$workers"
+		else
+			echo "net_virtio_user$1,path=$3,queues=$workers"
+		fi
+	else
+		memif "$@"
+	fi
+}
+
+# virtio-user shares its memory with vhost through hugepage files: each
+# ternd, and a DPDK client, needs this many 2 MiB pages.
+HUGE_PER_PROCESS=128
+HUGE_SYSFS=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+
+# Reserve hugepages for the nodes and one client, and mount hugetlbfs in
+# DIR/huge; `down` gives both back.
+hugepages_up() {
+	local want=$(((nodes + 1) * HUGE_PER_PROCESS)) nr free
+	[ -w "$HUGE_SYSFS" ] || die "virtio needs 2 MiB hugepages ($HUGE_SYSFS)"
+	nr=$(cat "$HUGE_SYSFS")
+	free=$(cat "${HUGE_SYSFS%nr_hugepages}free_hugepages")
+	echo "$nr" >"$dir/hugepages_nr"
+	if [ "$free" -lt "$want" ]; then
+		echo $((nr + want - free)) >"$HUGE_SYSFS"
+		free=$(cat "${HUGE_SYSFS%nr_hugepages}free_hugepages")
+		[ "$free" -ge "$want" ] ||
+			die "could reserve only $free of $want free 2 MiB hugepages"
+	fi
+	mkdir -p "$dir/huge"
+	mount -t hugetlbfs -o pagesize=2M,mode=0700 nodev "$dir/huge" ||
+		die "cannot mount hugetlbfs on $dir/huge"
+	echo "--hugepages --single-file-segments --huge-dir $dir/huge" >"$dir/huge_args"
+}
+
+hugepages_down() {
+	[ -f "$dir/huge_args" ] || return 0
+	rm -f "$dir/huge"/* 2>/dev/null
+	mountpoint -q "$dir/huge" && umount "$dir/huge"
+	rmdir "$dir/huge" 2>/dev/null
+	[ -f "$dir/hugepages_nr" ] && cat "$dir/hugepages_nr" >"$HUGE_SYSFS"
+	rm -f "$dir/huge_args" "$dir/hugepages_nr"
 }
 
 write_cluster() {
@@ -68,7 +119,7 @@ write_cluster() {
 			echo "ipv4 = $(node_ip "$i")"
 			echo "mtu = $mtu"
 			echo "control = 127.0.0.1:$((control_base + i))"
-			if [ "$transport" != memif ]; then
+			if [ "$transport" = afxdp ] || [ "$transport" = afpacket ]; then
 				if [ "$transport" = afxdp ]; then
 					echo "port = net_af_xdp0,iface=$(veth_node "$i"),start_queue=0,queue_count=1"
 				else
@@ -83,20 +134,22 @@ write_cluster() {
 				done
 				continue
 			fi
-			echo "mac = $(node_mac "$i")"
+			# virtio: each link's ports have their own MACs (vhost's
+			# are fixed by the PMD), so nodes find each other by ARP.
+			[ "$transport" = memif ] && echo "mac = $(node_mac "$i")"
 			port=0
 			for ((j = 0; j < nodes; j++)); do
 				[ "$j" -eq "$i" ] && continue
 				if [ "$i" -lt "$j" ]; then
-					k=$(memif "$port" server "$(link_sock "$i" "$j")" "$(node_mac "$i")")
+					k=$(link_port "$port" server "$(link_sock "$i" "$j")" "$(node_mac "$i")")
 				else
-					k=$(memif "$port" client "$(link_sock "$j" "$i")" "$(node_mac "$i")")
+					k=$(link_port "$port" client "$(link_sock "$j" "$i")" "$(node_mac "$i")")
 				fi
 				echo "port = $k"
 				echo "route = $j via $port"
 				port=$((port + 1))
 			done
-			echo "port = $(memif "$port" server "$(client_sock "$i")" "$(node_mac "$i")")"
+			echo "port = $(link_port "$port" server "$(client_sock "$i")" "$(node_mac "$i")")"
 		done
 	} >"$dir/cluster.ini"
 }
@@ -187,7 +240,7 @@ wait_sockets() {
 		alive "$i" || die "node $i exited at start: see $dir/n$i/ternd.log"
 		sleep 0.1
 	done
-	die "node $i did not open its memif sockets: see $dir/n$i/ternd.log"
+	die "node $i did not open its sockets: see $dir/n$i/ternd.log"
 }
 
 # Waits for node i's log to hold more "ready" lines than `before`.
@@ -245,14 +298,16 @@ cmd_up() {
 	echo "$nodes" >"$dir/nodes"
 	echo "$segment_bytes" >"$dir/segment_bytes"
 	echo "$build" >"$dir/build"
-	echo "$(lcores_arg) $ternd_args" >"$dir/ternd_args"
+	echo "$transport" >"$dir/transport"
+	[ "$transport" = virtio ] && hugepages_up
+	echo "$(lcores_arg) $(cat "$dir/huge_args" 2>/dev/null) $ternd_args" >"$dir/ternd_args"
 	ulimit -l unlimited 2>/dev/null || true # AF_XDP UMEMs
-	[ "$transport" != memif ] && make_bridge
+	{ [ "$transport" = afxdp ] || [ "$transport" = afpacket ]; } && make_bridge
 	control_base=$(free_control_base "$nodes")
 	write_cluster
 	for ((i = 0; i < nodes; i++)); do
 		start_node "$i"
-		[ "$transport" = memif ] && wait_sockets "$i"
+		{ [ "$transport" = memif ] || [ "$transport" = virtio ]; } && wait_sockets "$i"
 	done
 	for ((i = 0; i < nodes; i++)); do
 		wait_ready_count "$i" 0
@@ -304,9 +359,10 @@ cmd_down() {
 			[ -n "$ns" ] && ip netns delete "$ns" 2>/dev/null
 		done <"$dir/netns"
 	fi
+	hugepages_down
 	rm -rf "$dir/sock" "$dir/prefixes" "$dir/nodes" "$dir/cluster.ini" \
 		"$dir/netns" "$dir/tag" "$dir/segment_bytes" "$dir/ternd_args" \
-		"$dir/build"
+		"$dir/build" "$dir/transport"
 }
 
 # Stops one node (SIGTERM, as down does) and leaves the rest running.
@@ -353,6 +409,13 @@ cmd_client_ports() {
 	local i n
 	n=$(cat "$dir/nodes" 2>/dev/null) || die "no cluster in $dir"
 	[ -f "$dir/tag" ] && die "client-ports is for memif clusters; use client-exec with an afxdp or afpacket one"
+	if [ "$(cat "$dir/transport" 2>/dev/null)" = virtio ]; then
+		cat "$dir/huge_args"
+		for ((i = 0; i < n; i++)); do
+			echo "--port net_virtio_user$i,path=$(client_sock "$i"),queues=1"
+		done
+		return
+	fi
 	for ((i = 0; i < n; i++)); do
 		echo "--port $(memif "$i" client "$(client_sock "$i")" "02:74:00:00:01:00")"
 	done
@@ -391,7 +454,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-case $transport in memif | afxdp | afpacket) ;; *) die "--transport: memif, afxdp or afpacket" ;; esac
+case $transport in memif | afxdp | afpacket | virtio) ;; *) die "--transport: memif, afxdp, afpacket or virtio" ;; esac
+[ "$transport" = virtio ] && [ "$workers" -gt 1 ] &&
+	die "--transport virtio runs one worker a node (nodes find each other by ARP, which a worker learns on its own queue only)"
 [ "$transport" = afxdp ] && [ "$workers" -gt 1 ] &&
 	die "--transport afxdp runs one worker a node (one queue a veth); use afpacket or memif for more"
 case $cmd in
