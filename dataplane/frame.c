@@ -123,6 +123,7 @@ static const uint32_t msg_body_min[TERN_MSG_TYPE_END] = {
 	[TERN_MSG_FETCH_RESP] = 24,  /* 24 + zero or more batches */
 	[TERN_MSG_METADATA] = 0,
 	[TERN_MSG_METADATA_RESP] = 37, /* 20 + a topic + a node + 12 */
+	[TERN_MSG_HEARTBEAT] = 0,
 };
 
 const char *tern_drop_reason_name(enum tern_drop_reason reason)

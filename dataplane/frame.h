@@ -54,6 +54,7 @@ enum tern_msg_type {
 	TERN_MSG_FETCH_RESP = 12, /* replica -> reader: batches or status */
 	TERN_MSG_METADATA = 13,	  /* client -> any node: the map, please */
 	TERN_MSG_METADATA_RESP = 14, /* node -> client: the partition map */
+	TERN_MSG_HEARTBEAT = 15,     /* node -> node: alive, with its map */
 	TERN_MSG_TYPE_END,	     /* one past the last known type */
 };
 

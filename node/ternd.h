@@ -46,6 +46,8 @@
 #define TERND_FETCH_WAIT_MAX_MS 30000u /* a longer long poll is cut to it */
 #define TERND_TICK_NS 100000u	       /* chain timers and fetch deadlines */
 #define TERND_ARP_RETRY_NS 100000000u  /* ARP request for an unknown peer */
+#define TERND_HEARTBEAT_NS 100000000u  /* worker 0 tells every peer it lives */
+#define TERND_SUSPECT_NS 1000000000u   /* a peer silent this long: suspected */
 
 /* Why ternd refused a frame; each is counted per worker. */
 enum ternd_reject {
@@ -125,10 +127,17 @@ struct ternd_partition_view {
 };
 
 /* A worker's own counters as it last published them. */
+/* What a worker last heard of each node (0: nothing yet). */
+struct ternd_peer_view {
+	uint64_t heard_ns;  /* on the worker's clock (ternd_now_ns) */
+	uint32_t map_epoch; /* its newest map, from its heartbeats */
+};
+
 struct ternd_worker_view {
 	uint64_t rejected[TERND_REJECT_COUNT];
 	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
 	uint64_t fetch_slots_full;
+	struct ternd_peer_view peers[TERN_CLUSTER_NODES_MAX];
 };
 
 struct ternd_published {
@@ -198,6 +207,8 @@ struct ternd_worker {
 	uint64_t rejected[TERND_REJECT_COUNT];
 	uint64_t tx_failed[TERND_TX_FAIL_COUNT];
 	uint64_t fetch_slots_full;
+	struct ternd_peer_view peers_heard[TERN_CLUSTER_NODES_MAX];
+	uint64_t next_heartbeat_ns;
 	/* From the control thread: changes to make (single producer and
 	 * consumer each way). */
 	struct rte_ring *msg_in, *msg_out;
@@ -298,6 +309,20 @@ int ternd_topic_routes(const struct ternd *t, const struct tern_topic *topic,
  * error, -ETIMEDOUT or -EBUSY (ternd_control.c). */
 int ternd_workers_do(struct ternd *t, const struct ternd_msg *msg);
 
+/* ternd_peers.c: heartbeats between nodes, and who was heard when */
+/* Worker 0 sends HEARTBEAT to every other node each TERND_HEARTBEAT_NS;
+ * the number of frames sent. */
+unsigned ternd_heartbeats(struct ternd_worker *w);
+/* A frame from node (its address checked) was seen now. */
+void ternd_heard(struct ternd_worker *w, uint16_t node);
+void ternd_on_heartbeat(struct ternd_worker *w,
+			const struct tern_frame_view *v);
+/* Whether a message naming sender_node came from that node's address. */
+bool ternd_from_node(const struct ternd_worker *w,
+		     const struct tern_frame_view *v);
+/* The workers' clock (TSC-based), for comparing with heard_ns. */
+uint64_t ternd_now_ns(const struct ternd *t);
+
 /* ternd_control.c */
 /* A refusal for the control plane: err filled, NULL returned. */
 __attribute__((format(printf, 3, 4))) json_t *
@@ -346,6 +371,11 @@ struct rte_mbuf *ternd_frame_to_node(struct ternd_worker *w, uint16_t to,
 				     uint32_t partition, uint32_t body_len,
 				     uint8_t **body, uint16_t *port_index,
 				     struct tern_frame_addr *addr);
+/* The same to one worker of node `to`. */
+struct rte_mbuf *ternd_frame_to_worker(struct ternd_worker *w, uint16_t to,
+				       uint16_t worker, uint32_t body_len,
+				       uint8_t **body, uint16_t *port_index,
+				       struct tern_frame_addr *addr);
 void ternd_frame_send(struct ternd_worker *w, uint16_t port_index,
 		      struct rte_mbuf *m, const struct tern_frame_addr *addr,
 		      const struct tern_hdr *hdr);

@@ -372,12 +372,11 @@ void ternd_on_replication(struct ternd_worker *w,
 	/* The chain counts stale epochs and wrong senders itself; these
 	 * checks come first because they need no replica. */
 	/* A replication message must come from the node it names. */
-	if (v->hdr.sender_node >= w->node->cluster.node_count ||
-	    v->addr.src_ipv4 !=
-		    w->node->cluster.nodes[v->hdr.sender_node].ipv4) {
+	if (!ternd_from_node(w, v)) {
 		ternd_reject(w, TERND_REJECT_UNKNOWN_PEER);
 		return;
 	}
+	ternd_heard(w, v->hdr.sender_node);
 	if (r == NULL) {
 		ternd_reject(w, TERND_REJECT_NOT_SERVED);
 		return;
@@ -581,15 +580,20 @@ void ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
 		if (r->partition < topic->base ||
 		    r->partition - topic->base >= topic->partitions)
 			continue;
+		uint32_t was = r->epoch;
+
 		chain_config(t, topic, r->partition, &cfg);
+		/* First: replies the change sends (NOT_HEAD to producers of a
+		 * replica left out) carry the new epoch. */
+		r->epoch = cfg.epoch;
 		err = tern_chain_reconfigure(r->chain, cfg.epoch, cfg.nodes,
 					     cfg.length, w->now_ns);
 		if (err != 0 && err != -ESTALE) {
+			r->epoch = was;
 			TERN_LOG(ERR, "partition %u: epoch %u refused: %s",
 				 r->partition, cfg.epoch, strerror(-err));
 			continue;
 		}
-		r->epoch = cfg.epoch;
 		r->tail = cfg.nodes[cfg.length - 1];
 		TERN_LOG(INFO, "partition %u: epoch %u, %s", r->partition,
 			 cfg.epoch,

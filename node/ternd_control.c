@@ -441,6 +441,7 @@ static int visit_views(struct ternd *t, view_visit visit, void *arg)
 struct status_arg {
 	struct ternd *t;
 	json_t *replicas;
+	struct ternd_peer_view peers[TERN_CLUSTER_NODES_MAX]; /* all workers */
 };
 
 static void status_visit(void *arg, unsigned worker,
@@ -449,10 +450,53 @@ static void status_visit(void *arg, unsigned worker,
 {
 	struct status_arg *a = arg;
 
-	(void)wv;
 	for (unsigned i = 0; i < count; i++)
 		json_array_append_new(a->replicas,
 				      replica_json(a->t, worker, &views[i]));
+	for (unsigned n = 0; n < a->t->cluster.node_count; n++) {
+		struct ternd_peer_view *p = &a->peers[n];
+
+		p->heard_ns = RTE_MAX(p->heard_ns, wv->peers[n].heard_ns);
+		p->map_epoch = RTE_MAX(p->map_epoch, wv->peers[n].map_epoch);
+	}
+}
+
+/* Each other node: when last heard, its map epoch, whether suspected
+ * (silent for TERND_SUSPECT_NS, or never heard that long after start). */
+static json_t *peers_json(const struct ternd *t,
+			  const struct ternd_peer_view *peers, int64_t up_ms)
+{
+	uint64_t now = ternd_now_ns(t);
+	json_t *a = json_array();
+
+	for (uint16_t n = 0; n < t->cluster.node_count; n++) {
+		const struct ternd_peer_view *p = &peers[n];
+		uint64_t silent_ns = p->heard_ns != 0 && now > p->heard_ns
+					     ? now - p->heard_ns
+					     : 0;
+		bool suspected = p->heard_ns != 0
+					 ? silent_ns > TERND_SUSPECT_NS
+					 : up_ms * 1000000 > TERND_SUSPECT_NS;
+
+		/* no route, no heartbeat: nothing to say of that node */
+		if (n == t->self ||
+		    t->cluster.nodes[t->self].route[n] == TERN_CLUSTER_NO_ROUTE)
+			continue;
+		json_array_append_new(
+			a,
+			json_pack(
+				"{s:i, s:o, s:o, s:b}", "node", (int)n,
+				"heard_ms",
+				p->heard_ns != 0
+					? json_integer((json_int_t)(silent_ns /
+								    1000000))
+					: json_null(),
+				"map_epoch",
+				p->map_epoch != 0 ? json_integer(p->map_epoch)
+						  : json_null(),
+				"suspected", suspected));
+	}
+	return a;
 }
 
 static int64_t uptime_ms(void)
@@ -474,20 +518,26 @@ static json_t *busy_error(struct tern_control_error *err)
 
 static json_t *cmd_status(struct ternd *t, struct tern_control_error *err)
 {
-	struct status_arg a = { t, json_array() };
+	static struct status_arg a;
+	int64_t up_ms = uptime_ms();
 
+	memset(&a, 0, sizeof(a));
+	a.t = t;
+	a.replicas = json_array();
 	if (visit_views(t, status_visit, &a) != 0) {
 		json_decref(a.replicas);
 		return busy_error(err);
 	}
 	return json_pack(
-		"{s:i, s:i, s:s, s:i, s:i, s:s, s:i, s:I, s:i, s:o}", "node",
-		(int)t->self, "epoch", (int)t->cluster.epoch, "topic",
+		"{s:i, s:i, s:s, s:i, s:i, s:s, s:i, s:I, s:i, s:o, s:I, s:o}",
+		"node", (int)t->self, "epoch", (int)t->cluster.epoch, "topic",
 		t->cluster.topic, "partitions", (int)t->cluster.partitions,
 		"replication", (int)t->cluster.replication, "durability",
 		tern_cluster_durability_name(t->cluster.durability), "workers",
-		(int)t->worker_count, "uptime_ms", (json_int_t)uptime_ms(),
-		"pid", (int)getpid(), "replicas", a.replicas);
+		(int)t->worker_count, "uptime_ms", (json_int_t)up_ms, "pid",
+		(int)getpid(), "replicas", a.replicas, "map_epoch",
+		(json_int_t)t->topics.epoch_high, "peers",
+		peers_json(t, a.peers, up_ms));
 }
 
 struct stats_arg {

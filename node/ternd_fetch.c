@@ -170,7 +170,9 @@ static void try_fetch(struct ternd_worker *w, struct ternd_fetch *f)
 		return;
 	}
 	check = tern_chain_read_check(r->chain, f->offset);
-	if (check == -EXDEV)
+	if (check == -ENOENT)
+		respond(w, f, TERN_FETCH_NOT_SERVED_HERE, f->offset, 0);
+	else if (check == -EXDEV)
 		respond(w, f, TERN_FETCH_REDIRECT_TAIL, f->offset, 0);
 	else if (check == -EAGAIN)
 		wait_or_give_up(w, f);

@@ -371,7 +371,9 @@ static int dp_config(const struct ternd *t, const struct cli *cli,
 			.link_wait_ms = 0,
 			.rx_interrupts = idle.mode == TERN_IDLE_ADAPTIVE,
 			.checksum_offload = true,
-			.relink = tern_port_connects_at_start(self->ports[p]),
+			/* restarted by the worker that owns it: one */
+			.relink = tern_port_connects_at_start(self->ports[p]) &&
+				  t->cluster.workers == 1,
 		};
 	}
 	for (unsigned p = 0; p < self->port_count; p++) {

@@ -84,6 +84,7 @@ void ternd_publish(struct ternd_worker *w)
 	memcpy(p->worker.rejected, w->rejected, sizeof(w->rejected));
 	memcpy(p->worker.tx_failed, w->tx_failed, sizeof(w->tx_failed));
 	p->worker.fetch_slots_full = w->fetch_slots_full;
+	memcpy(p->worker.peers, w->peers_heard, sizeof(w->peers_heard));
 	atomic_store_explicit(&p->seq, seq + 2, memory_order_release);
 }
 

@@ -362,14 +362,15 @@ json_t *ternd_cmd_topic_remap(struct ternd *t, json_t *req,
 	if (save(t, &next, why, sizeof(why)) != 0)
 		return ternd_refuse(err, "not_saved", "%s", why);
 	rc = workers_topic(t, TERND_MSG_TOPIC_REMAP, topic);
+	if (rc != 0) /* t->topics stays: the same map again is sent again */
+		return ternd_refuse(err, "not_applied",
+				    "topic %s's map is saved but not every "
+				    "worker took it (%s); run the command "
+				    "again",
+				    name, strerror(-rc));
 	t->topics = next;
 	TERN_LOG(INFO, "topic %s: epoch %u, %d nodes removed", name,
 		 topic->epoch, __builtin_popcountll(topic->removed));
-	if (rc != 0)
-		return ternd_refuse(err, "not_applied",
-				    "topic %s's map is saved but a worker "
-				    "refused it (%s); restart the node",
-				    name, strerror(-rc));
 	return json_pack("{s:i, s:o, s:b}", "node", (int)t->self, "topic",
 			 tern_topic_json(topic), "changed", 1);
 }

@@ -137,9 +137,20 @@ struct rte_mbuf *ternd_frame_to_node(struct ternd_worker *w, uint16_t to,
 				     uint8_t **body, uint16_t *port_index,
 				     struct tern_frame_addr *addr)
 {
+	return ternd_frame_to_worker(
+		w, to,
+		w->node->worker_of[(size_t)to * TERN_CLUSTER_PARTITIONS_MAX +
+				   partition],
+		body_len, body, port_index, addr);
+}
+
+struct rte_mbuf *ternd_frame_to_worker(struct ternd_worker *w, uint16_t to,
+				       uint16_t worker, uint32_t body_len,
+				       uint8_t **body, uint16_t *port_index,
+				       struct tern_frame_addr *addr)
+{
 	const struct ternd *t = w->node;
 	const struct tern_peer *peer = tern_peer_lookup(&w->peers, to);
-	uint16_t worker;
 	struct rte_mbuf *m;
 	int err;
 
@@ -147,8 +158,6 @@ struct rte_mbuf *ternd_frame_to_node(struct ternd_worker *w, uint16_t to,
 		count_tx_error(w, -ENOENT);
 		return NULL;
 	}
-	worker = t->worker_of[(size_t)to * TERN_CLUSTER_PARTITIONS_MAX +
-			      partition];
 	err = tern_peer_frame_addr(
 		&w->peers, to, worker,
 		tern_dp_worker_local(w->dp_worker, peer->port_index),
@@ -237,7 +246,7 @@ static void on_metadata(struct ternd_worker *w, uint16_t port_index,
 	struct tern_wire_metadata req;
 	struct tern_wire_metadata_resp resp;
 	uint8_t body[TERN_WIRE_METADATA_RESP_TOPIC_OFF + TERN_WIRE_TOPIC_MAX +
-		     4 * TERN_WIRE_NODES_MAX + 8];
+		     4 * TERN_WIRE_NODES_MAX + 12];
 	struct tern_frame_addr addr;
 	struct tern_hdr hdr = { .type = TERN_MSG_METADATA_RESP,
 				.sender_node = w->node->self,
@@ -288,6 +297,9 @@ static void dispatch(struct ternd_worker *w, uint16_t port_index,
 		break;
 	case TERN_MSG_METADATA:
 		on_metadata(w, port_index, v);
+		break;
+	case TERN_MSG_HEARTBEAT:
+		ternd_on_heartbeat(w, v);
 		break;
 	default:
 		ternd_reject(w, TERND_REJECT_UNEXPECTED);
@@ -361,6 +373,7 @@ static unsigned tick(struct ternd_worker *w)
 					(double)w->node->tsc_hz / 1e9);
 	for (unsigned i = 0; i < w->replica_count; i++)
 		tern_chain_on_timer(w->replicas[i]->chain, w->now_ns);
+	(void)ternd_heartbeats(w);
 	if (w->now_tsc >= w->next_publish_tsc && w->published.views != NULL) {
 		ternd_publish(w);
 		w->next_publish_tsc =

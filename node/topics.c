@@ -285,6 +285,13 @@ int tern_topics_remap(struct tern_topic_table *t, const char *name,
 	if (epoch < topic->epoch ||
 	    (epoch == topic->epoch && removed != topic->removed))
 		return -ESTALE;
+	if ((removed & topic->removed) != topic->removed) {
+		snprintf(why, why_len,
+			 "the map gives topic %s a removed node back; adding "
+			 "nodes is not supported yet",
+			 name);
+		return -EINVAL;
+	}
 	next = *topic;
 	next.epoch = epoch;
 	next.removed = removed;
@@ -477,6 +484,7 @@ static int entry_of(json_t *e, struct tern_topic *topic)
 	json_t *parts = json_object_get(e, "partitions");
 	json_t *repl = json_object_get(e, "replication");
 	json_t *epoch = json_object_get(e, "epoch");
+	json_t *created;
 
 	if (name == NULL || d == NULL || !json_is_integer(base) ||
 	    !json_is_integer(epoch) || json_integer_value(epoch) < 1 ||
@@ -497,8 +505,12 @@ static int entry_of(json_t *e, struct tern_topic *topic)
 					: TERN_CLUSTER_DURABILITY_DISK;
 	topic->epoch = (uint32_t)json_integer_value(epoch);
 	/* absent in files written before reconfiguration: created then */
-	topic->created =
-		(uint32_t)json_integer_value(json_object_get(e, "created"));
+	created = json_object_get(e, "created");
+	if (created != NULL &&
+	    (!json_is_integer(created) || json_integer_value(created) < 1 ||
+	     json_integer_value(created) > json_integer_value(epoch)))
+		return -EINVAL;
+	topic->created = (uint32_t)json_integer_value(created);
 	return removed_of(json_object_get(e, "removed"), &topic->removed);
 }
 

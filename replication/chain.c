@@ -243,6 +243,10 @@ static void update_ack(struct tern_chain *c)
 {
 	uint64_t ack = own_ack(c);
 
+	/* Out of the chain: what it holds past the commit may never be
+	 * committed (a new head reuses those offsets). */
+	if (c->role == TERN_CHAIN_NOT_MEMBER)
+		return;
 	if (c->predecessor == TERN_CHAIN_NODE_NONE) {
 		learn_commit(c, ack);
 		return;
@@ -829,6 +833,8 @@ tern_chain_counters(const struct tern_chain *c)
 
 int tern_chain_read_check(const struct tern_chain *c, uint64_t offset)
 {
+	if (c->role == TERN_CHAIN_NOT_MEMBER)
+		return -ENOENT;
 	if (offset < c->commit)
 		return 0;
 	if (offset >= c->log_end || c->successor == TERN_CHAIN_NODE_NONE)

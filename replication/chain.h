@@ -226,7 +226,9 @@ tern_chain_counters(const struct tern_chain *c);
  * offset < commit; -EAGAIN when nothing at offset is known committed yet
  * and this replica cannot learn it sooner than by waiting (offset at the
  * log end, or this is the tail); -EXDEV when this replica holds offset but
- * does not know whether it is committed (ask the tail, which learns first).
+ * does not know whether it is committed (ask the tail, which learns first);
+ * -ENOENT when this replica is out of its chain (a reconfiguration left it
+ * out: it serves nothing, its commit frozen).
  */
 int tern_chain_read_check(const struct tern_chain *c, uint64_t offset);
 

@@ -454,6 +454,30 @@ int tern_wire_commit_decode(const uint8_t *body, uint32_t body_len,
 	return 0;
 }
 
+/* ---- HEARTBEAT ----------------------------------------------------------- */
+
+int tern_wire_heartbeat_encode(uint8_t *body, uint32_t cap,
+			       const struct tern_wire_heartbeat *m,
+			       uint64_t *aux)
+{
+	(void)body;
+	(void)cap;
+	*aux = m->map_epoch;
+	return TERN_WIRE_HEARTBEAT_BODY_LEN;
+}
+
+int tern_wire_heartbeat_decode(const uint8_t *body, uint32_t body_len,
+			       uint64_t aux, struct tern_wire_heartbeat *m)
+{
+	(void)body;
+	if (body_len != TERN_WIRE_HEARTBEAT_BODY_LEN)
+		return -EMSGSIZE;
+	if (aux > UINT32_MAX)
+		return -EINVAL;
+	m->map_epoch = (uint32_t)aux;
+	return 0;
+}
+
 /* ---- FETCH --------------------------------------------------------------- */
 
 int tern_wire_fetch_encode(uint8_t *body, uint32_t cap,

@@ -52,6 +52,7 @@
 	(TERN_WIRE_APPEND_BATCH_OFF + TERN_WIRE_BATCH_MIN)
 #define TERN_WIRE_ACK_BODY_LEN 8u
 #define TERN_WIRE_NACK_BODY_LEN 0u
+#define TERN_WIRE_HEARTBEAT_BODY_LEN 0u
 #define TERN_WIRE_COMMIT_BODY_LEN 0u
 #define TERN_WIRE_FETCH_BODY_LEN 16u
 #define TERN_WIRE_FETCH_RESP_BATCH_OFF 24u
@@ -133,6 +134,12 @@ struct tern_wire_commit {
 	uint64_t commit;
 };
 
+/* HEARTBEAT, node -> node, every 100 ms: the sender is alive. aux: the
+ * newest map epoch it holds (its epoch_high), below 2^32. Empty body. */
+struct tern_wire_heartbeat {
+	uint32_t map_epoch;
+};
+
 /* FETCH, reader -> any replica. aux: request id. */
 struct tern_wire_fetch {
 	uint64_t request_id;
@@ -202,6 +209,9 @@ int tern_wire_ack_encode(uint8_t *body, uint32_t cap,
 			 const struct tern_wire_ack *m, uint64_t *aux);
 int tern_wire_nack_encode(uint8_t *body, uint32_t cap,
 			  const struct tern_wire_nack *m, uint64_t *aux);
+int tern_wire_heartbeat_encode(uint8_t *body, uint32_t cap,
+			       const struct tern_wire_heartbeat *m,
+			       uint64_t *aux);
 int tern_wire_commit_encode(uint8_t *body, uint32_t cap,
 			    const struct tern_wire_commit *m, uint64_t *aux);
 int tern_wire_fetch_encode(uint8_t *body, uint32_t cap,
@@ -227,6 +237,8 @@ int tern_wire_ack_decode(const uint8_t *body, uint32_t body_len, uint64_t aux,
 			 struct tern_wire_ack *m);
 int tern_wire_nack_decode(const uint8_t *body, uint32_t body_len, uint64_t aux,
 			  struct tern_wire_nack *m);
+int tern_wire_heartbeat_decode(const uint8_t *body, uint32_t body_len,
+			       uint64_t aux, struct tern_wire_heartbeat *m);
 int tern_wire_commit_decode(const uint8_t *body, uint32_t body_len,
 			    uint64_t aux, struct tern_wire_commit *m);
 int tern_wire_fetch_decode(const uint8_t *body, uint32_t body_len, uint64_t aux,

@@ -707,19 +707,26 @@ static void ask_map(struct tern_client *c, uint64_t now_ns)
 	c->counters.map_requests++;
 }
 
-/* An answer about this very topic (same place, and name when known). */
-static bool about_topic(const struct tern_client *c,
+/* An answer about a topic of this name (a node that lacks the topic
+ * answers about the cluster file's). */
+static bool names_topic(const struct tern_client *c,
 			const struct tern_wire_metadata_resp *m)
 {
 	const char *name = c->cfg.topic_name != NULL ? c->cfg.topic_name
 						     : c->cfg.cluster->topic;
 
+	return m->topic_len == strlen(name) &&
+	       memcmp(m->topic, name, m->topic_len) == 0;
+}
+
+/* The same topic: same place, and created in the same epoch when known. */
+static bool same_topic(const struct tern_client *c,
+		       const struct tern_wire_metadata_resp *m)
+{
 	return m->topic_base == c->base && m->partitions == c->partitions &&
 	       m->replication == c->replication &&
 	       (c->cfg.topic_created == 0 ||
-		m->created == c->cfg.topic_created) &&
-	       m->topic_len == strlen(name) &&
-	       memcmp(m->topic, name, m->topic_len) == 0;
+		m->created == c->cfg.topic_created);
 }
 
 int tern_client_remap(struct tern_client *c, uint32_t epoch, uint64_t removed)
@@ -763,11 +770,12 @@ static void on_metadata_resp(struct tern_client *c, const struct tern_hdr *hdr,
 		c->counters.replies_bad++;
 		return;
 	}
-	if (m.request_id != c->map_request_id || m.epoch < c->epoch) {
-		c->counters.replies_unmatched++;
+	if (m.request_id != c->map_request_id || m.epoch < c->epoch ||
+	    !names_topic(c, &m)) {
+		c->counters.replies_unmatched++; /* the next node is asked */
 		return;
 	}
-	if (!about_topic(c, &m)) {
+	if (!same_topic(c, &m)) {
 		/* Deleted, or created again: not this client's to follow. */
 		c->map_wanted = false;
 		refuse_in_flight(c, now_ns);

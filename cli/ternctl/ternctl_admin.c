@@ -293,6 +293,24 @@ static json_t *partition_json(const struct ternctl *t,
 		"under_replicated", missing, "replicas", replicas);
 }
 
+/* The peers a node suspects: [{"node", "heard_ms"}] (null: never). */
+static json_t *suspects_of(json_t *status)
+{
+	json_t *out = json_array(), *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "peers"), i, p)
+	{
+		if (!json_is_true(json_object_get(p, "suspected")))
+			continue;
+		json_array_append_new(
+			out, json_pack("{s:O, s:O}", "node",
+				       json_object_get(p, "node"), "heard_ms",
+				       json_object_get(p, "heard_ms")));
+	}
+	return out;
+}
+
 static json_t *node_json(const struct ternctl *t, unsigned i,
 			 struct node_state *n)
 {
@@ -320,6 +338,10 @@ static json_t *node_json(const struct ternctl *t, unsigned i,
 	json_object_set_new(o, "roles",
 			    json_pack("{s:i, s:i, s:i}", "head", n->heads,
 				      "middle", n->middles, "tail", n->tails));
+	json_object_set_new(
+		o, "map_epoch",
+		json_integer(ternctl_int_of(n->status, "map_epoch")));
+	json_object_set_new(o, "suspects", suspects_of(n->status));
 	return o;
 }
 
@@ -436,6 +458,31 @@ void ternctl_print_partitions(json_t *partitions)
 	}
 }
 
+/* "node 0 suspects node 2: not heard for 3.2 s", only when some do. */
+static void print_suspects_text(json_t *nodes)
+{
+	size_t i, k;
+	json_t *n, *s;
+
+	json_array_foreach(nodes, i, n)
+	{
+		json_array_foreach(json_object_get(n, "suspects"), k, s)
+		{
+			json_t *ms = json_object_get(s, "heard_ms");
+			char heard[48] = "never heard";
+
+			if (json_is_integer(ms))
+				snprintf(heard, sizeof(heard),
+					 "not heard for %.1f s",
+					 (double)json_integer_value(ms) / 1000);
+			printf("node %" JSON_INTEGER_FORMAT
+			       " suspects node %" JSON_INTEGER_FORMAT ": %s\n",
+			       ternctl_int_of(n, "node"),
+			       ternctl_int_of(s, "node"), heard);
+		}
+	}
+}
+
 static void print_status_text(json_t *s)
 {
 	json_int_t topics = ternctl_int_of(s, "topics");
@@ -448,6 +495,7 @@ static void print_status_text(json_t *s)
 	       ternctl_int_of(s, "nodes_up"),
 	       json_array_size(json_object_get(s, "nodes")));
 	print_nodes_text(json_object_get(s, "nodes"));
+	print_suspects_text(json_object_get(s, "nodes"));
 	putchar('\n');
 	ternctl_print_partitions(json_object_get(s, "partitions"));
 }

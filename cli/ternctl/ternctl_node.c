@@ -45,32 +45,45 @@ static const char node_help[] =
 
 struct plan {
 	struct tern_topic topics[TERN_TOPICS_MAX];
+	/* nodes hold different maps in the topic's newest epoch (two
+	 * coordinators at once): it needs a new epoch whatever happens */
+	bool conflict[TERN_TOPICS_MAX];
 	uint32_t count;
 	uint32_t partitions_changed;
 };
 
-/* The newest map of each topic among the tables that answered. */
-static void newest_maps(const struct tern_topic_table *tables, unsigned count,
-			int first, struct plan *plan, uint32_t *epoch_high)
+static void take_map(struct plan *plan, const struct tern_topic *o)
 {
-	const struct tern_topic_table *base = &tables[first];
+	uint32_t k = 0;
 
-	plan->count = base->count;
+	while (k < plan->count && strcmp(plan->topics[k].name, o->name) != 0)
+		k++;
+	if (k == plan->count) { /* a topic not every node may have */
+		if (k == TERN_TOPICS_MAX)
+			return;
+		plan->topics[plan->count++] = *o;
+		return;
+	}
+	if (o->epoch > plan->topics[k].epoch) {
+		plan->topics[k] = *o;
+		plan->conflict[k] = false;
+	} else if (o->epoch == plan->topics[k].epoch &&
+		   o->removed != plan->topics[k].removed) {
+		plan->topics[k].removed |= o->removed;
+		plan->conflict[k] = true;
+	}
+}
+
+/* The newest map of each topic any node that answered holds. */
+static void newest_maps(const struct tern_topic_table *tables, unsigned count,
+			struct plan *plan, uint32_t *epoch_high)
+{
 	*epoch_high = 0;
-	for (uint32_t k = 0; k < base->count; k++)
-		plan->topics[k] = base->topics[k];
 	for (unsigned i = 0; i < count; i++) {
-		if (tables[i].count == 0)
-			continue;
 		if (tables[i].epoch_high > *epoch_high)
 			*epoch_high = tables[i].epoch_high;
-		for (uint32_t k = 0; k < plan->count; k++) {
-			const struct tern_topic *o = tern_topics_find(
-				&tables[i], plan->topics[k].name);
-
-			if (o != NULL && o->epoch > plan->topics[k].epoch)
-				plan->topics[k] = *o;
-		}
+		for (uint32_t k = 0; k < tables[i].count; k++)
+			take_map(plan, &tables[i].topics[k]);
 	}
 }
 
@@ -101,7 +114,7 @@ static int plan_removal(const struct ternctl *t, uint32_t node,
 		struct tern_topic *topic = &plan->topics[k];
 		uint32_t partition;
 
-		if (topic->removed >> node & 1)
+		if ((topic->removed >> node & 1) && !plan->conflict[k])
 			continue; /* already: push this map as it is */
 		if (tern_topic_can_remove(topic, t->cluster.node_count, node,
 					  &partition) != 0) {
@@ -118,7 +131,8 @@ static int plan_removal(const struct ternctl *t, uint32_t node,
 			      stderr);
 			return TERNCTL_REFUSED;
 		}
-		plan->partitions_changed += chains_with(t, topic, node);
+		if (!(topic->removed >> node & 1))
+			plan->partitions_changed += chains_with(t, topic, node);
 		topic->epoch = ++epoch_high;
 		topic->removed |= 1ull << node;
 	}
@@ -147,27 +161,41 @@ static json_t *remap_request(const struct tern_topic *topic)
 			 "removed", removed);
 }
 
-/* Push every topic's map to one node: 0 or the exit code. */
+/* Push every topic's map to one node (each even if one fails): 0 or the
+ * worst exit code, reported. */
 static int push(const struct ternctl *t, const struct target *tg,
 		const struct tern_topic_table *table, const struct plan *plan,
 		uint32_t *changed)
 {
+	int worst = TERNCTL_OK;
+
 	for (uint32_t k = 0; k < plan->count; k++) {
 		const struct tern_topic *now =
 			tern_topics_find(table, plan->topics[k].name);
 		int code;
 		json_t *r;
 
-		if (now != NULL && now->epoch == plan->topics[k].epoch)
+		if (now == NULL) {
+			fprintf(stderr,
+				"ternctl: node %d lacks topic %s (a create "
+				"that did not finish): create it there first\n",
+				tg->node, plan->topics[k].name);
+			worst = TERNCTL_REFUSED;
+			continue;
+		}
+		if (now->epoch == plan->topics[k].epoch &&
+		    now->removed == plan->topics[k].removed)
 			continue; /* it has this map */
 		r = ternctl_ask(t, tg, remap_request(&plan->topics[k]), false,
 				&code);
-		if (r == NULL)
-			return code;
+		if (r == NULL) {
+			worst = code;
+			continue;
+		}
 		*changed += json_is_true(json_object_get(r, "changed"));
 		json_decref(r);
 	}
-	return TERNCTL_OK;
+	return worst;
 }
 
 static void report(const struct ternctl *t, uint32_t node, const char *verb,
@@ -228,7 +256,7 @@ static int node_remove(struct ternctl *t, uint32_t node, bool drain)
 		return TERNCTL_UNREACHABLE;
 	}
 	memset(&plan, 0, sizeof(plan));
-	newest_maps(tables, count, first, &plan, &epoch_high);
+	newest_maps(tables, count, &plan, &epoch_high);
 	code = plan_removal(t, node, epoch_high, &plan);
 	if (code != TERNCTL_OK)
 		return code;

@@ -82,6 +82,7 @@ union msg {
 	struct tern_wire_append append;
 	struct tern_wire_ack ack;
 	struct tern_wire_nack nack;
+	struct tern_wire_heartbeat heartbeat;
 	struct tern_wire_commit commit;
 	struct tern_wire_fetch fetch;
 	struct tern_wire_fetch_resp fetch_resp;
@@ -340,6 +341,40 @@ static void nack_fill(union msg *m, const uint8_t *p, uint32_t len)
 	struct cursor c = { p, len };
 
 	m->nack.log_end = take(&c, 8);
+}
+
+/* HEARTBEAT */
+
+static int heartbeat_decode(const uint8_t *b, uint32_t n, uint64_t aux,
+			    union msg *m)
+{
+	return tern_wire_heartbeat_decode(b, n, aux, &m->heartbeat);
+}
+
+static int heartbeat_encode(uint8_t *b, uint32_t cap, const union msg *m,
+			    uint64_t *aux)
+{
+	return tern_wire_heartbeat_encode(b, cap, &m->heartbeat, aux);
+}
+
+static void heartbeat_rules(const union msg *m, uint64_t aux, const uint8_t *b,
+			    uint32_t n)
+{
+	(void)b;
+	check(n == TERN_WIRE_HEARTBEAT_BODY_LEN &&
+	      m->heartbeat.map_epoch == aux && aux <= UINT32_MAX);
+}
+
+static bool heartbeat_same(const union msg *a, const union msg *b)
+{
+	return a->heartbeat.map_epoch == b->heartbeat.map_epoch;
+}
+
+static void heartbeat_fill(union msg *m, const uint8_t *p, uint32_t len)
+{
+	struct cursor c = { p, len };
+
+	m->heartbeat.map_epoch = (uint32_t)take(&c, 4);
 }
 
 /* COMMIT */
@@ -630,6 +665,8 @@ static void metadata_resp_fill(union msg *m, const uint8_t *p, uint32_t len)
 		r->topic[i] = (char)take(&c, 1);
 	for (i = 0; i < r->node_count && i < TERN_WIRE_NODES_MAX; i++)
 		r->ipv4[i] = (uint32_t)take(&c, 4);
+	r->removed = take(&c, 8);
+	r->created = (uint32_t)take(&c, 4);
 }
 
 static const struct codec codecs[] = {
@@ -656,6 +693,8 @@ static const struct codec codecs[] = {
 	{ metadata_resp_decode, metadata_resp_encode, metadata_resp_rules,
 	  metadata_resp_same, metadata_resp_fill,
 	  TERN_WIRE_METADATA_RESP_TOPIC_OFF, false, true },
+	{ heartbeat_decode, heartbeat_encode, heartbeat_rules, heartbeat_same,
+	  heartbeat_fill, TERN_WIRE_HEARTBEAT_BODY_LEN, false, false },
 };
 
 /* ---- the two directions -------------------------------------------------- */

@@ -11,12 +11,30 @@
 # offset on both remaining replicas, no gap, nothing of the producer's
 # unacknowledged; the survivors' logs must be equal byte for byte. The
 # removal is idempotent, and a survivor restarted afterwards keeps the new
-# map (its topics.json) and serves in it.
+# map (its topics.json) and serves in it. Heartbeats: before the kill no
+# node suspects another; after it both survivors suspect the dead node,
+# and after the removal they hold the same, newer map epoch; idle for
+# longer than the suspicion time, the survivors still suspect only it.
 . "$(dirname "$0")/lib.sh"
 
 COUNT=${TERN_IT_COUNT:-60000}
 RATE=${TERN_IT_RATE:-20000}
 TERNCTL=$TERN_BUILD_ROOT/cli/ternctl/ternctl
+
+# cluster_view DIR WHAT: from `cluster status --json`, "suspects" (pairs
+# a>b of a node suspecting b) or "epochs" (each up node's map epoch).
+cluster_view() {
+	"$TERNCTL" --cluster "$1/cluster.ini" --json cluster status 2>/dev/null |
+		"$TERNIT_PY" -c '
+import json, sys
+s, what = json.load(sys.stdin), sys.argv[1]
+up = [n for n in s["nodes"] if n["state"] == "up"]
+if what == "suspects":
+    print(" ".join("%d>%d" % (n["node"], x["node"])
+                   for n in up for x in n["suspects"]))
+else:
+    print(" ".join(str(n["map_epoch"]) for n in up))' "$2"
+}
 
 for victim in 0 1 2; do
 	cluster=$TERNIT_DIR/c$victim
@@ -26,6 +44,9 @@ for victim in 0 1 2; do
 	lib_bench_memif "load$victim" "$cluster" --records "$COUNT" \
 		--rate "$RATE" --timeout-ms 120000
 	sleep 1 # a third of the records written
+	lib_check "before the kill no node suspects another" \
+		"'$(cluster_view "$cluster" suspects)' == ''"
+	epochs_before=$(cluster_view "$cluster" epochs)
 	lib_cluster kill-node "$cluster" "$victim" ||
 		lib_fail "node $victim did not die"
 	"$TERNCTL" --cluster "$cluster/cluster.ini" node remove "$victim" \
@@ -34,6 +55,17 @@ for victim in 0 1 2; do
 		lib_fail "node remove $victim failed"
 	}
 	lib_log "$(cat "$TERNIT_DIR/remove$victim.out")"
+	want="${survivors[0]}>$victim ${survivors[1]}>$victim"
+	for _ in $(seq 50); do
+		suspects=$(cluster_view "$cluster" suspects)
+		[ "$suspects" = "$want" ] && break
+		sleep 0.1
+	done
+	lib_check "both survivors suspect node $victim ($suspects)" \
+		"'$suspects' == '$want'"
+	epochs=($(cluster_view "$cluster" epochs))
+	lib_check "the survivors hold the same newer map (${epochs[*]}, were $epochs_before)" \
+		"${epochs[0]} == ${epochs[1]} and ${epochs[0]} > ${epochs_before%% *}"
 	lib_bench_check "load$victim" "$COUNT" 2
 	lib_check "load$victim: the producer followed the new map" \
 		"$(lib_jget "load$victim" map_updates) >= 1"
@@ -56,6 +88,11 @@ for victim in 0 1 2; do
 	lib_bench_check "after$victim" 5000 2
 	lib_check "after$victim: the first run's records are on both replicas" \
 		"$(lib_jget "after$victim" foreign_records) == 2 * $COUNT"
+	# Idle for more than the suspicion time: heartbeats alone keep the
+	# survivors from suspecting each other; the dead node stays suspect.
+	sleep 1.5
+	lib_check "idle, only node $victim is suspected" \
+		"'$(cluster_view "$cluster" suspects)' == '$want'"
 	lib_cluster_down_compare_nodes "$cluster" "${survivors[@]}"
 done
 lib_log "RESULT $TERNIT_TEST: records=$COUNT rate=$RATE" \

@@ -243,6 +243,32 @@ static void test_reconfigure_head_removed(void **state)
 	free(mem);
 }
 
+/* The tail of 0 -> 1 drained (node 1 out): its commit stays where it
+ * was, even as more of its log becomes durable, and it serves no read. */
+static void test_reconfigure_left_out(void **state)
+{
+	struct fake f = { .holds = true };
+	struct tern_chain_ops ops;
+	uint8_t batch[64] = { 0 };
+	const uint16_t head_only[] = { 0 };
+	void *mem;
+	struct tern_chain *c = tail(&f, &ops, &mem);
+	uint64_t commit;
+
+	(void)state;
+	tern_chain_on_commit(c, 0, 1, 4);
+	commit = tern_chain_commit(c);
+	assert_int_equal(commit, 4);
+	tern_chain_on_append(c, 0, 1, 10, 5, 4, batch, sizeof(batch), 2);
+	assert_int_equal(tern_chain_reconfigure(c, 2, head_only, 1, 3), 0);
+	assert_int_equal(tern_chain_role(c), TERN_CHAIN_NOT_MEMBER);
+	tern_chain_on_durable(c, 15);
+	tern_chain_on_timer(c, 10000000);
+	assert_int_equal(tern_chain_commit(c), commit);
+	assert_int_equal(tern_chain_read_check(c, 0), -ENOENT);
+	free(mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_without_holds_acked_again),
 		cmocka_unit_test(test_set_timers),
 		cmocka_unit_test(test_reconfigure_head_removed),
+		cmocka_unit_test(test_reconfigure_left_out),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

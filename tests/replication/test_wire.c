@@ -99,6 +99,9 @@ static const struct tern_wire_ack ack_sample = {
 	.commit = 0xa1a2a3a4a5a6a7a8u,
 };
 static const struct tern_wire_nack nack_sample = { .log_end = 0xb1b2b3b4u };
+static const struct tern_wire_heartbeat heartbeat_sample = {
+	.map_epoch = 0xc1c2c3c4u
+};
 static const struct tern_wire_commit commit_sample = { .commit = 0xc1c2c3u };
 static const struct tern_wire_fetch fetch_sample = {
 	.request_id = 0xd1d2d3d4d5d6d7d8u,
@@ -179,6 +182,7 @@ REENCODE(fetch)
 REENCODE(fetch_resp)
 REENCODE(metadata)
 REENCODE(metadata_resp)
+REENCODE(heartbeat)
 
 struct kind {
 	const char *name;
@@ -279,6 +283,8 @@ static const struct kind kinds[] = {
 	{ "metadata_resp", TERN_MSG_METADATA_RESP,
 	  TERN_WIRE_METADATA_RESP_BODY_MIN, false, reencode_metadata_resp,
 	  sample_metadata_resp, min_metadata_resp },
+	{ "heartbeat", TERN_MSG_HEARTBEAT, TERN_WIRE_HEARTBEAT_BODY_LEN, true,
+	  reencode_heartbeat, sample_heartbeat, min_zero },
 };
 #define KIND_COUNT (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -298,7 +304,19 @@ static void test_type_values(void)
 	CHECK_EQ(TERN_MSG_FETCH_RESP, 12);
 	CHECK_EQ(TERN_MSG_METADATA, 13);
 	CHECK_EQ(TERN_MSG_METADATA_RESP, 14);
-	CHECK_EQ(TERN_MSG_TYPE_END, 15);
+	CHECK_EQ(TERN_MSG_HEARTBEAT, 15);
+	{
+		struct tern_wire_heartbeat h;
+
+		CHECK_EQ(tern_wire_heartbeat_decode(NULL, 0, UINT32_MAX, &h),
+			 0);
+		CHECK(h.map_epoch == UINT32_MAX);
+		CHECK_EQ(tern_wire_heartbeat_decode(
+				 NULL, 0, (uint64_t)UINT32_MAX + 1, &h),
+			 -EINVAL);
+		CHECK_EQ(tern_wire_heartbeat_decode(body, 1, 7, &h), -EMSGSIZE);
+	}
+	CHECK_EQ(TERN_MSG_TYPE_END, 16);
 	CHECK_EQ(KIND_COUNT, TERN_MSG_TYPE_END - TERN_MSG_PRODUCE);
 }
 
@@ -1423,6 +1441,10 @@ static void test_random_bodies(void)
 			if (kd->type == TERN_MSG_METADATA_RESP &&
 			    (rng_next(&seed) & 1))
 				len = random_metadata_resp(&seed);
+			/* a heartbeat's aux is a 32-bit epoch: now and then */
+			if (kd->type == TERN_MSG_HEARTBEAT &&
+			    (rng_next(&seed) & 1))
+				aux &= UINT32_MAX;
 			b = exact_copy(body, len);
 			rc = kd->reencode(b, len, aux, &aux_out);
 			if (rc >= 0) {
