@@ -61,13 +61,22 @@ struct tern_chain {
 	const struct tern_chain_ops *ops;
 	void *ctx;
 	uint16_t predecessor, successor;
+	uint16_t learner; /* the tail's, or NONE */
 	enum tern_chain_role role;
 
 	uint64_t log_end, durable_end, downstream, commit;
-	uint64_t acked_sent;	    /* last ack value sent upstream */
-	uint64_t commit_sent;	    /* last commit sent downstream */
-	uint64_t downstream_commit; /* commit the successor said it knows */
-	uint64_t ack_repeat_ns;	    /* when the ack was last repeated */
+	uint64_t learner_acked;	   /* the tail's learner's durable end */
+	uint64_t learner_fed_ns;   /* when the log was last resent to it */
+	uint64_t successor_fed_ns; /* the same, to the successor */
+	/* Once the learner holds what the tail knows committed, the tail
+	 * counts it: its ack waits for the learner's, so everything
+	 * committed from then on is durable there too. */
+	bool learner_counts;
+	uint64_t acked_when_counted; /* bounds what was acknowledged before */
+	uint64_t acked_sent;	     /* last ack value sent upstream */
+	uint64_t commit_sent;	     /* last commit sent downstream */
+	uint64_t downstream_commit;  /* commit the successor said it knows */
+	uint64_t ack_repeat_ns;	     /* when the ack was last repeated */
 	uint64_t last_forward_ns;
 	uint64_t last_nack_end, last_nack_ns;
 	uint64_t producer_clock;
@@ -201,6 +210,33 @@ static void forward(struct tern_chain *c, const struct sent_entry *e,
 	c->commit_sent = c->commit;
 }
 
+/* The tail sends its learner every batch it takes, keeping nothing: what
+ * the learner misses it asks for again (NACK), from the log. */
+static void feed_learner(struct tern_chain *c, uint64_t base, uint32_t count,
+			 const void *batch, uint32_t len)
+{
+	if (c->learner != TERN_CHAIN_NODE_NONE)
+		c->ops->send_append(c->ctx, c->learner, c->cfg.epoch, base,
+				    count, c->commit, batch, len);
+}
+
+/* Where the Sent list starts: below it, batches are only in the log. */
+static uint64_t held_end(struct tern_chain *c)
+{
+	return c->sent_count > 0 ? c->sent[c->sent_head].base : c->log_end;
+}
+
+/* `to` lacks [from, ...): send it what only the log holds. */
+static void resend_from_log(struct tern_chain *c, uint16_t to, uint64_t from)
+{
+	uint64_t end = held_end(c);
+
+	if (from < end && c->ops->resend_held != NULL) {
+		c->ops->resend_held(c->ctx, to, from, end);
+		c->counters.resent_from_log++;
+	}
+}
+
 /* ---- acks and the commit index ------------------------------------------- */
 
 static void reply_committed(struct tern_chain *c)
@@ -234,6 +270,9 @@ static void learn_commit(struct tern_chain *c, uint64_t commit)
 
 static uint64_t own_ack(const struct tern_chain *c)
 {
+	if (c->successor == TERN_CHAIN_NODE_NONE && c->learner_counts)
+		return c->durable_end < c->learner_acked ? c->durable_end
+							 : c->learner_acked;
 	if (c->successor == TERN_CHAIN_NODE_NONE)
 		return c->durable_end;
 	return c->durable_end < c->downstream ? c->durable_end : c->downstream;
@@ -419,6 +458,8 @@ void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
 		(void)pushed;
 		forward(c, sent_at(c, c->sent_count - 1), now_ns);
 		c->counters.forwarded++;
+	} else {
+		feed_learner(c, base, count, batch, len);
 	}
 }
 
@@ -486,6 +527,8 @@ static void accept_append(struct tern_chain *c, uint64_t base, uint32_t count,
 		(void)pushed;
 		forward(c, sent_at(c, c->sent_count - 1), now_ns);
 		c->counters.forwarded++;
+	} else {
+		feed_learner(c, base, count, batch, len);
 	}
 }
 
@@ -522,6 +565,23 @@ void tern_chain_on_append(struct tern_chain *c, uint16_t from, uint32_t epoch,
 void tern_chain_on_ack(struct tern_chain *c, uint16_t from, uint32_t epoch,
 		       uint64_t acked, uint64_t commit)
 {
+	if (from == c->learner && from != TERN_CHAIN_NODE_NONE &&
+	    epoch == c->cfg.epoch) {
+		if (acked > c->log_end) {
+			c->counters.rejected[TERN_CHAIN_REJECT_BAD_ACK]++;
+			return;
+		}
+		if (acked > c->learner_acked)
+			c->learner_acked = acked;
+		if (!c->learner_counts && c->learner_acked >= c->commit) {
+			/* all it may have acknowledged before is durable
+			 * here (acked_sent restarts at each epoch) */
+			c->learner_counts = true;
+			c->acked_when_counted = c->durable_end;
+		}
+		update_ack(c);
+		return;
+	}
 	if (!from_ok(c, epoch, from, c->successor,
 		     TERN_CHAIN_REJECT_NOT_SUCCESSOR))
 		return;
@@ -556,15 +616,32 @@ static void resend_beyond(struct tern_chain *c, uint64_t end, uint64_t now_ns)
 void tern_chain_on_nack(struct tern_chain *c, uint16_t from, uint32_t epoch,
 			uint64_t log_end, uint64_t now_ns)
 {
-	if (!from_ok(c, epoch, from, c->successor,
-		     TERN_CHAIN_REJECT_NOT_SUCCESSOR))
+	bool learner = from == c->learner && from != TERN_CHAIN_NODE_NONE &&
+		       epoch == c->cfg.epoch;
+
+	if (!learner && !from_ok(c, epoch, from, c->successor,
+				 TERN_CHAIN_REJECT_NOT_SUCCESSOR))
 		return;
 	if (log_end > c->log_end) {
 		c->counters.rejected[TERN_CHAIN_REJECT_BAD_ACK]++;
 		return;
 	}
 	c->counters.nacks_received++;
-	resend_beyond(c, log_end, now_ns);
+	resend_from_log(c, from, log_end);
+	if (!learner)
+		resend_beyond(c, log_end, now_ns);
+}
+
+void tern_chain_forward_held(struct tern_chain *c, uint16_t to, uint64_t base,
+			     uint32_t count, const void *batch, uint32_t len)
+{
+	if (to == TERN_CHAIN_NODE_NONE ||
+	    (to != c->successor && to != c->learner) ||
+	    base + count > c->log_end)
+		return;
+	c->ops->send_append(c->ctx, to, c->cfg.epoch, base, count, c->commit,
+			    batch, len);
+	c->counters.retransmitted++;
 }
 
 void tern_chain_on_commit(struct tern_chain *c, uint16_t from, uint32_t epoch,
@@ -603,6 +680,21 @@ void tern_chain_on_timer(struct tern_chain *c, uint64_t now_ns)
 		c->acked_sent = 0;
 	}
 	update_ack(c);
+	/* A learner behind, or a successor lacking batches only the log
+	 * holds (a learner made tail), with no traffic to show them a gap:
+	 * feed them, as the Sent list's retransmission does above it. */
+	if (c->learner != TERN_CHAIN_NODE_NONE &&
+	    c->learner_acked < c->log_end &&
+	    now_ns - c->learner_fed_ns >= c->cfg.retransmit_ns) {
+		c->learner_fed_ns = now_ns;
+		resend_from_log(c, c->learner, c->learner_acked);
+	}
+	if (c->successor != TERN_CHAIN_NODE_NONE &&
+	    c->downstream < held_end(c) &&
+	    now_ns - c->successor_fed_ns >= c->cfg.retransmit_ns) {
+		c->successor_fed_ns = now_ns;
+		resend_from_log(c, c->successor, c->downstream);
+	}
 	for (uint32_t i = 0; i < c->sent_count && resent < RETRANSMIT_BURST;
 	     i++) {
 		struct sent_entry *e = sent_at(c, i);
@@ -646,12 +738,15 @@ static bool config_ok(const struct tern_chain_config *cfg)
 	    cfg->producer_window == 0 ||
 	    cfg->producer_window > PRODUCER_WINDOW_MAX)
 		return false;
-	for (uint8_t i = 0; i < cfg->length; i++)
+	for (uint8_t i = 0; i < cfg->length; i++) {
+		if (cfg->nodes[i] == TERN_CHAIN_NODE_NONE ||
+		    (cfg->has_learner && cfg->nodes[i] == cfg->learner))
+			return false;
 		for (uint8_t j = 0; j < i; j++)
-			if (cfg->nodes[i] == cfg->nodes[j] ||
-			    cfg->nodes[i] == TERN_CHAIN_NODE_NONE)
+			if (cfg->nodes[i] == cfg->nodes[j])
 				return false;
-	return true;
+	}
+	return !cfg->has_learner || cfg->learner != TERN_CHAIN_NODE_NONE;
 }
 
 static void place(struct tern_chain *c)
@@ -662,6 +757,13 @@ static void place(struct tern_chain *c)
 	c->predecessor = i > 0 ? c->cfg.nodes[i - 1] : TERN_CHAIN_NODE_NONE;
 	c->successor =
 		i >= 0 && i < last ? c->cfg.nodes[i + 1] : TERN_CHAIN_NODE_NONE;
+	c->learner = i == last && c->cfg.has_learner ? c->cfg.learner
+						     : TERN_CHAIN_NODE_NONE;
+	if (i < 0 && c->cfg.has_learner && c->cfg.learner == c->cfg.self) {
+		c->role = TERN_CHAIN_LEARNER; /* fed by the tail */
+		c->predecessor = c->cfg.nodes[last];
+		return;
+	}
 	if (i < 0)
 		c->role = TERN_CHAIN_NOT_MEMBER;
 	else if (last == 0)
@@ -707,15 +809,20 @@ static void leave_chain(struct tern_chain *c)
  * now) was behind it, so it holds durably all the removed one acknowledged
  * (its ack was the minimum of its own and the new successor's): downstream
  * stays, and whatever of the Sent list it lacks is resent. */
-static void successor_changed(struct tern_chain *c, uint64_t now_ns)
+static void successor_changed(struct tern_chain *c, uint16_t learner,
+			      uint64_t learner_acked, uint64_t now_ns)
 {
 	if (c->successor == TERN_CHAIN_NODE_NONE) {
 		c->sent_count = 0;
 		return;
 	}
+	/* A learner made tail: durable on it is what it acknowledged. */
+	if (c->successor == learner)
+		c->downstream = learner_acked;
 	c->downstream_commit = 0;
 	c->commit_sent = 0;
 	resend_beyond(c, c->downstream, now_ns);
+	resend_from_log(c, c->successor, c->downstream);
 }
 
 static void predecessor_changed(struct tern_chain *c, uint64_t now_ns)
@@ -730,8 +837,18 @@ int tern_chain_reconfigure(struct tern_chain *c, uint32_t epoch,
 			   const uint16_t *nodes, uint8_t length,
 			   uint64_t now_ns)
 {
+	return tern_chain_reconfigure_learner(c, epoch, nodes, length,
+					      TERN_CHAIN_NODE_NONE, now_ns);
+}
+
+int tern_chain_reconfigure_learner(struct tern_chain *c, uint32_t epoch,
+				   const uint16_t *nodes, uint8_t length,
+				   uint16_t learner, uint64_t now_ns)
+{
 	struct tern_chain_config cfg = c->cfg;
 	uint16_t predecessor = c->predecessor, successor = c->successor;
+	uint16_t old_learner = c->learner;
+	uint64_t learner_acked = c->learner_acked;
 
 	if (epoch <= c->cfg.epoch)
 		return -ESTALE;
@@ -740,17 +857,23 @@ int tern_chain_reconfigure(struct tern_chain *c, uint32_t epoch,
 	cfg.epoch = epoch;
 	cfg.length = length;
 	memcpy(cfg.nodes, nodes, sizeof(*nodes) * length);
+	cfg.has_learner = learner != TERN_CHAIN_NODE_NONE;
+	cfg.learner = learner;
 	if (!config_ok(&cfg))
 		return -EINVAL;
 	c->cfg = cfg;
 	place(c);
 	c->acked_sent = 0; /* acks of the old epoch were refused */
+	/* The learner is heard again in this epoch: the same node may be
+	 * another incarnation (it failed and joined again, empty). */
+	c->learner_acked = 0;
+	c->learner_counts = false;
 	if (c->role == TERN_CHAIN_NOT_MEMBER) {
 		leave_chain(c);
 		return 0;
 	}
 	if (c->successor != successor)
-		successor_changed(c, now_ns);
+		successor_changed(c, old_learner, learner_acked, now_ns);
 	if (c->predecessor != predecessor)
 		predecessor_changed(c, now_ns);
 	update_ack(c);
@@ -817,6 +940,17 @@ uint64_t tern_chain_commit(const struct tern_chain *c)
 uint64_t tern_chain_acked(const struct tern_chain *c)
 {
 	return own_ack(c);
+}
+
+uint64_t tern_chain_learner_acked(const struct tern_chain *c)
+{
+	return c->learner_acked;
+}
+
+bool tern_chain_learner_synced(const struct tern_chain *c)
+{
+	return c->learner != TERN_CHAIN_NODE_NONE && c->learner_counts &&
+	       c->learner_acked >= c->acked_when_counted;
 }
 
 uint32_t tern_chain_window_used(const struct tern_chain *c)

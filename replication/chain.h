@@ -31,6 +31,13 @@
  * An ACK also carries the commit its sender knows: a replica resends
  * COMMIT until its successor reports it, and repeats its ACK while it
  * knows a commit below its own ack (a lost COMMIT, or after a restart).
+ *
+ * A node joins as the tail's learner: the tail sends it every batch it
+ * takes and, from its log, what the learner lacks (resend_held). Once the
+ * learner acknowledged what the tail knows committed, the tail counts it
+ * (its ack waits for the learner's); when everything the tail ever
+ * acknowledged is durable on the learner it is in sync, and a later epoch
+ * makes it the tail with nothing committed missing there.
  */
 #ifndef TERN_REPLICATION_CHAIN_H
 #define TERN_REPLICATION_CHAIN_H
@@ -53,6 +60,7 @@ enum tern_chain_role {
 	TERN_CHAIN_MIDDLE,
 	TERN_CHAIN_TAIL,
 	TERN_CHAIN_NOT_MEMBER,
+	TERN_CHAIN_LEARNER, /* catching up behind the tail, not counted */
 };
 
 /* Outcome of a produce request, as sent in PRODUCE_ACK. */
@@ -87,6 +95,11 @@ struct tern_chain_config {
 	uint16_t self;
 	uint16_t nodes[TERN_CHAIN_LEN_MAX]; /* head first */
 	uint8_t length;
+	/* A node joining the chain (when has_learner): the tail sends it
+	 * every batch too, and what it lacks from its own log, but its acks
+	 * count for nothing until a later epoch makes it the tail. */
+	bool has_learner;
+	uint16_t learner;
 	enum tern_chain_durability durability;
 	uint32_t window_batches; /* Sent list entries */
 	uint32_t window_bytes;	 /* Sent list bytes */
@@ -128,6 +141,14 @@ struct tern_chain_ops {
 	 * other bytes there. NULL: always true. */
 	bool (*holds)(void *ctx, uint64_t base, uint32_t count,
 		      const void *batch, uint32_t len);
+	/* Optional. Send `to` (the successor or the learner) the batches of
+	 * [from, end) from the local log, which no longer holds them in the
+	 * Sent list: read them, and hand each to tern_chain_forward_held. Its
+	 * own pace: the receiver's NACK asks again for what did not come.
+	 * NULL: a successor that lacks them waits (it never does without a
+	 * learner or a new tail). */
+	void (*resend_held)(void *ctx, uint16_t to, uint64_t from,
+			    uint64_t end);
 	/* Optional. The producer id and sequence a batch carries: false when
 	 * it does not tell. Replicas behind the head remember the producers
 	 * of the batches they append, so that one of them made head by a
@@ -147,6 +168,7 @@ struct tern_chain_counters {
 	uint64_t nacks_sent;
 	uint64_t nacks_received;
 	uint64_t acks_sent;
+	uint64_t resent_from_log; /* ranges asked of resend_held */
 	uint64_t rejected[TERN_CHAIN_REJECT_COUNT];
 };
 
@@ -193,6 +215,12 @@ int tern_chain_set_timers(struct tern_chain *c, uint64_t retransmit_ns,
 int tern_chain_reconfigure(struct tern_chain *c, uint32_t epoch,
 			   const uint16_t *nodes, uint8_t length,
 			   uint64_t now_ns);
+/* The same, with a learner behind the new tail (NONE: none). A learner
+ * made tail keeps its predecessor and its log: its acks count from now
+ * on. */
+int tern_chain_reconfigure_learner(struct tern_chain *c, uint32_t epoch,
+				   const uint16_t *nodes, uint8_t length,
+				   uint16_t learner, uint64_t now_ns);
 
 /* Events. now_ns is the binding's monotonic clock. */
 void tern_chain_on_produce(struct tern_chain *c, uint64_t client,
@@ -210,6 +238,10 @@ void tern_chain_on_commit(struct tern_chain *c, uint16_t from, uint32_t epoch,
 			  uint64_t commit);
 void tern_chain_on_durable(struct tern_chain *c, uint64_t durable_end);
 void tern_chain_on_timer(struct tern_chain *c, uint64_t now_ns);
+/* A batch of the local log that ops->resend_held read, for `to`: sent as
+ * APPEND if `to` is still the successor or the learner. */
+void tern_chain_forward_held(struct tern_chain *c, uint16_t to, uint64_t base,
+			     uint32_t count, const void *batch, uint32_t len);
 
 /* Observation, for reads, stats and the invariant checks. */
 enum tern_chain_role tern_chain_role(const struct tern_chain *c);
@@ -217,6 +249,12 @@ uint64_t tern_chain_log_end(const struct tern_chain *c);
 uint64_t tern_chain_durable_end(const struct tern_chain *c);
 uint64_t tern_chain_commit(const struct tern_chain *c);
 uint64_t tern_chain_acked(const struct tern_chain *c);
+/* At the tail: what its learner acknowledged (its durable end), else 0. */
+uint64_t tern_chain_learner_acked(const struct tern_chain *c);
+/* At the tail: the learner holds durably everything this chain has
+ * committed and will commit (the tail's ack waits for it since it caught
+ * up): it may be made the tail without a committed write missing there. */
+bool tern_chain_learner_synced(const struct tern_chain *c);
 uint32_t tern_chain_window_used(const struct tern_chain *c);
 const struct tern_chain_counters *
 tern_chain_counters(const struct tern_chain *c);

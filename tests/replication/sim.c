@@ -22,7 +22,12 @@
  *     it sent is still in flight), and the coordinator's new map without
  *     it, one epoch later, reaches each survivor at its own random step
  *     (tern_chain_reconfigure); a second death can come before the first
- *     map reached everyone. At least one replica survives.
+ *     map reached everyone. At least one replica survives. A dead replica
+ *     may come back with an empty disk (a replaced node) as the chain's
+ *     learner: the tail feeds it from its log (ops resend_held), counts
+ *     it once it caught up, and the coordinator makes it the tail when
+ *     the tail reports it in sync; a learner may die too, and a tail die
+ *     while feeding one.
  * Producers keep a window of at most 5 batches in flight, or of 6 to 32
  * for seeds from TERN_SIM_WIDE_SEEDS on (the head remembers at least that
  * many recent sequences per producer), retry on timeout with the
@@ -58,8 +63,11 @@
  * member of the answering head's chain holds durably), the bounds over the
  * live replicas, and the history checker the survivors' logs.
  *
+ * Checks judge a view that names a replica which died since (and maybe
+ * came back empty) by what that incarnation held when it died.
+ *
  * Not simulated: a crash that loses a head's or a middle's suffix and
- * restarts it (rejoining means truncating it first), tail crashes in runs
+ * restarts it on that disk (it must rejoin empty), tail crashes in runs
  * with removals (a restarted replica has forgotten its producers), and
  * more producers than the head's table holds.
  */
@@ -137,8 +145,10 @@ struct replica {
 	uint64_t end;		/* offset after the last batch */
 	uint64_t durable_end;	/* last value given to on_durable */
 	uint64_t seen_log_end, seen_durable_end, seen_commit;
-	bool dead;		/* removed for good */
-	uint64_t reconfig_step; /* when the newest map reaches it; 0: none */
+	bool dead;		 /* removed (it may rejoin, empty) */
+	uint32_t born_epoch;	 /* the map that brought this incarnation */
+	uint64_t durable_before; /* the last incarnation's, when it died */
+	uint64_t reconfig_step;	 /* when the newest map reaches it; 0: none */
 };
 
 enum batch_state {
@@ -172,7 +182,8 @@ struct sim_config {
 	uint32_t timer_permille; /* chance a replica's timer fires a step */
 	uint32_t disk_delay_steps_max;
 	uint32_t fault_steps;
-	uint32_t kill_permille; /* deaths per step, per mille */
+	uint32_t kill_permille;	  /* deaths per step, per mille */
+	uint32_t rejoin_permille; /* a dead replica back, empty, per mille */
 	uint32_t map_delay_steps_max;
 	struct tern_chain_config chain;
 };
@@ -182,6 +193,7 @@ struct chain_map {
 	uint32_t epoch;
 	uint32_t length;
 	uint16_t members[REPLICAS_MAX];
+	int learner; /* a replica catching up behind the tail, or -1 */
 };
 
 struct sim {
@@ -197,7 +209,7 @@ struct sim {
 	struct producer producers[PRODUCERS_MAX];
 	uint16_t producer_target[PRODUCERS_MAX]; /* the head it believes */
 	struct chain_map map;
-	uint64_t kills;
+	uint64_t kills, rejoins, promotions;
 	struct msg msgs[MESSAGES_MAX];
 	uint32_t msg_count;
 	uint64_t actions; /* ops calls, to prove garbage caused none */
@@ -313,20 +325,27 @@ static uint64_t min_durable(const struct replica *r)
 	for (uint32_t k = 0; k < cc->length; k++) {
 		const struct replica *m =
 			&r->sim->replicas[cc->nodes[k] - NODE_BASE];
+		/* r's view may name an incarnation that died since */
+		uint64_t durable = m->born_epoch > cc->epoch ? m->durable_before
+							     : m->durable_end;
 
-		if (m->durable_end < min)
-			min = m->durable_end;
+		if (durable < min)
+			min = durable;
 	}
 	return min;
 }
 
+/* Over the coordinator's chain: a learner holds what it has caught up. */
 static uint64_t min_durable_living(const struct sim *s)
 {
 	uint64_t min = UINT64_MAX;
 
-	for (uint32_t i = 0; i < s->cfg.length; i++)
-		if (!s->replicas[i].dead && s->replicas[i].durable_end < min)
-			min = s->replicas[i].durable_end;
+	for (uint32_t k = 0; k < s->map.length; k++) {
+		const struct replica *r = &s->replicas[s->map.members[k]];
+
+		if (r->durable_end < min)
+			min = r->durable_end;
+	}
 	return min;
 }
 
@@ -340,10 +359,21 @@ static const struct replica *predecessor_of(const struct replica *r)
 {
 	const struct tern_chain_config *cc = &r->chain_cfg;
 
+	if (cc->has_learner && cc->learner == NODE_BASE + r->index)
+		return &r->sim->replicas[cc->nodes[cc->length - 1] - NODE_BASE];
 	for (uint32_t k = 1; k < cc->length; k++)
 		if (cc->nodes[k] == NODE_BASE + r->index)
 			return &r->sim->replicas[cc->nodes[k - 1] - NODE_BASE];
 	return NULL;
+}
+
+static const struct replica *same_epoch_predecessor(const struct replica *r)
+{
+	const struct replica *pred = predecessor_of(r);
+
+	return pred != NULL && pred->chain_cfg.epoch == r->chain_cfg.epoch
+		       ? pred
+		       : NULL;
 }
 
 static void disk_report(struct replica *r)
@@ -390,8 +420,11 @@ static int op_append(void *ctx, uint64_t base, uint32_t count,
 		     (unsigned)r->index, count, len);
 		return -EINVAL;
 	}
-	if (predecessor_of(r) != NULL) {
-		const struct replica *pred = predecessor_of(r);
+	/* Against the predecessor in the same epoch: one that came back
+	 * since (a rejoin) is a new incarnation, and what its old one sent
+	 * may still be in flight. */
+	if (same_epoch_predecessor(r) != NULL) {
+		const struct replica *pred = same_epoch_predecessor(r);
 		const struct disk_batch *p = &pred->log[r->batch_count];
 
 		if (r->batch_count >= pred->batch_count || p->base != base ||
@@ -871,28 +904,105 @@ static void crash_tail(struct sim *s)
 
 /* ---- removals ------------------------------------------------------------ */
 
-/* A living replica dies for good; the coordinator maps the chain without
- * it, one epoch later, and the map reaches each survivor in its own time. */
-static void kill_one(struct sim *s)
-{
-	uint32_t k = below(s, s->map.length);
-	uint16_t victim = s->map.members[k];
+static bool map_settled(const struct sim *s);
 
-	s->replicas[victim].dead = true;
-	s->replicas[victim].reconfig_step = 0;
-	s->kills++;
-	memmove(&s->map.members[k], &s->map.members[k + 1],
-		sizeof(s->map.members[0]) * (s->map.length - k - 1));
-	s->map.length--;
+/* A new map: it reaches each member and the learner in its own time. */
+static void map_changed(struct sim *s)
+{
 	s->map.epoch++;
 	for (uint32_t i = 0; i < s->map.length; i++)
 		s->replicas[s->map.members[i]].reconfig_step =
 			s->step + 1 + below(s, s->cfg.map_delay_steps_max + 1);
+	if (s->map.learner >= 0)
+		s->replicas[s->map.learner].reconfig_step =
+			s->step + 1 + below(s, s->cfg.map_delay_steps_max + 1);
+}
+
+/* A living replica (a member, or the learner) dies for good; the
+ * coordinator maps the chain without it, one epoch later. */
+static void kill_one(struct sim *s)
+{
+	uint32_t k = below(s, s->map.length + (s->map.learner >= 0));
+	uint16_t victim = k < s->map.length ? s->map.members[k]
+					    : (uint16_t)s->map.learner;
+
+	if (k == s->map.length) {
+		s->map.learner = -1;
+	} else if (s->map.length > 1) {
+		memmove(&s->map.members[k], &s->map.members[k + 1],
+			sizeof(s->map.members[0]) * (s->map.length - k - 1));
+		s->map.length--;
+	} else {
+		return; /* the last member stays */
+	}
+	s->replicas[victim].dead = true;
+	s->replicas[victim].reconfig_step = 0;
+	s->replicas[victim].durable_before = s->replicas[victim].durable_end;
+	s->kills++;
+	map_changed(s);
+}
+
+/* A dead replica comes back with an empty disk (a replaced node) as the
+ * chain's learner: the tail feeds it from its log until it is in sync. */
+static void rejoin_one(struct sim *s)
+{
+	struct replica *r = NULL;
+	struct tern_chain_config cc;
+	int err = 0;
+
+	for (uint32_t i = 0; i < s->cfg.length && r == NULL; i++)
+		if (s->replicas[i].dead && chance(s, 500))
+			r = &s->replicas[i];
+	if (r == NULL)
+		return;
+	s->map.learner = r->index;
+	map_changed(s);
+	r->reconfig_step = 0;
+	r->born_epoch = s->map.epoch;
+	cc = s->cfg.chain;
+	cc.self = (uint16_t)(NODE_BASE + r->index);
+	cc.epoch = s->map.epoch;
+	cc.length = (uint8_t)s->map.length;
+	for (uint32_t i = 0; i < s->map.length; i++)
+		cc.nodes[i] = (uint16_t)(NODE_BASE + s->map.members[i]);
+	cc.has_learner = true;
+	cc.learner = cc.self;
+	r->batch_count = r->durable_count = 0;
+	r->end = r->durable_end = 0;
+	r->seen_log_end = r->seen_durable_end = r->seen_commit = 0;
+	r->chain_cfg = cc;
+	r->chain = tern_chain_init(r->mem, &cc, &s->ops, r, 0, 0, &err);
+	if (r->chain == NULL) {
+		fail(s, "replica %u could not rejoin: %d", (unsigned)r->index,
+		     err);
+		return;
+	}
+	r->dead = false;
+	s->rejoins++;
+}
+
+/* The coordinator makes the learner the tail once the tail, having the
+ * newest map, says it holds everything committed. */
+static void promote_learner(struct sim *s)
+{
+	const struct replica *tail =
+		&s->replicas[s->map.members[s->map.length - 1]];
+
+	if (s->map.learner < 0 || !map_settled(s) ||
+	    !tern_chain_learner_synced(tail->chain))
+		return;
+	s->map.members[s->map.length++] = (uint16_t)s->map.learner;
+	s->map.learner = -1;
+	s->promotions++;
+	map_changed(s);
 }
 
 static void map_arrives(struct sim *s, struct replica *r)
 {
 	uint16_t nodes[REPLICAS_MAX];
+	uint16_t learner = s->map.learner >= 0
+				   ? (uint16_t)(NODE_BASE + s->map.learner)
+				   : TERN_CHAIN_NODE_NONE;
 	int err;
 
 	r->reconfig_step = 0;
@@ -902,8 +1012,11 @@ static void map_arrives(struct sim *s, struct replica *r)
 	r->chain_cfg.epoch = s->map.epoch;
 	r->chain_cfg.length = (uint8_t)s->map.length;
 	memcpy(r->chain_cfg.nodes, nodes, sizeof(nodes[0]) * s->map.length);
-	err = tern_chain_reconfigure(r->chain, s->map.epoch, nodes,
-				     (uint8_t)s->map.length, s->step * STEP_NS);
+	r->chain_cfg.has_learner = learner != TERN_CHAIN_NODE_NONE;
+	r->chain_cfg.learner = learner;
+	err = tern_chain_reconfigure_learner(r->chain, s->map.epoch, nodes,
+					     (uint8_t)s->map.length, learner,
+					     s->step * STEP_NS);
 	if (err != 0) {
 		fail(s, "replica %u refused the map of epoch %" PRIu32 ": %d",
 		     (unsigned)r->index, s->map.epoch, err);
@@ -918,18 +1031,19 @@ static void map_arrives(struct sim *s, struct replica *r)
 
 static void reconfigure_due(struct sim *s)
 {
-	for (uint32_t i = 0; i < s->map.length && !s->failed; i++) {
-		struct replica *r = &s->replicas[s->map.members[i]];
+	for (uint32_t i = 0; i < s->cfg.length && !s->failed; i++) {
+		struct replica *r = &s->replicas[i];
 
-		if (r->reconfig_step != 0 && r->reconfig_step <= s->step)
+		if (!r->dead && r->reconfig_step != 0 &&
+		    r->reconfig_step <= s->step)
 			map_arrives(s, r);
 	}
 }
 
 static bool map_settled(const struct sim *s)
 {
-	for (uint32_t i = 0; i < s->map.length; i++)
-		if (s->replicas[s->map.members[i]].reconfig_step != 0)
+	for (uint32_t i = 0; i < s->cfg.length; i++)
+		if (!s->replicas[i].dead && s->replicas[i].reconfig_step != 0)
 			return false;
 	return true;
 }
@@ -1022,7 +1136,8 @@ static void check_step(struct sim *s)
 			     " beyond the durable end %" PRIu64
 			     " of some replica",
 			     i, commit, durable);
-		else if (pred != NULL && !pred->dead && r->end > pred->end)
+		else if (same_epoch_predecessor(r) != NULL && !pred->dead &&
+			 r->end > pred->end)
 			fail(s,
 			     "prefix property: replica %u ends at %" PRIu64
 			     " beyond its predecessor's %" PRIu64,
@@ -1040,7 +1155,7 @@ static bool quiesced(const struct sim *s)
 {
 	uint64_t commit = tern_chain_commit(head_of(s)->chain);
 
-	if (s->msg_count > 0 || !map_settled(s))
+	if (s->msg_count > 0 || !map_settled(s) || s->map.learner >= 0)
 		return false;
 	for (uint32_t pi = 0; pi < s->cfg.producers; pi++)
 		if (s->producers[pi].low < s->cfg.sequences)
@@ -1132,6 +1247,26 @@ static void configure(struct sim *s, uint64_t seed)
 		c->kill_permille = between(s, 1, 6);
 		c->map_delay_steps_max = between(s, 0, 200);
 		c->crash_permille = 0;
+		c->rejoin_permille = between(s, 1, 10);
+	}
+}
+
+/* The tail (or a middle whose Sent list lost them) reads batches back
+ * from its log for a learner or a new tail: some of them, at once. */
+static void op_resend_held(void *ctx, uint16_t to, uint64_t from, uint64_t end)
+{
+	struct replica *r = ctx;
+	uint32_t sent = 0;
+
+	r->sim->actions++;
+	for (uint32_t i = 0; i < r->batch_count && sent < 16; i++) {
+		const struct disk_batch *b = &r->log[i];
+
+		if (b->base < from || b->base + b->count > end)
+			continue;
+		tern_chain_forward_held(r->chain, to, b->base, b->count,
+					b->bytes, b->len);
+		sent++;
 	}
 }
 
@@ -1158,7 +1293,9 @@ static int setup(struct sim *s)
 		.reply_produce = op_reply_produce,
 		.committed = op_committed,
 		.batch_producer = op_batch_producer,
+		.resend_held = op_resend_held,
 	};
+	s->map.learner = -1;
 	s->map.epoch = EPOCH;
 	s->map.length = s->cfg.length;
 	for (uint32_t i = 0; i < s->cfg.length; i++)
@@ -1298,6 +1435,10 @@ int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 		if (s->faults && s->map.length > 1 &&
 		    chance(s, s->cfg.kill_permille))
 			kill_one(s);
+		if (s->faults && s->map.learner < 0 &&
+		    chance(s, s->cfg.rejoin_permille))
+			rejoin_one(s);
+		promote_learner(s);
 		if (chance(s, s->cfg.fetch_permille))
 			random_fetch(s);
 		check_step(s);
@@ -1314,6 +1455,8 @@ int tern_sim_run(uint64_t seed, bool verbose, struct tern_sim_stats *stats,
 				->retransmitted;
 	s->stats.length = s->cfg.length;
 	s->stats.kills = s->kills;
+	s->stats.rejoins = s->rejoins;
+	s->stats.promotions = s->promotions;
 	s->stats.producers = s->cfg.producers;
 	s->stats.steps = s->step;
 	if (stats != NULL)

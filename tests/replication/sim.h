@@ -26,6 +26,8 @@ struct tern_sim_stats {
 	uint64_t garbage;	/* stale or malformed events injected */
 	uint64_t crashes;	/* tail crashes and restarts */
 	uint64_t kills;		/* replicas removed for good */
+	uint64_t rejoins;	/* dead replicas back, empty, as learners */
+	uint64_t promotions;	/* learners made tail once in sync */
 	uint64_t reads;		/* fetches served */
 	uint64_t busy;		/* BUSY answers producers retried */
 	uint64_t retransmitted; /* Sent-list resends over all replicas */

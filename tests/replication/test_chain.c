@@ -111,9 +111,16 @@ static struct tern_chain *tail(struct fake *f, struct tern_chain_ops *ops,
 	int err;
 	struct tern_chain *c;
 
-	*ops = (struct tern_chain_ops){ f_append,    f_send_append, f_send_ack,
-					f_send_nack, f_send_commit, f_reply,
-					f_committed, f_holds,	    NULL };
+	*ops = (struct tern_chain_ops){
+		.append = f_append,
+		.send_append = f_send_append,
+		.send_ack = f_send_ack,
+		.send_nack = f_send_nack,
+		.send_commit = f_send_commit,
+		.reply_produce = f_reply,
+		.committed = f_committed,
+		.holds = f_holds,
+	};
 	*mem = aligned_alloc(8, (tern_chain_size(&cfg) + 7) & ~(size_t)7);
 	c = tern_chain_init(*mem, &cfg, ops, f, 0, 0, &err);
 	assert_non_null(c);

@@ -64,6 +64,8 @@ static void add(struct tern_sim_stats *total, const struct tern_sim_stats *st)
 	total->garbage += st->garbage;
 	total->crashes += st->crashes;
 	total->kills += st->kills;
+	total->rejoins += st->rejoins;
+	total->promotions += st->promotions;
 	total->reads += st->reads;
 	total->busy += st->busy;
 	total->retransmitted += st->retransmitted;
@@ -76,10 +78,11 @@ static void print_stats(const struct tern_sim_stats *st)
 	       st->steps, st->batches, st->messages, st->dropped,
 	       st->duplicated);
 	printf("%" PRIu64 " garbage events, %" PRIu64 " tail crashes, %" PRIu64
-	       " replicas removed, %" PRIu64 " reads, %" PRIu64
-	       " busy, %" PRIu64 " retransmitted\n",
-	       st->garbage, st->crashes, st->kills, st->reads, st->busy,
-	       st->retransmitted);
+	       " replicas removed, %" PRIu64 " rejoined (%" PRIu64
+	       " made tail), %" PRIu64 " reads, %" PRIu64 " busy, %" PRIu64
+	       " retransmitted\n",
+	       st->garbage, st->crashes, st->kills, st->rejoins, st->promotions,
+	       st->reads, st->busy, st->retransmitted);
 }
 
 static int run(uint64_t seed, bool verbose, struct tern_sim_stats *total)
@@ -114,6 +117,8 @@ static bool faults_happened(const struct tern_sim_stats *total)
 		{ "garbage", total->garbage },
 		{ "crashes", total->crashes },
 		{ "removals", total->kills },
+		{ "rejoins", total->rejoins },
+		{ "promotions", total->promotions },
 		{ "busy", total->busy },
 		{ "retransmitted", total->retransmitted },
 	};
