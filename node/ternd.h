@@ -111,6 +111,12 @@ struct ternd_fetch {
 	uint64_t tried_commit; /* commit when last tried, for long polls */
 	struct tern_log_read read;
 	uint8_t *buf;
+	/* A read for the chain (ternd_resend_held), not for a reader: its
+	 * batches go to node resend_to, up to resend_end. */
+	bool resend;
+	uint16_t resend_to;
+	uint64_t resend_end;
+	uint32_t resend_batches;
 };
 
 /* One partition as a worker last published it (ternd_telemetry.c). */
@@ -175,6 +181,7 @@ struct ternd_replica {
 	struct tern_chain *chain;
 	struct tern_log *log;
 	uint64_t durable_reported;
+	bool resending; /* a read of its log for the chain is in flight */
 };
 
 struct ternd;
@@ -263,6 +270,11 @@ unsigned ternd_report_durable(struct ternd_worker *w);
 /* ternd_fetch.c */
 int ternd_fetch_init(struct ternd_worker *w);
 void ternd_fetch_free(struct ternd_worker *w);
+/* The chain's resend_held: read [from, end) of r's log and hand its
+ * batches to the chain for node `to`, one read at a time per replica
+ * (what does not come, the chain asks for again). */
+void ternd_resend_held(struct ternd_replica *r, uint16_t to, uint64_t from,
+		       uint64_t end);
 /* Give up the waiting fetches of partitions [base, base + count), whose
  * readers will retry: 0, or -EBUSY (nothing changed) while a disk read
  * for one is in flight. */

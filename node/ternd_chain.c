@@ -216,6 +216,11 @@ static bool op_batch_producer(void *ctx, const void *batch, uint32_t len,
 	return true;
 }
 
+static void op_resend_held(void *ctx, uint16_t to, uint64_t from, uint64_t end)
+{
+	ternd_resend_held(ctx, to, from, end);
+}
+
 static const struct tern_chain_ops chain_ops = {
 	.append = op_append,
 	.send_append = op_send_append,
@@ -227,6 +232,7 @@ static const struct tern_chain_ops chain_ops = {
 	 * next poll */
 	.holds = op_holds,
 	.batch_producer = op_batch_producer,
+	.resend_held = op_resend_held,
 };
 
 /* ---- handlers ----------------------------------------------------------- */

@@ -153,6 +153,97 @@ static void start_read(struct ternd_worker *w, struct ternd_fetch *f)
 		respond(w, f, TERN_FETCH_ERROR, f->offset, 0);
 }
 
+/* ---- reads for the chain (a learner or a new tail catching up) -------- */
+
+#define RESEND_BATCHES_MAX 64u /* per request: the chain asks again */
+
+static void resend_read(struct ternd_worker *w, struct ternd_fetch *f);
+static struct ternd_fetch *slot_take(struct ternd_worker *w);
+
+static void resend_finish(struct ternd_worker *w, struct ternd_fetch *f)
+{
+	f->replica->resending = false;
+	f->state = TERND_FETCH_FREE;
+	w->fetches_busy--;
+}
+
+/* Hand the whole batches read to the chain; read on while some remain. */
+static void resend_forward(struct ternd_worker *w, struct ternd_fetch *f,
+			   uint32_t len)
+{
+	uint32_t used = 0;
+
+	while (used < len) {
+		struct tern_batch_header h;
+		enum tern_batch_error why;
+
+		if (tern_batch_peek(f->buf + used, len - used, &w->node->limits,
+				    &h, &why) != 0 ||
+		    h.base_offset + h.record_count > f->resend_end)
+			break;
+		tern_chain_forward_held(f->replica->chain, f->resend_to,
+					h.base_offset, h.record_count,
+					f->buf + used, h.length);
+		used += h.length;
+		f->offset = h.base_offset + h.record_count;
+		f->resend_batches++;
+	}
+	if (used == 0 || f->offset >= f->resend_end ||
+	    f->resend_batches >= RESEND_BATCHES_MAX)
+		resend_finish(w, f);
+	else
+		resend_read(w, f);
+}
+
+static void resend_done(struct tern_log_read *req)
+{
+	struct ternd_fetch *f = req->arg;
+	struct ternd_worker *w = f->replica->worker;
+
+	if (req->res > 0)
+		resend_forward(w, f, (uint32_t)req->res);
+	else
+		resend_finish(w, f);
+}
+
+static void resend_read(struct ternd_worker *w, struct ternd_fetch *f)
+{
+	int n;
+
+	f->read = (struct tern_log_read){ .offset = f->offset,
+					  .buf = f->buf,
+					  .cap = w->node->fetch_buf_bytes,
+					  .done = resend_done,
+					  .arg = f };
+	n = tern_log_read(f->replica->log, &f->read);
+	if (n > 0)
+		resend_forward(w, f, (uint32_t)n);
+	else if (n == 0)
+		f->state = TERND_FETCH_READING;
+	else
+		resend_finish(w, f);
+}
+
+void ternd_resend_held(struct ternd_replica *r, uint16_t to, uint64_t from,
+		       uint64_t end)
+{
+	struct ternd_worker *w = r->worker;
+	struct ternd_fetch *f;
+
+	if (r->resending || r->log == NULL || (f = slot_take(w)) == NULL)
+		return; /* the chain asks again */
+	*f = (struct ternd_fetch){ .state = TERND_FETCH_READING,
+				   .replica = r,
+				   .partition = r->partition,
+				   .offset = from,
+				   .buf = f->buf,
+				   .resend = true,
+				   .resend_to = to,
+				   .resend_end = end };
+	r->resending = true;
+	resend_read(w, f);
+}
+
 static void try_fetch(struct ternd_worker *w, struct ternd_fetch *f)
 {
 	struct ternd_replica *r = f->replica;
