@@ -122,7 +122,7 @@ static const uint32_t msg_body_min[TERN_MSG_TYPE_END] = {
 	[TERN_MSG_FETCH] = 16,	     /* fixed size */
 	[TERN_MSG_FETCH_RESP] = 24,  /* 24 + zero or more batches */
 	[TERN_MSG_METADATA] = 0,
-	[TERN_MSG_METADATA_RESP] = 37, /* 20 + a topic + a node + 12 */
+	[TERN_MSG_METADATA_RESP] = 38, /* 20 + a topic + a node + 13 */
 	[TERN_MSG_HEARTBEAT] = 0,
 };
 

@@ -125,6 +125,9 @@ struct ternd_partition_view {
 	uint32_t role; /* enum tern_chain_role */
 	uint64_t log_end, durable, acked, commit;
 	uint64_t window_used;
+	/* at a tail with a learner: how far it is, and whether in sync */
+	uint64_t learner_acked;
+	bool learner_synced;
 	uint64_t produced, duplicates, busy, appended, forwarded;
 	uint64_t retransmitted, nacks_sent, nacks_received, acks_sent;
 	uint64_t rejected;
@@ -159,6 +162,7 @@ enum ternd_msg_kind {
 	TERND_MSG_TOPIC_OPEN,  /* open this node's replicas of topic */
 	TERND_MSG_TOPIC_CLOSE, /* close them (data stays on disk) */
 	TERND_MSG_TOPIC_REMAP, /* reconfigure them: topic's new epoch, chains */
+	TERND_MSG_TOPIC_DROP,  /* close those this node will learn afresh */
 };
 
 struct ternd_msg {
@@ -253,9 +257,19 @@ int ternd_topic_open(struct ternd *t, struct ternd_worker *w,
 		     const struct tern_topic *topic);
 int ternd_topic_close(struct ternd_worker *w, const struct tern_topic *topic);
 /* Move the worker's replicas of topic to its new epoch and chains (a
- * replica whose node was removed leaves its chain and keeps its log). */
-void ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
-		       const struct tern_topic *topic);
+ * replica whose node was removed leaves its chain and keeps its log), and
+ * open those it serves now (a learner's, on a directory emptied before).
+ * 0 or the first open's error. */
+int ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
+		      const struct tern_topic *topic);
+/* Whether this node joins partition g of the new map as its learner,
+ * which it was not in the old one: its copy is emptied first. */
+bool ternd_joins(const struct ternd *t, const struct tern_topic *old,
+		 const struct tern_topic *next, uint32_t g);
+/* Close the worker's replicas of the partitions it joins afresh in the
+ * map topic (their logs are emptied next). 0, or -EBUSY (a read). */
+int ternd_topic_drop_joining(struct ternd_worker *w,
+			     const struct tern_topic *topic);
 /* Close the worker's logs (waiting for their I/O), on the thread that
  * drives its io context; then the rest. */
 void ternd_logs_close(struct ternd_worker *w);

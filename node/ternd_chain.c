@@ -442,6 +442,8 @@ static void chain_config(const struct ternd *t, const struct tern_topic *topic,
 	length = tern_topic_chain(topic, t->cluster.node_count, g, cfg->nodes,
 				  TERN_CHAIN_LEN_MAX);
 	cfg->length = length > 0 ? (uint8_t)length : 0;
+	cfg->learner = tern_topic_learner(topic, t->cluster.node_count, g);
+	cfg->has_learner = cfg->learner != TERN_CHAIN_NODE_NONE;
 }
 
 /* A partition's directory is named by its topic and its index there. */
@@ -520,14 +522,23 @@ static bool serves(const struct ternd *t, const struct ternd_worker *w,
 	uint16_t chain[TERN_CHAIN_LEN_MAX];
 	int length = tern_topic_chain(topic, t->cluster.node_count, g, chain,
 				      TERN_CHAIN_LEN_MAX);
+	bool member =
+		tern_topic_learner(topic, t->cluster.node_count, g) == t->self;
 
 	for (int k = 0; k < length; k++)
-		if (chain[k] == t->self)
-			return t->worker_of
-				       [(size_t)t->self *
-						TERN_CLUSTER_PARTITIONS_MAX +
-					g] == w->index;
-	return false;
+		member = member || chain[k] == t->self;
+	return member &&
+	       t->worker_of[(size_t)t->self * TERN_CLUSTER_PARTITIONS_MAX +
+			    g] == w->index;
+}
+
+bool ternd_joins(const struct ternd *t, const struct tern_topic *old,
+		 const struct tern_topic *next, uint32_t g)
+{
+	uint32_t n = t->cluster.node_count;
+
+	return tern_topic_learner(next, n, g) == t->self &&
+	       (old == NULL || tern_topic_learner(old, n, g) != t->self);
 }
 
 /* Close a replica and forget it; its fetches were released. */
@@ -575,8 +586,56 @@ int ternd_topic_open(struct ternd *t, struct ternd_worker *w,
 	return 0;
 }
 
-void ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
+int ternd_topic_drop_joining(struct ternd_worker *w,
+			     const struct tern_topic *topic)
+{
+	const struct tern_topic *old =
+		tern_topics_find(&w->topics, topic->name);
+
+	for (unsigned i = w->replica_count; i-- > 0;) {
+		uint32_t g = w->replicas[i]->partition;
+		int err;
+
+		if (g < topic->base || g - topic->base >= topic->partitions ||
+		    !ternd_joins(w->node, old, topic, g))
+			continue;
+		err = ternd_fetch_release(w, g, 1);
+		if (err != 0)
+			return err;
+		replica_drop(w, i);
+	}
+	return 0;
+}
+
+/* Open the replicas of topic this worker serves and has not open. */
+static int open_served(struct ternd *t, struct ternd_worker *w,
 		       const struct tern_topic *topic)
+{
+	for (uint32_t g = topic->base; g < topic->base + topic->partitions;
+	     g++) {
+		struct ternd_replica *r;
+		int err;
+
+		if (w->by_partition[g] != NULL || !serves(t, w, topic, g))
+			continue;
+		if (w->replica_count == TERND_PUBLISH_MAX)
+			return -E2BIG;
+		r = calloc(1, sizeof(*r));
+		err = r == NULL ? -ENOMEM : replica_open(t, w, topic, g, r);
+		if (err != 0) {
+			free(r);
+			return err;
+		}
+		w->replicas[w->replica_count++] = r;
+		w->by_partition[g] = r;
+		TERN_LOG(INFO, "partition %u: joining its chain (epoch %u)", g,
+			 topic->epoch);
+	}
+	return 0;
+}
+
+int ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
+		      const struct tern_topic *topic)
 {
 	for (unsigned i = 0; i < w->replica_count; i++) {
 		struct ternd_replica *r = w->replicas[i];
@@ -592,8 +651,10 @@ void ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
 		/* First: replies the change sends (NOT_HEAD to producers of a
 		 * replica left out) carry the new epoch. */
 		r->epoch = cfg.epoch;
-		err = tern_chain_reconfigure(r->chain, cfg.epoch, cfg.nodes,
-					     cfg.length, w->now_ns);
+		err = tern_chain_reconfigure_learner(
+			r->chain, cfg.epoch, cfg.nodes, cfg.length,
+			cfg.has_learner ? cfg.learner : TERN_CHAIN_NODE_NONE,
+			w->now_ns);
 		if (err != 0 && err != -ESTALE) {
 			r->epoch = was;
 			TERN_LOG(ERR, "partition %u: epoch %u refused: %s",
@@ -607,6 +668,7 @@ void ternd_topic_remap(struct ternd *t, struct ternd_worker *w,
 				 ? "this node left the chain"
 				 : "chain reconfigured");
 	}
+	return open_served(t, w, topic);
 }
 
 int ternd_topic_close(struct ternd_worker *w, const struct tern_topic *topic)

@@ -127,14 +127,19 @@ unsigned ternd_control_poll_worker(struct ternd_worker *w)
 	case TERND_MSG_TOPIC_REMAP: {
 		char why[256];
 
-		ternd_topic_remap((struct ternd *)w->node, w, &msg->topic);
-		msg->result = tern_topics_remap(
-			&w->topics, msg->topic.name, msg->topic.epoch,
-			msg->topic.removed, w->node->cluster.node_count, why,
-			sizeof(why));
+		msg->result = ternd_topic_remap((struct ternd *)w->node, w,
+						&msg->topic);
+		if (msg->result == 0)
+			msg->result = tern_topics_remap(
+				&w->topics, &msg->topic,
+				w->node->cluster.node_count, why, sizeof(why));
 		ternd_publish(w);
 		break;
 	}
+	case TERND_MSG_TOPIC_DROP:
+		msg->result = ternd_topic_drop_joining(w, &msg->topic);
+		ternd_publish(w);
+		break;
 	}
 	/* The ring holds every message there is: this cannot fail. */
 	(void)rte_ring_sp_enqueue(w->msg_out, msg);
@@ -381,6 +386,24 @@ static json_t *replica_json(const struct ternd *t, unsigned worker,
 		(json_int_t)v->window_used);
 
 	name_partition(t, o, v->partition);
+	if (v->role == TERN_CHAIN_TAIL || v->role == TERN_CHAIN_HEAD_AND_TAIL) {
+		const struct tern_topic *topic =
+			ternd_topic_of(t, v->partition);
+		uint16_t learner =
+			topic != NULL
+				? tern_topic_learner(topic,
+						     t->cluster.node_count,
+						     v->partition)
+				: TERN_CHAIN_NODE_NONE;
+
+		if (learner != TERN_CHAIN_NODE_NONE)
+			json_object_set_new(
+				o, "learner",
+				json_pack("{s:i, s:I, s:b}", "node",
+					  (int)learner, "acked",
+					  (json_int_t)v->learner_acked,
+					  "synced", v->learner_synced));
+	}
 	return o;
 }
 

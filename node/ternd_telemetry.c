@@ -53,6 +53,8 @@ static void view_of(const struct ternd_replica *r,
 		.acked = tern_chain_acked(r->chain),
 		.commit = tern_chain_commit(r->chain),
 		.window_used = tern_chain_window_used(r->chain),
+		.learner_acked = tern_chain_learner_acked(r->chain),
+		.learner_synced = tern_chain_learner_synced(r->chain),
 		.produced = c->produced,
 		.duplicates = c->produce_duplicates,
 		.busy = c->busy,
@@ -119,6 +121,7 @@ static const char *const role_names[] = {
 	[TERN_CHAIN_MIDDLE] = "middle",
 	[TERN_CHAIN_TAIL] = "tail",
 	[TERN_CHAIN_NOT_MEMBER] = "not_member",
+	[TERN_CHAIN_LEARNER] = "learner",
 };
 
 const char *ternd_role_name(uint32_t role)

@@ -302,13 +302,18 @@ json_t *ternd_cmd_topic_create(struct ternd *t, json_t *req,
 			 tern_topic_json(&topic), "existed", 0);
 }
 
-static int removed_of_request(json_t *list, uint64_t *removed)
+/* A list of node ids below 64: a set, and the ids in order. */
+static int nodes_of_request(json_t *list, bool optional, uint64_t *set,
+			    uint8_t *ids, uint8_t *count)
 {
 	size_t i;
 	json_t *v;
 
-	*removed = 0;
-	if (!json_is_array(list))
+	*set = 0;
+	*count = 0;
+	if (list == NULL && optional)
+		return 0;
+	if (!json_is_array(list) || json_array_size(list) > 64)
 		return -EINVAL;
 	json_array_foreach(list, i, v)
 	{
@@ -316,29 +321,87 @@ static int removed_of_request(json_t *list, uint64_t *removed)
 
 		if (!json_is_integer(v) || n < 0 || n >= 64)
 			return -EINVAL;
-		*removed |= 1ull << n;
+		*set |= 1ull << n;
+		ids[(*count)++] = (uint8_t)n;
 	}
 	return 0;
+}
+
+/* The map a remap request describes, over the node's topic of its name. */
+static int map_of_request(const struct ternd *t, json_t *req,
+			  struct tern_topic *map)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	json_int_t epoch = json_integer_value(json_object_get(req, "epoch"));
+	const struct tern_topic *topic =
+		name != NULL ? tern_topics_find(&t->topics, name) : NULL;
+	uint8_t ids[64], count;
+	uint64_t set;
+
+	if (name == NULL || epoch < 1 || epoch > UINT32_MAX)
+		return -EINVAL;
+	memset(map, 0, sizeof(*map));
+	if (topic != NULL)
+		*map = *topic;
+	snprintf(map->name, sizeof(map->name), "%s", name);
+	map->epoch = (uint32_t)epoch;
+	if (nodes_of_request(json_object_get(req, "removed"), false,
+			     &map->removed, ids, &count) != 0 ||
+	    nodes_of_request(json_object_get(req, "learning"), true,
+			     &map->learning, ids, &count) != 0 ||
+	    nodes_of_request(json_object_get(req, "rejoined"), true, &set,
+			     map->rejoined, &map->rejoined_count) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Empty this node's copies of the partitions it joins afresh: their
+ * replicas were closed; the chain's tail sends it everything. */
+static void empty_joining(const struct ternd *t, const struct tern_topic *old,
+			  const struct tern_topic *next)
+{
+	for (uint32_t p = 0; p < next->partitions; p++) {
+		char from[PATH_MAX], gone[PATH_MAX];
+
+		if (!ternd_joins(t, old, next, next->base + p))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s-%u", t->opts.data_dir,
+			 next->name, p);
+		snprintf(gone, sizeof(gone), "%s/" DELETED_PREFIX "%s-%u",
+			 t->opts.data_dir, next->name, p);
+		if (rename(from, gone) == 0)
+			(void)remove_tree(gone);
+		TERN_LOG(INFO, "partition %u: emptied, to join its chain",
+			 next->base + p);
+	}
+}
+
+static bool joins_any(const struct ternd *t, const struct tern_topic *old,
+		      const struct tern_topic *next)
+{
+	for (uint32_t g = next->base; g < next->base + next->partitions; g++)
+		if (ternd_joins(t, old, next, g))
+			return true;
+	return false;
 }
 
 json_t *ternd_cmd_topic_remap(struct ternd *t, json_t *req,
 			      struct tern_control_error *err)
 {
 	const char *name = json_string_value(json_object_get(req, "name"));
-	json_int_t epoch = json_integer_value(json_object_get(req, "epoch"));
 	struct tern_topic_table next = t->topics;
-	const struct tern_topic *topic;
-	uint64_t removed;
+	const struct tern_topic *topic, *old;
+	struct tern_topic map;
 	char why[512] = "";
 	int rc;
 
-	if (name == NULL || epoch < 1 || epoch > UINT32_MAX ||
-	    removed_of_request(json_object_get(req, "removed"), &removed) != 0)
+	if (map_of_request(t, req, &map) != 0)
 		return ternd_refuse(err, "bad_request",
-				    "topic remap needs name, epoch and "
-				    "removed (a list of node ids)");
-	rc = tern_topics_remap(&next, name, (uint32_t)epoch, removed,
-			       t->cluster.node_count, why, sizeof(why));
+				    "topic remap needs name, epoch, removed "
+				    "(node ids), and may have learning (node "
+				    "ids) and rejoined (node ids in order)");
+	rc = tern_topics_remap(&next, &map, t->cluster.node_count, why,
+			       sizeof(why));
 	if (rc == -ENOENT)
 		return ternd_refuse(err, "unknown_topic",
 				    "no topic %s on node %u", name, t->self);
@@ -349,19 +412,27 @@ json_t *ternd_cmd_topic_remap(struct ternd *t, json_t *req,
 				    "cluster's maps again",
 				    name,
 				    tern_topics_find(&t->topics, name)->epoch,
-				    (long long)epoch);
+				    (long long)map.epoch);
 	topic = tern_topics_find(&next, name);
+	old = tern_topics_find(&t->topics, name);
 	if (rc == 0)
 		rc = ternd_topic_routes(t, topic, why, sizeof(why));
 	if (rc != 0)
 		return ternd_refuse(err, "bad_map", "%s", why);
 	/* the same epoch holds the same map (tern_topics_remap) */
-	if (tern_topic_equal(topic, tern_topics_find(&t->topics, name)))
+	if (tern_topic_equal(topic, old))
 		return json_pack("{s:i, s:o, s:b}", "node", (int)t->self,
 				 "topic", tern_topic_json(topic), "changed", 0);
 	if (save(t, &next, why, sizeof(why)) != 0)
 		return ternd_refuse(err, "not_saved", "%s", why);
-	rc = workers_topic(t, TERND_MSG_TOPIC_REMAP, topic);
+	rc = 0;
+	if (joins_any(t, old, topic)) {
+		rc = workers_topic(t, TERND_MSG_TOPIC_DROP, topic);
+		if (rc == 0)
+			empty_joining(t, old, topic);
+	}
+	if (rc == 0)
+		rc = workers_topic(t, TERND_MSG_TOPIC_REMAP, topic);
 	if (rc != 0) /* t->topics stays: the same map again is sent again */
 		return ternd_refuse(err, "not_applied",
 				    "topic %s's map is saved but not every "

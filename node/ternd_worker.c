@@ -237,6 +237,8 @@ static void metadata_of(const struct ternd *t, const struct tern_topic *topic,
 		m->ipv4[n] = c->nodes[n].ipv4;
 	m->removed = topic->removed;
 	m->created = topic->created;
+	m->rejoined_count = topic->rejoined_count;
+	memcpy(m->rejoined, topic->rejoined, topic->rejoined_count);
 }
 
 /* Any node answers, whatever its epoch: the answer carries its own. */
@@ -246,7 +248,7 @@ static void on_metadata(struct ternd_worker *w, uint16_t port_index,
 	struct tern_wire_metadata req;
 	struct tern_wire_metadata_resp resp;
 	uint8_t body[TERN_WIRE_METADATA_RESP_TOPIC_OFF + TERN_WIRE_TOPIC_MAX +
-		     4 * TERN_WIRE_NODES_MAX + 12];
+		     4 * TERN_WIRE_NODES_MAX + 13 + TERN_WIRE_NODES_MAX];
 	struct tern_frame_addr addr;
 	struct tern_hdr hdr = { .type = TERN_MSG_METADATA_RESP,
 				.sender_node = w->node->self,

@@ -151,13 +151,48 @@ static int check_topic(const struct tern_topic_table *t,
 static int placement_of(const struct tern_topic *topic, uint32_t node_count,
 			struct tern_placement *pl);
 
-/* Removed nodes within the cluster, every chain keeping a replica, and
- * created no later than the epoch. */
+void tern_topic_map(const struct tern_topic *topic,
+		    struct tern_placement_map *map)
+{
+	map->removed = topic->removed;
+	map->learning = topic->learning;
+	map->rejoined_count = topic->rejoined_count;
+	memcpy(map->rejoined, topic->rejoined, topic->rejoined_count);
+}
+
+bool tern_topic_same_map(const struct tern_topic *a, const struct tern_topic *b)
+{
+	return a->removed == b->removed && a->learning == b->learning &&
+	       a->rejoined_count == b->rejoined_count &&
+	       memcmp(a->rejoined, b->rejoined, a->rejoined_count) == 0;
+}
+
+/* Learners among the removed, rejoined nodes distinct. */
+static bool map_sets_ok(const struct tern_topic *topic)
+{
+	uint64_t seen = 0;
+
+	if ((topic->learning & ~topic->removed) != 0 ||
+	    topic->rejoined_count > TERN_CLUSTER_NODES_MAX)
+		return false;
+	for (unsigned i = 0; i < topic->rejoined_count; i++) {
+		if (topic->rejoined[i] >= 64 ||
+		    (seen >> topic->rejoined[i] & 1))
+			return false;
+		seen |= 1ull << topic->rejoined[i];
+	}
+	return true;
+}
+
+/* Nodes within the cluster, learners among the removed, every chain
+ * keeping a replica, and created no later than the epoch. */
 static int check_map(const struct tern_topic *topic, uint32_t node_count,
 		     char *why, size_t why_len)
 {
 	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
+	struct tern_placement_map map;
 	struct tern_placement pl;
+	uint64_t all = node_count < 64 ? (1ull << node_count) - 1 : UINT64_MAX;
 
 	if (topic->created > topic->epoch) {
 		snprintf(why, why_len,
@@ -165,18 +200,27 @@ static int check_map(const struct tern_topic *topic, uint32_t node_count,
 			 topic->name, topic->created, topic->epoch);
 		return -EINVAL;
 	}
-	if (node_count < 64 && topic->removed >> node_count != 0) {
+	tern_topic_map(topic, &map);
+	if ((topic->removed & ~all) != 0 || !map_sets_ok(topic)) {
 		snprintf(why, why_len,
-			 "topic %s has removed nodes outside 0..%u",
+			 "topic %s's map names nodes outside 0..%u, a learner "
+			 "that is not removed, or a node rejoined twice",
 			 topic->name, node_count - 1);
 		return -EINVAL;
 	}
+	for (unsigned i = 0; i < topic->rejoined_count; i++)
+		if (topic->rejoined[i] >= node_count) {
+			snprintf(why, why_len,
+				 "topic %s's map names nodes outside 0..%u",
+				 topic->name, node_count - 1);
+			return -EINVAL;
+		}
 	if (placement_of(topic, node_count, &pl) != 0)
 		return 0; /* check_topic said why */
 	for (uint32_t g = topic->base; g < topic->base + topic->partitions; g++)
-		if (tern_placement_get_live_chain(
-			    &pl, g, topic->removed, chain,
-			    TERN_CLUSTER_REPLICATION_MAX) < 0) {
+		if (tern_placement_map_chain(&pl, g, &map, chain,
+					     TERN_CLUSTER_REPLICATION_MAX,
+					     NULL) < 0) {
 			snprintf(why, why_len,
 				 "partition %u of topic %s would have no "
 				 "replica left",
@@ -247,10 +291,28 @@ int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
 	struct tern_placement pl;
 	int err = placement_of(topic, node_count, &pl);
 
+	struct tern_placement_map map;
+
 	if (err != 0 || g < topic->base || g - topic->base >= topic->partitions)
 		return err != 0 ? err : -EINVAL;
-	return tern_placement_get_live_chain(&pl, g, topic->removed, chain,
-					     chain_len);
+	tern_topic_map(topic, &map);
+	return tern_placement_map_chain(&pl, g, &map, chain, chain_len, NULL);
+}
+
+uint16_t tern_topic_learner(const struct tern_topic *topic, uint32_t node_count,
+			    uint32_t g)
+{
+	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX], learner = UINT16_MAX;
+	struct tern_placement_map map;
+	struct tern_placement pl;
+
+	if (placement_of(topic, node_count, &pl) != 0 || g < topic->base ||
+	    g - topic->base >= topic->partitions)
+		return UINT16_MAX;
+	tern_topic_map(topic, &map);
+	(void)tern_placement_map_chain(&pl, g, &map, chain,
+				       TERN_CLUSTER_REPLICATION_MAX, &learner);
+	return learner;
 }
 
 int tern_topic_can_remove(const struct tern_topic *topic, uint32_t node_count,
@@ -271,36 +333,51 @@ int tern_topic_can_remove(const struct tern_topic *topic, uint32_t node_count,
 	return 0;
 }
 
-int tern_topics_remap(struct tern_topic_table *t, const char *name,
-		      uint32_t epoch, uint64_t removed, uint32_t node_count,
-		      char *why, size_t why_len)
+/* A removed node comes back only as the learner it was, at the tail. */
+static bool given_back_ok(const struct tern_topic *was,
+			  const struct tern_topic *next)
+{
+	uint64_t back = was->removed & ~next->removed;
+
+	if (back == 0)
+		return true;
+	return __builtin_popcountll(back) == 1 && (back & was->learning) &&
+	       next->rejoined_count > 0 &&
+	       1ull << next->rejoined[next->rejoined_count - 1] == back;
+}
+
+int tern_topics_remap(struct tern_topic_table *t, const struct tern_topic *map,
+		      uint32_t node_count, char *why, size_t why_len)
 {
 	struct tern_topic *topic =
-		(struct tern_topic *)tern_topics_find(t, name);
+		(struct tern_topic *)tern_topics_find(t, map->name);
 	struct tern_topic next;
 	int err;
 
 	if (topic == NULL)
 		return -ENOENT;
-	if (epoch < topic->epoch ||
-	    (epoch == topic->epoch && removed != topic->removed))
+	if (map->epoch < topic->epoch ||
+	    (map->epoch == topic->epoch && !tern_topic_same_map(map, topic)))
 		return -ESTALE;
-	if ((removed & topic->removed) != topic->removed) {
+	if (!given_back_ok(topic, map)) {
 		snprintf(why, why_len,
-			 "the map gives topic %s a removed node back; adding "
-			 "nodes is not supported yet",
-			 name);
+			 "the map gives topic %s a removed node back that was "
+			 "not its learner (ternctl node add does that)",
+			 map->name);
 		return -EINVAL;
 	}
 	next = *topic;
-	next.epoch = epoch;
-	next.removed = removed;
+	next.epoch = map->epoch;
+	next.removed = map->removed;
+	next.learning = map->learning;
+	next.rejoined_count = map->rejoined_count;
+	memcpy(next.rejoined, map->rejoined, sizeof(next.rejoined));
 	err = check_map(&next, node_count, why, why_len);
 	if (err != 0)
 		return err;
 	*topic = next;
-	if (epoch > t->epoch_high)
-		t->epoch_high = epoch;
+	if (map->epoch > t->epoch_high)
+		t->epoch_high = map->epoch;
 	return 0;
 }
 
@@ -336,16 +413,31 @@ static json_t *removed_json(uint64_t removed)
 	return a;
 }
 
+/* "removed", "learning" (node ids) and "rejoined" (in order) into o. */
+static json_t *with_map(json_t *o, const struct tern_topic *topic)
+{
+	json_t *rejoined = json_array();
+
+	for (unsigned i = 0; i < topic->rejoined_count; i++)
+		json_array_append_new(rejoined,
+				      json_integer(topic->rejoined[i]));
+	json_object_set_new(o, "removed", removed_json(topic->removed));
+	json_object_set_new(o, "learning", removed_json(topic->learning));
+	json_object_set_new(o, "rejoined", rejoined);
+	return o;
+}
+
 json_t *tern_topic_json(const struct tern_topic *topic)
 {
-	return json_pack("{s:s, s:i, s:i, s:i, s:s, s:I, s:o, s:I}", "name",
-			 topic->name, "base", (int)topic->base, "partitions",
-			 (int)topic->partitions, "replication",
-			 (int)topic->replication, "durability",
-			 tern_cluster_durability_name(topic->durability),
-			 "epoch", (json_int_t)topic->epoch, "removed",
-			 removed_json(topic->removed), "created",
-			 (json_int_t)topic->created);
+	return with_map(
+		json_pack("{s:s, s:i, s:i, s:i, s:s, s:I, s:I}", "name",
+			  topic->name, "base", (int)topic->base, "partitions",
+			  (int)topic->partitions, "replication",
+			  (int)topic->replication, "durability",
+			  tern_cluster_durability_name(topic->durability),
+			  "epoch", (json_int_t)topic->epoch, "created",
+			  (json_int_t)topic->created),
+		topic);
 }
 
 static int sync_dir_of(const char *path)
@@ -397,12 +489,12 @@ int tern_topics_save(const struct tern_topic_table *t, const char *path,
 	root = json_pack("{s:i, s:I, s:o}", "version", TOPICS_VERSION,
 			 "epoch_high", (json_int_t)t->epoch_high, "topics",
 			 list);
-	if (t->file_epoch != t->topics[0].epoch || t->topics[0].removed != 0)
+	if (t->file_epoch != t->topics[0].epoch)
 		json_object_set_new(
 			root, "file_topic",
-			json_pack("{s:I, s:o}", "epoch",
-				  (json_int_t)t->topics[0].epoch, "removed",
-				  removed_json(t->topics[0].removed)));
+			with_map(json_pack("{s:I}", "epoch",
+					   (json_int_t)t->topics[0].epoch),
+				 &t->topics[0]));
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (text == NULL) {
@@ -447,27 +539,49 @@ static int removed_of(json_t *list, uint64_t *removed)
 	return 0;
 }
 
-/* The file's topic's newer epoch and removed nodes, if any. */
+/* "removed", "learning" and "rejoined" of o (each may be absent). */
+static int map_of_json(json_t *o, struct tern_topic *topic)
+{
+	json_t *list = json_object_get(o, "rejoined"), *v;
+	size_t i;
+
+	if (removed_of(json_object_get(o, "removed"), &topic->removed) != 0 ||
+	    removed_of(json_object_get(o, "learning"), &topic->learning) != 0 ||
+	    (list != NULL && !json_is_array(list)) ||
+	    json_array_size(list) > TERN_CLUSTER_NODES_MAX)
+		return -EINVAL;
+	topic->rejoined_count = 0;
+	json_array_foreach(list, i, v)
+	{
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) >= 64)
+			return -EINVAL;
+		topic->rejoined[topic->rejoined_count++] =
+			(uint8_t)json_integer_value(v);
+	}
+	return 0;
+}
+
+/* The file's topic's newer epoch and map, if any. */
 static int file_topic_of(json_t *o, struct tern_topic_table *t,
 			 uint32_t node_count, char *why, size_t why_len)
 {
 	json_t *epoch = json_object_get(o, "epoch");
-	uint64_t removed;
-	char inner[200];
+	struct tern_topic map = t->topics[0];
+	char inner[200] = "";
 
 	if (o == NULL)
 		return 0;
 	if (!json_is_integer(epoch) || json_integer_value(epoch) < 1 ||
 	    json_integer_value(epoch) > UINT32_MAX ||
-	    removed_of(json_object_get(o, "removed"), &removed) != 0) {
+	    map_of_json(o, &map) != 0) {
 		snprintf(why, why_len,
 			 "file_topic lacks an epoch or has a bad "
-			 "removed list");
+			 "removed, learning or rejoined list");
 		return -EINVAL;
 	}
-	if (tern_topics_remap(t, t->topics[0].name,
-			      (uint32_t)json_integer_value(epoch), removed,
-			      node_count, inner, sizeof(inner)) != 0) {
+	map.epoch = (uint32_t)json_integer_value(epoch);
+	if (tern_topics_remap(t, &map, node_count, inner, sizeof(inner)) != 0) {
 		snprintf(why, why_len, "file_topic: %s",
 			 inner[0] != '\0' ? inner
 					  : "an epoch older than the file's");
@@ -511,7 +625,7 @@ static int entry_of(json_t *e, struct tern_topic *topic)
 	     json_integer_value(created) > json_integer_value(epoch)))
 		return -EINVAL;
 	topic->created = (uint32_t)json_integer_value(created);
-	return removed_of(json_object_get(e, "removed"), &topic->removed);
+	return map_of_json(e, topic);
 }
 
 int tern_topics_load(struct tern_topic_table *t, const char *path,

@@ -45,6 +45,12 @@ struct tern_topic {
 	/* The epoch it was created in (0 in a new topic: its epoch); a
 	 * remap keeps it, so it tells a new map from a new topic. */
 	uint32_t created;
+	/* Removed nodes joining back as learners (ternctl node add), and
+	 * the nodes that joined back, in order: they come last in a chain
+	 * (partition/placement.h's struct tern_placement_map). */
+	uint64_t learning;
+	uint8_t rejoined_count;
+	uint8_t rejoined[TERN_CLUSTER_NODES_MAX];
 };
 
 struct tern_topic_table {
@@ -83,10 +89,19 @@ int tern_topics_remove(struct tern_topic_table *t, const char *name);
 /* Whether two topics are the same, name and layout. */
 bool tern_topic_equal(const struct tern_topic *a, const struct tern_topic *b);
 
-/* Chain of global partition g of topic, head first, without the removed
- * nodes: its length, or -EINVAL (-ENOENT: every replica was removed). */
+/* Chain of global partition g of topic under its map, head first: its
+ * length, or -EINVAL (-ENOENT: every replica was removed). */
 int tern_topic_chain(const struct tern_topic *topic, uint32_t node_count,
 		     uint32_t g, uint16_t *chain, size_t chain_len);
+/* The node learning partition g's chain, or UINT16_MAX. */
+uint16_t tern_topic_learner(const struct tern_topic *topic, uint32_t node_count,
+			    uint32_t g);
+/* The topic's map in placement terms. */
+void tern_topic_map(const struct tern_topic *topic,
+		    struct tern_placement_map *map);
+/* Whether two topics have the same map (removed, learning, rejoined). */
+bool tern_topic_same_map(const struct tern_topic *a,
+			 const struct tern_topic *b);
 
 /*
  * Whether taking node out of topic's chains leaves every partition at least
@@ -96,15 +111,16 @@ int tern_topic_can_remove(const struct tern_topic *topic, uint32_t node_count,
 			  uint32_t node, uint32_t *partition);
 
 /*
- * A new map for a topic every node has (same name and layout): its epoch
- * and removed nodes. 0 when it is newer than the topic's, or the very same
- * (a coordinator's retry); -ESTALE for an older epoch, or the same epoch
- * with other nodes; -ENOENT for an unknown topic; -EINVAL with why for
- * removed nodes outside the cluster or leaving a partition none.
+ * A new map for a topic every node has (map names it; its epoch, removed,
+ * learning and rejoined are the new map). 0 when it is newer than the
+ * topic's, or the very same (a coordinator's retry); -ESTALE for an older
+ * epoch, or the same epoch with another map; -ENOENT for an unknown
+ * topic; -EINVAL with why for nodes outside the cluster, a partition left
+ * no replica, a learner that is not removed, or a removed node given back
+ * other than as the learner it was, at the tail.
  */
-int tern_topics_remap(struct tern_topic_table *t, const char *name,
-		      uint32_t epoch, uint64_t removed, uint32_t node_count,
-		      char *why, size_t why_len);
+int tern_topics_remap(struct tern_topic_table *t, const struct tern_topic *map,
+		      uint32_t node_count, char *why, size_t why_len);
 
 /*
  * worker_of[g - topic->base] for each partition of topic: the worker that

@@ -7,6 +7,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -75,18 +76,50 @@ int tern_placement_get_chain(const struct tern_placement *pl,
 	return 0;
 }
 
-int tern_placement_get_live_chain(const struct tern_placement *pl,
-				  uint32_t partition, uint64_t removed,
-				  uint16_t *chain, size_t chain_len)
+static bool in(uint64_t set, uint16_t node)
 {
-	int err = tern_placement_get_chain(pl, partition, chain, chain_len);
-	uint32_t live = 0;
+	return node < 64 && (set >> node & 1);
+}
 
+static bool rejoined(const struct tern_placement_map *m, uint16_t node)
+{
+	for (unsigned i = 0; i < m->rejoined_count; i++)
+		if (m->rejoined[i] == node)
+			return true;
+	return false;
+}
+
+int tern_placement_map_chain(const struct tern_placement *pl,
+			     uint32_t partition,
+			     const struct tern_placement_map *map,
+			     uint16_t *chain, size_t chain_len,
+			     uint16_t *learner)
+{
+	uint16_t placed[TERN_PLACEMENT_NODES_MAX];
+	uint64_t left_out = map->removed | map->learning;
+	uint64_t here = 0;
+	uint32_t live = 0;
+	int err = tern_placement_get_chain(pl, partition, placed,
+					   TERN_PLACEMENT_NODES_MAX);
+
+	if (err == 0 && chain_len < pl->replica_count)
+		err = -ENOSPC;
 	if (err != 0)
 		return err;
-	for (uint32_t k = 0; k < pl->replica_count; k++)
-		if (chain[k] >= 64 || !(removed >> chain[k] & 1))
-			chain[live++] = chain[k];
+	if (learner != NULL)
+		*learner = UINT16_MAX;
+	for (uint32_t k = 0; k < pl->replica_count; k++) {
+		here |= 1ull << placed[k];
+		if (learner != NULL && *learner == UINT16_MAX &&
+		    in(map->learning, placed[k]))
+			*learner = placed[k];
+		if (!in(left_out, placed[k]) && !rejoined(map, placed[k]))
+			chain[live++] = placed[k];
+	}
+	for (unsigned i = 0; i < map->rejoined_count; i++)
+		if (in(here, map->rejoined[i]) &&
+		    !in(left_out, map->rejoined[i]))
+			chain[live++] = map->rejoined[i];
 	return live > 0 ? (int)live : -ENOENT;
 }
 

@@ -92,13 +92,30 @@ int tern_placement_get_chain(const struct tern_placement *pl,
 			     size_t chain_len);
 
 /*
- * The chain of partition without the nodes in removed (bit n: node n, taken
- * out by a reconfiguration), the others in their order: its length, -ENOENT
- * when every replica was removed, -EINVAL or -ENOSPC as above.
+ * What reconfigurations changed in a topic's chains (bit n: node n).
+ * removed: out of every chain. learning: removed nodes joining back, as
+ * the tail's learner of the chains they are placed in (not members yet).
+ * rejoined: nodes that joined back, in the order they did; in a chain
+ * they come last, in that order (a node joins at the tail), after the
+ * placement rule's others.
  */
-int tern_placement_get_live_chain(const struct tern_placement *pl,
-				  uint32_t partition, uint64_t removed,
-				  uint16_t *chain, size_t chain_len);
+struct tern_placement_map {
+	uint64_t removed;
+	uint64_t learning;
+	uint8_t rejoined_count;
+	uint8_t rejoined[TERN_PLACEMENT_NODES_MAX];
+};
+
+/*
+ * The chain of partition under map: its members' count, -ENOENT when it
+ * has none, -EINVAL or -ENOSPC as above; *learner (may be NULL) the node
+ * learning it, or UINT16_MAX.
+ */
+int tern_placement_map_chain(const struct tern_placement *pl,
+			     uint32_t partition,
+			     const struct tern_placement_map *map,
+			     uint16_t *chain, size_t chain_len,
+			     uint16_t *learner);
 
 /* The chain position of node in partition (0 = head), or -ENOENT. */
 int tern_placement_get_position(const struct tern_placement *pl,

@@ -121,7 +121,11 @@
  * 28+T+4N 4 created: the epoch the topic was created in, >= 1 and at most
  *           the epoch; a reconfiguration keeps it, a topic deleted and
  *           created again under the same name has another
- *           end (exactly 32 + T + 4N bytes)
+ * 32+T+4N 1 rejoined count K, 0 .. N
+ * 33+T+4N K rejoined: node ids (below N, distinct, none removed) that
+ *           joined back, in the order they did: in a chain they come
+ *           last, in that order
+ *           end (exactly 33 + T + 4N + K bytes)
  *
  * Each decoder checks the body length against the fixed part before it
  * reads a field and against the whole layout before it accepts, and every
@@ -140,7 +144,7 @@ _Static_assert(TERN_WIRE_PRODUCE_ACK_BODY_LEN == 32,
 	       "PRODUCE_ACK layout changed");
 _Static_assert(TERN_WIRE_FETCH_RESP_BODY_MIN == 24, "FETCH_RESP changed");
 _Static_assert(TERN_WIRE_METADATA_RESP_TOPIC_OFF == 20 &&
-		       TERN_WIRE_METADATA_RESP_BODY_MIN == 37,
+		       TERN_WIRE_METADATA_RESP_BODY_MIN == 38,
 	       "METADATA_RESP layout changed");
 /* The topic length is one byte, and the struct's arrays hold the most the
  * wire allows. */
@@ -639,14 +643,17 @@ int tern_wire_metadata_decode(const uint8_t *body, uint32_t body_len,
 
 /* Topic names are the cluster file's: [A-Za-z0-9._-]. */
 
-static uint32_t metadata_resp_len(uint32_t topic_len, uint32_t node_count)
+static uint32_t metadata_resp_len(uint32_t topic_len, uint32_t node_count,
+				  uint32_t rejoined)
 {
 	return TERN_WIRE_METADATA_RESP_TOPIC_OFF + topic_len + 4 * node_count +
-	       12;
+	       13 + rejoined;
 }
 
 static int metadata_resp_check(const struct tern_wire_metadata_resp *m)
 {
+	uint64_t seen = 0;
+
 	if (m->epoch == 0 || m->partitions == 0)
 		return -EINVAL;
 	if (m->node_count == 0 || m->node_count > TERN_WIRE_NODES_MAX)
@@ -663,6 +670,16 @@ static int metadata_resp_check(const struct tern_wire_metadata_resp *m)
 		return -EINVAL;
 	if (m->created == 0 || m->created > m->epoch)
 		return -EINVAL;
+	if (m->rejoined_count > m->node_count)
+		return -EINVAL;
+	for (uint32_t i = 0; i < m->rejoined_count; i++) {
+		uint8_t n = m->rejoined[i];
+
+		if (n >= m->node_count || (m->removed >> n & 1) ||
+		    (seen >> n & 1))
+			return -EINVAL;
+		seen |= 1ull << n;
+	}
 	if (m->topic_base > TERN_WIRE_PARTITIONS_MAX ||
 	    m->partitions > TERN_WIRE_PARTITIONS_MAX - m->topic_base)
 		return -EINVAL;
@@ -678,7 +695,7 @@ int tern_wire_metadata_resp_encode(uint8_t *body, uint32_t cap,
 
 	if (rc < 0)
 		return rc;
-	len = metadata_resp_len(m->topic_len, m->node_count);
+	len = metadata_resp_len(m->topic_len, m->node_count, m->rejoined_count);
 	if (cap < len)
 		return -EMSGSIZE;
 	store_be32(body, m->epoch);
@@ -698,6 +715,8 @@ int tern_wire_metadata_resp_encode(uint8_t *body, uint32_t cap,
 		store_be32(body + at, m->ipv4[n]);
 	store_be64(body + at, m->removed);
 	store_be32(body + at + 8, m->created);
+	body[at + 12] = m->rejoined_count;
+	memcpy(body + at + 13, m->rejoined, m->rejoined_count);
 	*aux = m->request_id;
 	return (int)len;
 }
@@ -707,13 +726,17 @@ int tern_wire_metadata_resp_decode(const uint8_t *body, uint32_t body_len,
 				   struct tern_wire_metadata_resp *m)
 {
 	struct tern_wire_metadata_resp d;
-	uint32_t at;
+	uint32_t at, before_k;
 	int rc;
 
 	if (body_len < TERN_WIRE_METADATA_RESP_BODY_MIN)
 		return -EMSGSIZE;
-	/* The fixed part is there: its two lengths give the whole body. */
-	if (body_len != metadata_resp_len(body[17], load_be16(body + 12)))
+	/* The fixed part is there: its two lengths place the rejoined count,
+	 * and the three give the whole body. */
+	before_k = metadata_resp_len(body[17], load_be16(body + 12), 0) - 1;
+	if (body_len <= before_k ||
+	    body_len != metadata_resp_len(body[17], load_be16(body + 12),
+					  body[before_k]))
 		return -EMSGSIZE;
 	d = (struct tern_wire_metadata_resp){
 		.request_id = aux,
@@ -738,6 +761,10 @@ int tern_wire_metadata_resp_decode(const uint8_t *body, uint32_t body_len,
 		d.ipv4[n] = load_be32(body + at);
 	d.removed = load_be64(body + at);
 	d.created = load_be32(body + at + 8);
+	d.rejoined_count = body[at + 12];
+	if (d.rejoined_count > TERN_WIRE_NODES_MAX)
+		return -EINVAL;
+	memcpy(d.rejoined, body + at + 13, d.rejoined_count);
 	rc = metadata_resp_check(&d);
 	if (rc < 0)
 		return rc;

@@ -64,7 +64,7 @@
 #define TERN_WIRE_METADATA_RESP_TOPIC_OFF 20u
 /* A one-character topic and one node. */
 #define TERN_WIRE_METADATA_RESP_BODY_MIN \
-	(TERN_WIRE_METADATA_RESP_TOPIC_OFF + 1u + 4u + 12u)
+	(TERN_WIRE_METADATA_RESP_TOPIC_OFF + 1u + 4u + 13u)
 #define TERN_WIRE_TOPIC_MAX 200u
 #define TERN_WIRE_NODES_MAX 64u
 
@@ -190,6 +190,10 @@ struct tern_wire_metadata_resp {
 	uint32_t ipv4[TERN_WIRE_NODES_MAX]; /* node n's, host byte order */
 	uint64_t removed; /* bit n: node n is out of the topic's chains */
 	uint32_t created; /* the epoch the topic was created in */
+	/* nodes that joined back, in order: last in a chain (removed ones
+	 * still learning are in removed) */
+	uint8_t rejoined_count;
+	uint8_t rejoined[TERN_WIRE_NODES_MAX];
 };
 
 /*

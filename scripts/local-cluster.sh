@@ -393,9 +393,12 @@ cmd_kill_node() {
 }
 
 cmd_start_node() {
-	local i=$1
+	local i=$1 j
 	alive "$i" && die "node $i is running"
 	nodes=$(cat "$dir/nodes")
+	# A node killed (kill-node) left the sockets it serves behind.
+	rm -f "$(client_sock "$i")"
+	for ((j = i + 1; j < nodes; j++)); do rm -f "$(link_sock "$i" "$j")"; done
 	start_node "$i"
 	wait_ready_count "$i" "$(grep -c "ready" "$dir/n$i/ternd.log")"
 }

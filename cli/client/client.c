@@ -57,8 +57,8 @@ struct tern_client {
 	bool sync_done;
 	struct tern_client_produce_result sync_result;
 	uint32_t base, partitions, replication, epoch; /* the topic's */
-	uint64_t removed; /* nodes out of the chains */
-	bool map_wanted;  /* the map may be stale: ask METADATA */
+	struct tern_placement_map map; /* the topic's chains as changed */
+	bool map_wanted;	       /* the map may be stale: ask METADATA */
 	uint64_t map_request_id, map_asked_ns;
 	uint16_t map_node; /* the node asked last */
 	uint32_t span;	   /* base + partitions */
@@ -113,7 +113,7 @@ static int placement_tables(struct tern_client *c)
 	c->replication = c->cfg.topic_partitions > 0 ? c->cfg.topic_replication
 						     : cl->replication;
 	c->epoch = c->cfg.topic_partitions > 0 ? c->cfg.topic_epoch : cl->epoch;
-	c->removed = c->cfg.topic_removed;
+	c->map = c->cfg.topic_map;
 	c->span = c->base + c->partitions;
 	err = tern_placement_init(&c->placement, cl->node_count, c->span,
 				  c->replication);
@@ -137,9 +137,9 @@ static int place_heads(struct tern_client *c)
 		struct partition_state *ps = &c->parts[p];
 		uint16_t chain[TERN_CHAIN_LEN_MAX];
 
-		if (tern_placement_get_live_chain(
-			    &c->placement, global_of(c, p), c->removed, chain,
-			    TERN_CHAIN_LEN_MAX) < 0)
+		if (tern_placement_map_chain(&c->placement, global_of(c, p),
+					     &c->map, chain, TERN_CHAIN_LEN_MAX,
+					     NULL) < 0)
 			return -EINVAL;
 		ps->head = chain[0];
 		ps->head_worker = worker_on(c, chain[0], p);
@@ -208,9 +208,9 @@ void tern_client_destroy(struct tern_client *c)
 int tern_client_chain(const struct tern_client *c, uint32_t p, uint16_t *chain)
 {
 	int length = p < c->partitions
-			     ? tern_placement_get_live_chain(
-				       &c->placement, global_of(c, p),
-				       c->removed, chain, TERN_CHAIN_LEN_MAX)
+			     ? tern_placement_map_chain(
+				       &c->placement, global_of(c, p), &c->map,
+				       chain, TERN_CHAIN_LEN_MAX, NULL)
 			     : -EINVAL;
 
 	return length > 0 ? length : -EINVAL;
@@ -729,15 +729,16 @@ static bool same_topic(const struct tern_client *c,
 		m->created == c->cfg.topic_created);
 }
 
-int tern_client_remap(struct tern_client *c, uint32_t epoch, uint64_t removed)
+int tern_client_remap(struct tern_client *c, uint32_t epoch,
+		      const struct tern_placement_map *map)
 {
-	uint64_t was = c->removed;
+	struct tern_placement_map was = c->map;
 
 	if (epoch <= c->epoch)
 		return -EINVAL;
-	c->removed = removed;
+	c->map = *map;
 	if (place_heads(c) != 0) {
-		c->removed = was; /* keep a map that places every head */
+		c->map = was; /* keep a map that places every head */
 		place_heads(c);
 		return -EINVAL;
 	}
@@ -763,6 +764,7 @@ static void on_metadata_resp(struct tern_client *c, const struct tern_hdr *hdr,
 			     const uint8_t *body, uint64_t now_ns)
 {
 	struct tern_wire_metadata_resp m;
+	struct tern_placement_map map;
 
 	if (tern_wire_metadata_resp_decode(body, hdr->body_len, hdr->aux, &m) !=
 		    0 ||
@@ -782,8 +784,10 @@ static void on_metadata_resp(struct tern_client *c, const struct tern_hdr *hdr,
 		return;
 	}
 	c->map_wanted = false;
-	if (m.epoch == c->epoch ||
-	    tern_client_remap(c, m.epoch, m.removed) != 0)
+	map = (struct tern_placement_map){ .removed = m.removed,
+					   .rejoined_count = m.rejoined_count };
+	memcpy(map.rejoined, m.rejoined, m.rejoined_count);
+	if (m.epoch == c->epoch || tern_client_remap(c, m.epoch, &map) != 0)
 		return;
 	for (uint32_t p = 0; p < c->partitions; p++)
 		for (uint32_t i = 0; i < c->cfg.in_flight; i++)

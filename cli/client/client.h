@@ -19,7 +19,8 @@
  * another epoch, or a batch went unanswered three times (its head may be
  * dead), the client asks METADATA of the nodes in turn, one every
  * retry_ns, and takes an answer about its topic in an epoch at least its
- * own: the new epoch and the nodes removed from the chains. In-flight
+ * own: the new epoch and the changed chains (nodes removed, or joined
+ * back at the tail). In-flight
  * batches then go to the new heads at once, under the same sequences.
  * A NOT_HEAD in the client's own epoch is final, like other refusals.
  *
@@ -87,8 +88,9 @@ struct tern_client_config {
 	uint32_t topic_base;
 	uint32_t topic_partitions;
 	uint32_t topic_replication;
-	uint32_t topic_epoch;	/* what its frames carry */
-	uint64_t topic_removed; /* nodes out of the chains, bit n node n */
+	uint32_t topic_epoch; /* what its frames carry */
+	/* What reconfigurations changed in the topic's chains */
+	struct tern_placement_map topic_map;
 	uint32_t topic_created; /* the epoch it was created in; 0: any */
 	/* The topic's name, for METADATA; NULL: the cluster file's. */
 	const char *topic_name;
@@ -130,10 +132,11 @@ struct tern_client *tern_client_create(const struct tern_client_config *cfg,
 				       int *err);
 void tern_client_destroy(struct tern_client *c);
 
-/* Follow a new map of the topic: its epoch (above the client's) and the
- * nodes out of its chains. 0, or -EINVAL (nothing changes) when it would
+/* Follow a new map of the topic: its epoch (above the client's) and what
+ * changed in its chains. 0, or -EINVAL (nothing changes) when it would
  * leave a partition no replica. */
-int tern_client_remap(struct tern_client *c, uint32_t epoch, uint64_t removed);
+int tern_client_remap(struct tern_client *c, uint32_t epoch,
+		      const struct tern_placement_map *map);
 /* The chain of the topic's partition p, head first, without the removed
  * nodes, into chain (room for TERN_CHAIN_LEN_MAX): its length, or -EINVAL. */
 int tern_client_chain(const struct tern_client *c, uint32_t p, uint16_t *chain);

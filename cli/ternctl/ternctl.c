@@ -113,7 +113,6 @@ static int connect_cluster(struct ternctl *t)
 		.topic_partitions = t->topic.partitions,
 		.topic_replication = t->topic.replication,
 		.topic_epoch = t->topic.epoch,
-		.topic_removed = t->topic.removed,
 		.topic_created = t->topic.created,
 		.topic_name = t->topic.name,
 		.in_flight = 1,
@@ -127,6 +126,7 @@ static int connect_cluster(struct ternctl *t)
 	};
 	int err;
 
+	tern_topic_map(&t->topic, &cfg.topic_map);
 	if (getrandom(&cfg.producer_id, sizeof(cfg.producer_id), 0) !=
 	    sizeof(cfg.producer_id))
 		cfg.producer_id =
@@ -171,7 +171,10 @@ static int refresh_topic(struct ternctl *t, enum topic_change *change)
 	if (remap_of(&now, &t->topic)) {
 		*change = TOPIC_REMAPPED;
 		t->topic = now;
-		return tern_client_remap(t->client, now.epoch, now.removed) == 0
+		struct tern_placement_map map;
+
+		tern_topic_map(&now, &map);
+		return tern_client_remap(t->client, now.epoch, &map) == 0
 			       ? TERNCTL_OK
 			       : TERNCTL_REFUSED;
 	}

@@ -11,14 +11,16 @@
  * command is idempotent: run it again to reach a node that was down.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "ternctl.h"
 
 static const char node_help[] =
-	"usage: ternctl --cluster FILE [--json] node remove|drain NODE\n"
+	"usage: ternctl --cluster FILE [--json] node remove|drain|add NODE\n"
 	"\n"
 	"Take NODE out of the chains of every topic (a reconfiguration, in "
 	"a new\nepoch): where it was head its successor becomes head, where "
@@ -31,6 +33,13 @@ static const char node_help[] =
 	"need not\n          answer.\n"
 	"  drain   NODE runs: it is told too, stops serving its partitions "
 	"and\n          keeps its data; it must answer.\n"
+	"  add     NODE, removed before and running again (on its old data "
+	"or an\n          empty directory), joins back every chain it is "
+	"placed in: its\n          copies are emptied, each chain's tail "
+	"sends it the log (a\n          learner; writes go on), and once "
+	"every tail says it holds\n          all that was committed it "
+	"becomes their tail, in a new epoch.\n          It waits (up to 10 "
+	"minutes, progress on a terminal); run\n          again, it waits on.\n"
 	"\n"
 	"A partition whose only replica is NODE cannot lose it: nothing "
 	"changes.\nNodes that do not answer keep the old map (their frames "
@@ -42,6 +51,8 @@ static const char node_help[] =
 	"\nExit: 0 done, 1 refused (a last replica, a node refused the map), "
 	"2 usage,\n3 no node answered or some did not (the map reached the "
 	"others).\n";
+
+#define ADD_WAIT_S 600u /* node add waits this long for the catch-up */
 
 struct plan {
 	struct tern_topic topics[TERN_TOPICS_MAX];
@@ -68,8 +79,9 @@ static void take_map(struct plan *plan, const struct tern_topic *o)
 		plan->topics[k] = *o;
 		plan->conflict[k] = false;
 	} else if (o->epoch == plan->topics[k].epoch &&
-		   o->removed != plan->topics[k].removed) {
+		   !tern_topic_same_map(o, &plan->topics[k])) {
 		plan->topics[k].removed |= o->removed;
+		plan->topics[k].learning |= o->learning;
 		plan->conflict[k] = true;
 	}
 }
@@ -114,7 +126,8 @@ static int plan_removal(const struct ternctl *t, uint32_t node,
 		struct tern_topic *topic = &plan->topics[k];
 		uint32_t partition;
 
-		if ((topic->removed >> node & 1) && !plan->conflict[k])
+		if ((topic->removed >> node & 1) &&
+		    !(topic->learning >> node & 1) && !plan->conflict[k])
 			continue; /* already: push this map as it is */
 		if (tern_topic_can_remove(topic, t->cluster.node_count, node,
 					  &partition) != 0) {
@@ -135,8 +148,45 @@ static int plan_removal(const struct ternctl *t, uint32_t node,
 			plan->partitions_changed += chains_with(t, topic, node);
 		topic->epoch = ++epoch_high;
 		topic->removed |= 1ull << node;
+		topic->learning &= ~(1ull << node); /* a join given up */
 	}
 	return TERNCTL_OK;
+}
+
+/* The maps with node learning the chains it is placed in. */
+static void plan_learning(uint32_t node, uint32_t epoch_high, struct plan *plan)
+{
+	for (uint32_t k = 0; k < plan->count; k++) {
+		struct tern_topic *topic = &plan->topics[k];
+
+		if (!(topic->removed >> node & 1) ||
+		    ((topic->learning >> node & 1) && !plan->conflict[k]))
+			continue; /* a member, or learning already */
+		topic->epoch = ++epoch_high;
+		topic->learning |= 1ull << node;
+		plan->partitions_changed++;
+	}
+}
+
+/* The maps with node, in sync now, made the tail of what it learned. */
+static void plan_joined(uint32_t node, uint32_t epoch_high, struct plan *plan)
+{
+	for (uint32_t k = 0; k < plan->count; k++) {
+		struct tern_topic *topic = &plan->topics[k];
+		unsigned kept = 0;
+
+		if (!(topic->learning >> node & 1))
+			continue;
+		for (unsigned i = 0; i < topic->rejoined_count; i++)
+			if (topic->rejoined[i] != node)
+				topic->rejoined[kept++] = topic->rejoined[i];
+		topic->rejoined[kept++] = (uint8_t)node;
+		topic->rejoined_count = (uint8_t)kept;
+		topic->learning &= ~(1ull << node);
+		topic->removed &= ~(1ull << node);
+		topic->epoch = ++epoch_high;
+		plan->partitions_changed++;
+	}
 }
 
 /* A node already out of every topic's chains need not hear of this map
@@ -149,16 +199,27 @@ static bool removed_everywhere(const struct plan *plan, uint32_t node)
 	return true;
 }
 
-static json_t *remap_request(const struct tern_topic *topic)
+static json_t *ids_json(uint64_t set)
 {
-	json_t *removed = json_array();
+	json_t *a = json_array();
 
 	for (uint32_t n = 0; n < 64; n++)
-		if (topic->removed >> n & 1)
-			json_array_append_new(removed, json_integer(n));
-	return json_pack("{s:s, s:s, s:I, s:o}", "cmd", "topic remap", "name",
-			 topic->name, "epoch", (json_int_t)topic->epoch,
-			 "removed", removed);
+		if (set >> n & 1)
+			json_array_append_new(a, json_integer(n));
+	return a;
+}
+
+static json_t *remap_request(const struct tern_topic *topic)
+{
+	json_t *rejoined = json_array();
+
+	for (unsigned i = 0; i < topic->rejoined_count; i++)
+		json_array_append_new(rejoined,
+				      json_integer(topic->rejoined[i]));
+	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}", "cmd", "topic remap",
+			 "name", topic->name, "epoch", (json_int_t)topic->epoch,
+			 "removed", ids_json(topic->removed), "learning",
+			 ids_json(topic->learning), "rejoined", rejoined);
 }
 
 /* Push every topic's map to one node (each even if one fails): 0 or the
@@ -184,7 +245,7 @@ static int push(const struct ternctl *t, const struct target *tg,
 			continue;
 		}
 		if (now->epoch == plan->topics[k].epoch &&
-		    now->removed == plan->topics[k].removed)
+		    tern_topic_same_map(now, &plan->topics[k]))
 			continue; /* it has this map */
 		r = ternctl_ask(t, tg, remap_request(&plan->topics[k]), false,
 				&code);
@@ -219,7 +280,14 @@ static void report(const struct ternctl *t, uint32_t node, const char *verb,
 		return;
 	}
 	json_decref(topics);
-	if (plan->partitions_changed == 0)
+	if (strcmp(verb, "add") == 0 && plan->partitions_changed == 0)
+		printf("node %u was already in every chain it is placed in; ",
+		       node);
+	else if (strcmp(verb, "add") == 0)
+		printf("node %u joined back: the tail of its chains in %u "
+		       "topics; ",
+		       node, plan->partitions_changed);
+	else if (plan->partitions_changed == 0)
 		printf("node %u was already out of every chain; ", node);
 	else
 		printf("node %u %s: out of %u chains in %u topics; ", node,
@@ -229,25 +297,77 @@ static void report(const struct ternctl *t, uint32_t node, const char *verb,
 	       changed, missing > 0 ? "; some nodes did not answer" : "");
 }
 
-static int node_remove(struct ternctl *t, uint32_t node, bool drain)
-{
-	static struct tern_topic_table tables[TERN_CLUSTER_NODES_MAX];
-	static struct plan plan;
+/* Every node's tables and the newest maps; node must answer if needed. */
+struct maps {
+	struct tern_topic_table tables[TERN_CLUSTER_NODES_MAX];
 	struct target tg[TERN_CLUSTER_NODES_MAX];
-	unsigned count, reached = 0, missing = 0;
-	uint32_t epoch_high, changed = 0;
-	int first, worst = TERNCTL_OK;
+	unsigned count;
+	uint32_t epoch_high;
+	struct plan plan;
+};
+
+static int read_maps(const struct ternctl *t, struct maps *m)
+{
 	bool same;
-	int code = ternctl_targets(t, -1, tg, &count);
+	int first;
+	int code = ternctl_targets(t, -1, m->tg, &m->count);
 
 	if (code == TERNCTL_OK)
-		code = ternctl_tables_of(t, tg, count, false, tables, &same,
-					 &first);
+		code = ternctl_tables_of(t, m->tg, m->count, false, m->tables,
+					 &same, &first);
 	if (code != TERNCTL_OK) {
 		fputs("ternctl: no node answered; nothing changed\n", stderr);
 		return code;
 	}
-	if (drain && tables[node].count == 0) {
+	memset(&m->plan, 0, sizeof(m->plan));
+	newest_maps(m->tables, m->count, &m->plan, &m->epoch_high);
+	return TERNCTL_OK;
+}
+
+/* Send the plan's maps to every node that answers; those that do not
+ * (but node, and nodes out of every chain) are named. */
+static int push_all(const struct ternctl *t, struct maps *m, uint32_t node,
+		    unsigned *reached, unsigned *missing, uint32_t *changed)
+{
+	int worst = TERNCTL_OK;
+
+	for (unsigned i = 0; i < m->count; i++) {
+		int code;
+
+		if (m->tables[i].count == 0) {
+			if (m->tg[i].node != (int)node &&
+			    !removed_everywhere(&m->plan,
+						(uint32_t)m->tg[i].node)) {
+				fprintf(stderr,
+					"ternctl: node %d did not answer: it "
+					"keeps the old maps until this command "
+					"runs again with it up\n",
+					m->tg[i].node);
+				(*missing)++;
+			}
+			continue;
+		}
+		code = push(t, &m->tg[i], &m->tables[i], &m->plan, changed);
+		if (code != TERNCTL_OK)
+			worst = code;
+		else
+			(*reached)++;
+	}
+	if (worst == TERNCTL_OK && *missing > 0)
+		worst = TERNCTL_UNREACHABLE;
+	return worst;
+}
+
+static int node_remove(struct ternctl *t, uint32_t node, bool drain)
+{
+	static struct maps m;
+	unsigned reached = 0, missing = 0;
+	uint32_t changed = 0;
+	int code = read_maps(t, &m);
+
+	if (code != TERNCTL_OK)
+		return code;
+	if (drain && m.tables[node].count == 0) {
 		fprintf(stderr,
 			"ternctl: node %u does not answer: drain needs it "
 			"running (`node remove %u` takes a failed node out); "
@@ -255,35 +375,134 @@ static int node_remove(struct ternctl *t, uint32_t node, bool drain)
 			node, node);
 		return TERNCTL_UNREACHABLE;
 	}
-	memset(&plan, 0, sizeof(plan));
-	newest_maps(tables, count, &plan, &epoch_high);
-	code = plan_removal(t, node, epoch_high, &plan);
+	code = plan_removal(t, node, m.epoch_high, &m.plan);
 	if (code != TERNCTL_OK)
 		return code;
-	for (unsigned i = 0; i < count; i++) {
-		if (tables[i].count == 0) {
-			if (tg[i].node != (int)node &&
-			    !removed_everywhere(&plan, (uint32_t)tg[i].node)) {
-				fprintf(stderr,
-					"ternctl: node %d did not answer: it "
-					"keeps the old maps until this command "
-					"runs again with it up\n",
-					tg[i].node);
-				missing++;
-			}
-			continue;
-		}
-		code = push(t, &tg[i], &tables[i], &plan, &changed);
-		if (code != TERNCTL_OK)
-			worst = code;
-		else
-			reached++;
-	}
-	report(t, node, drain ? "drain" : "remove", &plan, reached, missing,
+	code = push_all(t, &m, node, &reached, &missing, &changed);
+	report(t, node, drain ? "drain" : "remove", &m.plan, reached, missing,
 	       changed);
-	if (worst == TERNCTL_OK && missing > 0)
-		worst = TERNCTL_UNREACHABLE;
-	return worst;
+	return code;
+}
+
+/* The partitions node learns, and how many of their tails say it is in
+ * sync, from every node's status; *acked and *end sum its progress. */
+static int learning_state(const struct ternctl *t, struct maps *m,
+			  uint32_t node, unsigned *synced, uint64_t *acked,
+			  uint64_t *end)
+{
+	unsigned learning = 0;
+
+	*synced = 0;
+	*acked = *end = 0;
+	for (uint32_t k = 0; k < m->plan.count; k++) {
+		const struct tern_topic *topic = &m->plan.topics[k];
+
+		for (uint32_t g = topic->base;
+		     g < topic->base + topic->partitions; g++)
+			learning +=
+				tern_topic_learner(topic, t->cluster.node_count,
+						   g) == node;
+	}
+	for (unsigned i = 0; i < m->count; i++) {
+		int code;
+		json_t *s = ternctl_ask(t, &m->tg[i], ternctl_request("status"),
+					true, &code);
+		json_t *r;
+		size_t j;
+
+		json_array_foreach(json_object_get(s, "replicas"), j, r)
+		{
+			json_t *l = json_object_get(r, "learner");
+
+			if (l == NULL || ternctl_int_of(l, "node") != node)
+				continue;
+			*synced += json_is_true(json_object_get(l, "synced"));
+			*acked += (uint64_t)ternctl_int_of(l, "acked");
+			*end += (uint64_t)ternctl_int_of(r, "log_end");
+		}
+		json_decref(s);
+	}
+	return (int)learning;
+}
+
+/* Until every tail node learns from says it is in sync (or wait_s). */
+static int wait_in_sync(const struct ternctl *t, struct maps *m, uint32_t node,
+			unsigned wait_s)
+{
+	bool tty = !t->json && isatty(STDERR_FILENO);
+
+	for (unsigned tick = 0; tick <= wait_s * 5; tick++) {
+		uint64_t acked, end;
+		unsigned synced;
+		int learning =
+			learning_state(t, m, node, &synced, &acked, &end);
+
+		if (tty)
+			fprintf(stderr,
+				"\rnode %u catching up: %u of %d partitions in "
+				"sync, %" PRIu64 " of %" PRIu64 " records  ",
+				node, synced, learning, acked, end);
+		if (learning > 0 && synced == (unsigned)learning) {
+			if (tty)
+				fputc('\n', stderr);
+			return TERNCTL_OK;
+		}
+		usleep(200000);
+	}
+	if (tty)
+		fputc('\n', stderr);
+	fprintf(stderr,
+		"ternctl: node %u is not in sync after %u s: it keeps "
+		"learning; run `node add %u` again to wait on, or `node "
+		"remove %u` to give up\n",
+		node, wait_s, node, node);
+	return TERNCTL_REFUSED;
+}
+
+static bool learns_any(const struct plan *plan, uint32_t node)
+{
+	for (uint32_t k = 0; k < plan->count; k++)
+		if (plan->topics[k].learning >> node & 1)
+			return true;
+	return false;
+}
+
+static int node_add(struct ternctl *t, uint32_t node, unsigned wait_s)
+{
+	static struct maps m;
+	unsigned reached = 0, missing = 0;
+	uint32_t changed = 0;
+	int code = read_maps(t, &m);
+
+	if (code != TERNCTL_OK)
+		return code;
+	if (m.tables[node].count == 0) {
+		fprintf(stderr,
+			"ternctl: node %u does not answer: start it first "
+			"(on an empty or its old data directory); nothing "
+			"changed\n",
+			node);
+		return TERNCTL_UNREACHABLE;
+	}
+	plan_learning(node, m.epoch_high, &m.plan);
+	code = push_all(t, &m, node, &reached, &missing, &changed);
+	if (code != TERNCTL_OK)
+		return code;
+	if (!learns_any(&m.plan, node)) {
+		report(t, node, "add", &m.plan, reached, missing, changed);
+		return TERNCTL_OK;
+	}
+	code = wait_in_sync(t, &m, node, wait_s);
+	if (code != TERNCTL_OK)
+		return code;
+	code = read_maps(t, &m);
+	if (code != TERNCTL_OK)
+		return code;
+	plan_joined(node, m.epoch_high, &m.plan);
+	reached = missing = 0;
+	code = push_all(t, &m, node, &reached, &missing, &changed);
+	report(t, node, "add", &m.plan, reached, missing, changed);
+	return code;
 }
 
 int ternctl_node(struct ternctl *t, int argc, char **argv)
@@ -300,12 +519,15 @@ int ternctl_node(struct ternctl *t, int argc, char **argv)
 	if (code != TERNCTL_OK)
 		return code;
 	if (argc != 3 ||
-	    (strcmp(verb, "remove") != 0 && strcmp(verb, "drain") != 0)) {
+	    (strcmp(verb, "remove") != 0 && strcmp(verb, "drain") != 0 &&
+	     strcmp(verb, "add") != 0)) {
 		fputs(node_help, stderr);
 		return TERNCTL_USAGE;
 	}
 	if (tern_arg_u64("ternctl", "NODE", argv[2], 0,
 			 t->cluster.node_count - 1, &node) != 0)
 		return TERNCTL_USAGE;
+	if (strcmp(verb, "add") == 0)
+		return node_add(t, (uint32_t)node, ADD_WAIT_S);
 	return node_remove(t, (uint32_t)node, strcmp(verb, "drain") == 0);
 }

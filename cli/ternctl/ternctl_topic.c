@@ -79,6 +79,23 @@ static int topic_of(json_t *o, struct tern_topic *topic)
 			return -EINVAL;
 		topic->removed |= 1ull << n;
 	}
+	json_array_foreach(json_object_get(o, "learning"), i, v)
+	{
+		json_int_t n = json_integer_value(v);
+
+		if (n < 0 || n >= 64)
+			return -EINVAL;
+		topic->learning |= 1ull << n;
+	}
+	json_array_foreach(json_object_get(o, "rejoined"), i, v)
+	{
+		json_int_t n = json_integer_value(v);
+
+		if (n < 0 || n >= 64 ||
+		    topic->rejoined_count == TERN_CLUSTER_NODES_MAX)
+			return -EINVAL;
+		topic->rejoined[topic->rejoined_count++] = (uint8_t)n;
+	}
 	return topic->partitions > 0 ? 0 : -EINVAL;
 }
 
@@ -100,6 +117,10 @@ static int table_of(const struct ternctl *t, json_t *answer,
 				return -EINVAL;
 			table->topics[0].epoch = topic.epoch;
 			table->topics[0].removed = topic.removed;
+			table->topics[0].learning = topic.learning;
+			table->topics[0].rejoined_count = topic.rejoined_count;
+			memcpy(table->topics[0].rejoined, topic.rejoined,
+			       sizeof(topic.rejoined));
 			continue;
 		}
 		table->epoch_high = 0; /* any order: the mark is set below */
@@ -238,6 +259,8 @@ int ternctl_topic_lookup(struct ternctl *t, const char *name,
 	topic->epoch = m.epoch;
 	topic->removed = m.removed;
 	topic->created = m.created;
+	topic->rejoined_count = m.rejoined_count;
+	memcpy(topic->rejoined, m.rejoined, m.rejoined_count);
 	return TERNCTL_OK;
 }
 

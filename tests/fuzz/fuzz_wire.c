@@ -605,7 +605,8 @@ static void metadata_resp_rules(const union msg *m, uint64_t aux,
 	check(r->durability <= 1);
 	check(r->topic_len >= 1 && r->topic_len <= TERN_WIRE_TOPIC_MAX);
 	check(n == TERN_WIRE_METADATA_RESP_TOPIC_OFF + r->topic_len +
-			   4u * r->node_count + 12u);
+			   4u * r->node_count + 13u + r->rejoined_count);
+	check(r->rejoined_count <= r->node_count);
 	check(r->created >= 1 && r->created <= r->epoch);
 	check(__builtin_popcountll(r->removed) < r->node_count);
 	check(r->node_count == 64 || r->removed >> r->node_count == 0);
@@ -667,6 +668,9 @@ static void metadata_resp_fill(union msg *m, const uint8_t *p, uint32_t len)
 		r->ipv4[i] = (uint32_t)take(&c, 4);
 	r->removed = take(&c, 8);
 	r->created = (uint32_t)take(&c, 4);
+	r->rejoined_count = (uint8_t)take(&c, 1);
+	for (i = 0; i < r->rejoined_count && i < TERN_WIRE_NODES_MAX; i++)
+		r->rejoined[i] = (uint8_t)take(&c, 1);
 }
 
 static const struct codec codecs[] = {

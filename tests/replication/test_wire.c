@@ -137,7 +137,7 @@ static const struct tern_wire_metadata_resp metadata_resp_sample = {
 	.removed = 0x2, /* node 1 */
 	.created = 0x41424300u,
 };
-#define METADATA_RESP_SAMPLE_LEN (20u + 8u + 3u * 4u + 12u)
+#define METADATA_RESP_SAMPLE_LEN (20u + 8u + 3u * 4u + 13u)
 
 /* ---- the same operations over every type, for the generic tests --------- */
 
@@ -244,7 +244,7 @@ static uint32_t min_fetch_resp(uint8_t *b)
 	return TERN_WIRE_FETCH_RESP_BODY_MIN;
 }
 
-/* A one-character topic and one node: 20 + 1 + 4 + 12 bytes. */
+/* A one-character topic and one node: 20 + 1 + 4 + 13 bytes. */
 static uint32_t min_metadata_resp(uint8_t *b)
 {
 	memset(b, 0, TERN_WIRE_METADATA_RESP_BODY_MIN);
@@ -255,7 +255,7 @@ static uint32_t min_metadata_resp(uint8_t *b)
 	b[13] = 1; /* one node, responder 0, disk */
 	b[17] = 1; /* topic length 1 */
 	b[TERN_WIRE_METADATA_RESP_TOPIC_OFF] = 'x';
-	b[TERN_WIRE_METADATA_RESP_BODY_MIN - 1] = 1; /* created in epoch 1 */
+	b[TERN_WIRE_METADATA_RESP_BODY_MIN - 2] = 1; /* created in epoch 1 */
 	return TERN_WIRE_METADATA_RESP_BODY_MIN;
 }
 
@@ -279,7 +279,7 @@ static const struct kind kinds[] = {
 	/* Empty, or 1 + T bytes: checked in test_metadata_topic(). */
 	{ "metadata", TERN_MSG_METADATA, TERN_WIRE_METADATA_BODY_LEN, false,
 	  reencode_metadata, sample_metadata, min_zero },
-	/* Exactly 32 + T + 4N bytes, checked in test_metadata_resp_length(). */
+	/* Exactly 33 + T + 4N + K bytes, see test_metadata_resp_length(). */
 	{ "metadata_resp", TERN_MSG_METADATA_RESP,
 	  TERN_WIRE_METADATA_RESP_BODY_MIN, false, reencode_metadata_resp,
 	  sample_metadata_resp, min_metadata_resp },
@@ -391,6 +391,7 @@ static void test_layout(void)
 		192,  168,  1,	  3,			     /* node 2 */
 		0,    0,    0,	  0,	0,   0,	  0,	2,   /* removed */
 		0x41, 0x42, 0x43, 0,			     /* created */
+		0, /* rejoined: none */
 	};
 	uint64_t aux = 0;
 
@@ -716,7 +717,7 @@ static void test_metadata_topic(void)
 	CHECK(tern_wire_metadata_resp_encode(body, sizeof(body), &r, &aux) > 0);
 	CHECK(body[18] == 4000 >> 8 && body[19] == (4000 & 0xff));
 	CHECK_EQ(tern_wire_metadata_resp_decode(
-			 body, (uint32_t)(32 + r.topic_len + 4 * r.node_count),
+			 body, (uint32_t)(33 + r.topic_len + 4 * r.node_count),
 			 aux, &rd),
 		 0);
 	CHECK_EQ(rd.topic_base, 4000);
@@ -1029,29 +1030,29 @@ static void test_metadata_resp_rules(void)
 	m.node_count = UINT16_MAX;
 	EXPECT(-EINVAL);
 	m.node_count = TERN_WIRE_NODES_MAX;
-	EXPECT((int)(20u + 8u + 4u * TERN_WIRE_NODES_MAX + 12u));
+	EXPECT((int)(20u + 8u + 4u * TERN_WIRE_NODES_MAX + 13u));
 	m.node_count = 1;
 	m.replication = 1;
 	m.responder = 0;
 	m.removed = 0;
-	EXPECT(20 + 8 + 4 + 12);
+	EXPECT(20 + 8 + 4 + 13);
 	sample_metadata_resp(&aux);
 	memset(b, 0x0a, sizeof(b));
 	memcpy(b, body, 28);
 	b[8] = 1;  /* replication 1 */
 	b[15] = 0; /* responder 0 */
-	b[13] = 0; /* N = 0, the body 32 + T bytes */
-	memcpy(b + 28, "\0\0\0\0\0\0\0\0ABC", 12); /* none removed */
-	CHECK_EQ(decode_metadata_resp(b, 40), -EINVAL);
+	b[13] = 0; /* N = 0, the body 33 + T bytes */
+	memcpy(b + 28, "\0\0\0\0\0\0\0\0ABC\0", 13); /* none removed */
+	CHECK_EQ(decode_metadata_resp(b, 41), -EINVAL);
 	b[13] = TERN_WIRE_NODES_MAX + 1; /* with its 260 bytes of addresses */
-	memcpy(b + 28 + 4 * 65, "\0\0\0\0\0\0\0\0ABC", 12);
-	CHECK_EQ(decode_metadata_resp(b, 40 + 4u * 65), -EINVAL);
+	memcpy(b + 28 + 4 * 65, "\0\0\0\0\0\0\0\0ABC\0", 13);
+	CHECK_EQ(decode_metadata_resp(b, 41 + 4u * 65), -EINVAL);
 	b[13] = TERN_WIRE_NODES_MAX;
-	memcpy(b + 28 + 4 * 64, "\0\0\0\0\0\0\0\0ABC", 12);
-	CHECK_EQ(decode_metadata_resp(b, 40 + 4u * 64), 40 + 4 * 64);
+	memcpy(b + 28 + 4 * 64, "\0\0\0\0\0\0\0\0ABC\0", 13);
+	CHECK_EQ(decode_metadata_resp(b, 41 + 4u * 64), 41 + 4 * 64);
 	b[13] = 1;
-	memcpy(b + 28 + 4, "\0\0\0\0\0\0\0\0ABC", 12);
-	CHECK_EQ(decode_metadata_resp(b, 40 + 4u), 40 + 4);
+	memcpy(b + 28 + 4, "\0\0\0\0\0\0\0\0ABC\0", 13);
+	CHECK_EQ(decode_metadata_resp(b, 41 + 4u), 41 + 4);
 
 	/* removed: bits below N only, never all of them */
 	m = metadata_resp_sample;
@@ -1063,15 +1064,15 @@ static void test_metadata_resp_rules(void)
 	EXPECT(METADATA_RESP_SAMPLE_LEN);
 	m.removed = 0;
 	EXPECT(METADATA_RESP_SAMPLE_LEN);
-	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 5, 0x8, -EINVAL);
-	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 5, 0x7, -EINVAL);
-	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 12, 0x80, -EINVAL);
-	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 5, 0x3,
+	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 6, 0x8, -EINVAL);
+	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 6, 0x7, -EINVAL);
+	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 13, 0x80, -EINVAL);
+	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 6, 0x3,
 		    METADATA_RESP_SAMPLE_LEN);
 	m = metadata_resp_sample;
 	m.node_count = TERN_WIRE_NODES_MAX;
 	m.removed = UINT64_MAX >> 1; /* all but node 63 */
-	EXPECT((int)(20u + 8u + 4u * TERN_WIRE_NODES_MAX + 12u));
+	EXPECT((int)(20u + 8u + 4u * TERN_WIRE_NODES_MAX + 13u));
 	m.removed = UINT64_MAX;
 	EXPECT(-EINVAL);
 
@@ -1085,9 +1086,34 @@ static void test_metadata_resp_rules(void)
 	EXPECT(METADATA_RESP_SAMPLE_LEN);
 	m.created = 1;
 	EXPECT(METADATA_RESP_SAMPLE_LEN);
-	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 4, 0x42, -EINVAL);
-	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 4, 0x41,
+	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 5, 0x42, -EINVAL);
+	expect_byte(mr, METADATA_RESP_SAMPLE_LEN - 5, 0x41,
 		    METADATA_RESP_SAMPLE_LEN);
+
+	/* rejoined: 0 .. N distinct nodes below N, none of them removed */
+	m = metadata_resp_sample; /* N = 3, node 1 removed */
+	m.rejoined_count = 2;
+	m.rejoined[0] = 2;
+	m.rejoined[1] = 0;
+	EXPECT(METADATA_RESP_SAMPLE_LEN + 2);
+	CHECK(body[METADATA_RESP_SAMPLE_LEN - 1] == 2 &&
+	      body[METADATA_RESP_SAMPLE_LEN] == 2 &&
+	      body[METADATA_RESP_SAMPLE_LEN + 1] == 0);
+	m.rejoined[1] = 2; /* twice */
+	EXPECT(-EINVAL);
+	m.rejoined[1] = 1; /* removed */
+	EXPECT(-EINVAL);
+	m.rejoined[1] = 3; /* not a node */
+	EXPECT(-EINVAL);
+	m.rejoined_count = 4; /* more than N */
+	m.rejoined[1] = 0;
+	EXPECT(-EINVAL);
+	/* a count the body's length does not hold */
+	len = sample_metadata_resp(&aux);
+	body[len - 1] = 1;
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), -EMSGSIZE);
+	body[len] = 2;
+	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len + 1), len + 1);
 
 	/* responder < N */
 	m = metadata_resp_sample;
@@ -1122,7 +1148,7 @@ static void test_metadata_resp_rules(void)
 	m.topic_len = 0xff;
 	EXPECT(-EINVAL);
 	m.topic_len = 1;
-	EXPECT(20 + 1 + 12 + 12);
+	EXPECT(20 + 1 + 12 + 13);
 	/* Refused by its length, not by what lies past the array: here every
 	 * byte of the struct after the topic is a topic character too. */
 	memset(&m, 'a', sizeof(m));
@@ -1138,33 +1164,34 @@ static void test_metadata_resp_rules(void)
 	m.durability = 0;
 	m.removed = 0;
 	m.created = 1;
+	m.rejoined_count = 0;
 	m.topic_len = TERN_WIRE_TOPIC_MAX + 1;
 	EXPECT(-EINVAL);
 	m.topic_len = TERN_WIRE_TOPIC_MAX;
-	EXPECT((int)(20u + TERN_WIRE_TOPIC_MAX + 4u + 12u));
+	EXPECT((int)(20u + TERN_WIRE_TOPIC_MAX + 4u + 13u));
 	m = metadata_resp_sample;
 	memset(m.topic, 'z', sizeof(m.topic));
 	m.topic_len = TERN_WIRE_TOPIC_MAX;
-	EXPECT((int)(20u + TERN_WIRE_TOPIC_MAX + 24u));
+	EXPECT((int)(20u + TERN_WIRE_TOPIC_MAX + 25u));
 	/* The addresses, removed and created, 24 bytes, after the topic. */
 	sample_metadata_resp(&aux);
 	memcpy(b, body, 20);
 	b[17] = 0; /* T = 0: the fixed part, then the addresses */
-	memcpy(b + 20, body + 28, 24);
-	CHECK_EQ(decode_metadata_resp(b, 44), -EINVAL);
+	memcpy(b + 20, body + 28, 25);
+	CHECK_EQ(decode_metadata_resp(b, 45), -EINVAL);
 	b[17] = TERN_WIRE_TOPIC_MAX + 1;
 	memset(b + 20, 'a', TERN_WIRE_TOPIC_MAX + 1);
-	memcpy(b + 20 + TERN_WIRE_TOPIC_MAX + 1, body + 28, 24);
-	CHECK_EQ(decode_metadata_resp(b, 20 + TERN_WIRE_TOPIC_MAX + 1 + 24),
+	memcpy(b + 20 + TERN_WIRE_TOPIC_MAX + 1, body + 28, 25);
+	CHECK_EQ(decode_metadata_resp(b, 20 + TERN_WIRE_TOPIC_MAX + 1 + 25),
 		 -EINVAL);
 	b[17] = 0xff;
 	memset(b + 20, 'a', 0xff);
-	memcpy(b + 20 + 0xff, body + 28, 24);
-	CHECK_EQ(decode_metadata_resp(b, 20 + 0xff + 24), -EINVAL);
+	memcpy(b + 20 + 0xff, body + 28, 25);
+	CHECK_EQ(decode_metadata_resp(b, 20 + 0xff + 25), -EINVAL);
 	b[17] = TERN_WIRE_TOPIC_MAX;
-	memcpy(b + 20 + TERN_WIRE_TOPIC_MAX, body + 28, 24);
-	CHECK_EQ(decode_metadata_resp(b, 20 + TERN_WIRE_TOPIC_MAX + 24),
-		 (int)(20 + TERN_WIRE_TOPIC_MAX + 24));
+	memcpy(b + 20 + TERN_WIRE_TOPIC_MAX, body + 28, 25);
+	CHECK_EQ(decode_metadata_resp(b, 20 + TERN_WIRE_TOPIC_MAX + 25),
+		 (int)(20 + TERN_WIRE_TOPIC_MAX + 25));
 
 	/* Topic bytes of [A-Za-z0-9._-]: every byte value, at every place. */
 	for (uint32_t c = 0; c < 256; c++) {
@@ -1192,7 +1219,7 @@ static void test_metadata_resp_rules(void)
 }
 
 /*
- * METADATA_RESP has exactly 32 + T + 4N bytes: every shorter body, every
+ * METADATA_RESP has exactly 33 + T + 4N + K bytes: every shorter body, every
  * longer one, and a T or N that disagrees with the length is -EMSGSIZE.
  * The largest fits one frame on any IPv4 path (576 bytes).
  */
@@ -1225,7 +1252,7 @@ static void test_metadata_resp_length(void)
 	b[13] = 4;
 	CHECK_EQ(decode_metadata_resp(b, (uint32_t)len), -EMSGSIZE);
 	b[12] = 0xff;
-	b[13] = 0xff; /* 32 + 8 + 4 * 65535 does not wrap */
+	b[13] = 0xff; /* 33 + 8 + 4 * 65535 does not wrap */
 	CHECK_EQ(decode_metadata_resp(b, (uint32_t)len), -EMSGSIZE);
 	b[17] = 0xff;
 	CHECK_EQ(decode_metadata_resp(b, TERN_WIRE_METADATA_RESP_BODY_MIN),
@@ -1238,7 +1265,7 @@ static void test_metadata_resp_length(void)
 	for (uint32_t n = 0; n < TERN_WIRE_NODES_MAX; n++)
 		m.ipv4[n] = 0x0a000000u + n;
 	len = tern_wire_metadata_resp_encode(body, BUF_LEN, &m, &aux);
-	CHECK_EQ(len, 32 + TERN_WIRE_TOPIC_MAX + 4 * TERN_WIRE_NODES_MAX);
+	CHECK_EQ(len, 33 + TERN_WIRE_TOPIC_MAX + 4 * TERN_WIRE_NODES_MAX);
 	CHECK(len <= (int)TERN_FRAME_BODY_MAX);
 	CHECK(len + TERN_IPV4_HDR_LEN + TERN_UDP_HDR_LEN + TERN_HDR_LEN <= 576);
 	CHECK_EQ(decode_metadata_resp(body, (uint32_t)len), len);
@@ -1315,7 +1342,7 @@ static void test_encode_cap(void)
 						   &aux),
 			 0);
 	}
-	/* The smallest METADATA_RESP needs its 37 bytes, no fewer. */
+	/* The smallest METADATA_RESP needs its 38 bytes, no fewer. */
 	{
 		uint8_t min[TERN_WIRE_METADATA_RESP_BODY_MIN];
 		struct tern_wire_metadata_resp m;
@@ -1375,7 +1402,7 @@ static uint32_t random_metadata_resp(uint64_t *seed)
 	uint64_t r = rng_next(seed);
 	uint32_t nodes = 1 + (uint32_t)(r & 3);
 	uint32_t topic_len = 1 + (uint32_t)((r >> 2) & 7);
-	uint32_t len = 32 + topic_len + 4 * nodes;
+	uint32_t len = 33 + topic_len + 4 * nodes;
 
 	memset(body, 0, 20);
 	body[3] = (uint8_t)((r >> 5) & 1);  /* epoch 0 or 1 */
@@ -1399,12 +1426,12 @@ static uint32_t random_metadata_resp(uint64_t *seed)
 	for (uint32_t i = 20 + topic_len; i <= len; i++)
 		body[i] = (uint8_t)rng_next(seed);
 	/* Removed nodes: mostly none, now and then one, now and then junk. */
-	memset(body + len - 12, 0, 12);
-	body[len - 1] = 1; /* created in epoch 1 */
+	memset(body + len - 13, 0, 13);
+	body[len - 2] = 1; /* created in epoch 1; nobody rejoined */
 	if (((r >> 32) & 3) == 1)
-		body[len - 5] = (uint8_t)(1u << ((r >> 34) % nodes));
+		body[len - 6] = (uint8_t)(1u << ((r >> 34) % nodes));
 	else if (((r >> 32) & 3) == 2)
-		body[len - 5 - ((r >> 36) & 7)] = (uint8_t)(r >> 40);
+		body[len - 6 - ((r >> 36) & 7)] = (uint8_t)(r >> 40);
 	if (((r >> 28) & 7) == 0)
 		len = (r >> 31) & 1 ? len + 1 : len - 1;
 	return len;
