@@ -415,6 +415,17 @@ json_t *ternd_cmd_topic_remap(struct ternd *t, json_t *req,
 				    (long long)map.epoch);
 	topic = tern_topics_find(&next, name);
 	old = tern_topics_find(&t->topics, name);
+	/* This node back in the chains: only as the learner it was, so with
+	 * everything its chains committed (ternctl node add does that). */
+	if (rc == 0 && (old->removed >> t->self & 1) &&
+	    !(topic->removed >> t->self & 1) &&
+	    !(old->learning >> t->self & 1)) {
+		snprintf(why, sizeof(why),
+			 "the map gives node %u back topic %s's chains without "
+			 "its learning them first (ternctl node add does that)",
+			 t->self, name);
+		rc = -EINVAL;
+	}
 	if (rc == 0)
 		rc = ternd_topic_routes(t, topic, why, sizeof(why));
 	if (rc != 0)

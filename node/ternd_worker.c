@@ -237,8 +237,10 @@ static void metadata_of(const struct ternd *t, const struct tern_topic *topic,
 		m->ipv4[n] = c->nodes[n].ipv4;
 	m->removed = topic->removed;
 	m->created = topic->created;
-	m->rejoined_count = topic->rejoined_count;
-	memcpy(m->rejoined, topic->rejoined, topic->rejoined_count);
+	/* removed ones are out of every chain: their place does not matter */
+	for (unsigned i = 0; i < topic->rejoined_count; i++)
+		if (!(topic->removed >> topic->rejoined[i] & 1))
+			m->rejoined[m->rejoined_count++] = topic->rejoined[i];
 }
 
 /* Any node answers, whatever its epoch: the answer carries its own. */

@@ -333,19 +333,6 @@ int tern_topic_can_remove(const struct tern_topic *topic, uint32_t node_count,
 	return 0;
 }
 
-/* A removed node comes back only as the learner it was, at the tail. */
-static bool given_back_ok(const struct tern_topic *was,
-			  const struct tern_topic *next)
-{
-	uint64_t back = was->removed & ~next->removed;
-
-	if (back == 0)
-		return true;
-	return __builtin_popcountll(back) == 1 && (back & was->learning) &&
-	       next->rejoined_count > 0 &&
-	       1ull << next->rejoined[next->rejoined_count - 1] == back;
-}
-
 int tern_topics_remap(struct tern_topic_table *t, const struct tern_topic *map,
 		      uint32_t node_count, char *why, size_t why_len)
 {
@@ -359,13 +346,6 @@ int tern_topics_remap(struct tern_topic_table *t, const struct tern_topic *map,
 	if (map->epoch < topic->epoch ||
 	    (map->epoch == topic->epoch && !tern_topic_same_map(map, topic)))
 		return -ESTALE;
-	if (!given_back_ok(topic, map)) {
-		snprintf(why, why_len,
-			 "the map gives topic %s a removed node back that was "
-			 "not its learner (ternctl node add does that)",
-			 map->name);
-		return -EINVAL;
-	}
 	next = *topic;
 	next.epoch = map->epoch;
 	next.removed = map->removed;

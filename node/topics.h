@@ -116,8 +116,8 @@ int tern_topic_can_remove(const struct tern_topic *topic, uint32_t node_count,
  * topic's, or the very same (a coordinator's retry); -ESTALE for an older
  * epoch, or the same epoch with another map; -ENOENT for an unknown
  * topic; -EINVAL with why for nodes outside the cluster, a partition left
- * no replica, a learner that is not removed, or a removed node given back
- * other than as the learner it was, at the tail.
+ * no replica, or a learner that is not removed. A node that missed maps
+ * takes the newest as it is.
  */
 int tern_topics_remap(struct tern_topic_table *t, const struct tern_topic *map,
 		      uint32_t node_count, char *why, size_t why_len);

@@ -544,6 +544,19 @@ static void print_series(const struct bench_result *res)
 	printf("]");
 }
 
+/* key and a JSON string of text (our own messages: quotes and backslashes
+ * are kept out rather than escaped). */
+static void print_json_string(const char *key, const char *text)
+{
+	fputs(key, stdout);
+	putchar('"');
+	for (const char *c = text; *c != '\0'; c++)
+		putchar(*c == '"' || *c == '\\' || (unsigned char)*c < 0x20
+				? '?'
+				: *c);
+	putchar('"');
+}
+
 static void print_summary(const struct run *r, const struct cli *cli)
 {
 	const struct bench_result *res = &r->bench.result;
@@ -583,6 +596,7 @@ static void print_summary(const struct run *r, const struct cli *cli)
 		printf(",\"map_updates\":%" PRIu64
 		       ",\"verify_expected\":%" PRIu64,
 		       cc->map_updates, res->verify_expected);
+		print_json_string(",\"first_error\":", res->first_error);
 		printf(",\"zipf\":%g,\"partition_records\":[",
 		       cli->opts.zipf_s);
 		for (uint32_t p = 0; p < r->cluster.partitions; p++)

@@ -118,6 +118,17 @@ static uint32_t chains_with(const struct ternctl *t,
 	return n;
 }
 
+/* A node removed again leaves the list of those that joined back. */
+static void drop_rejoined(struct tern_topic *topic, uint32_t node)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < topic->rejoined_count; i++)
+		if (topic->rejoined[i] != node)
+			topic->rejoined[kept++] = topic->rejoined[i];
+	topic->rejoined_count = (uint8_t)kept;
+}
+
 /* The maps without node; 0 or the exit code, reported. */
 static int plan_removal(const struct ternctl *t, uint32_t node,
 			uint32_t epoch_high, struct plan *plan)
@@ -149,6 +160,7 @@ static int plan_removal(const struct ternctl *t, uint32_t node,
 		topic->epoch = ++epoch_high;
 		topic->removed |= 1ull << node;
 		topic->learning &= ~(1ull << node); /* a join given up */
+		drop_rejoined(topic, node);
 	}
 	return TERNCTL_OK;
 }
@@ -173,15 +185,11 @@ static void plan_joined(uint32_t node, uint32_t epoch_high, struct plan *plan)
 {
 	for (uint32_t k = 0; k < plan->count; k++) {
 		struct tern_topic *topic = &plan->topics[k];
-		unsigned kept = 0;
 
 		if (!(topic->learning >> node & 1))
 			continue;
-		for (unsigned i = 0; i < topic->rejoined_count; i++)
-			if (topic->rejoined[i] != node)
-				topic->rejoined[kept++] = topic->rejoined[i];
-		topic->rejoined[kept++] = (uint8_t)node;
-		topic->rejoined_count = (uint8_t)kept;
+		drop_rejoined(topic, node);
+		topic->rejoined[topic->rejoined_count++] = (uint8_t)node;
 		topic->learning &= ~(1ull << node);
 		topic->removed &= ~(1ull << node);
 		topic->epoch = ++epoch_high;

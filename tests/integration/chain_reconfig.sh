@@ -11,7 +11,11 @@
 # offset on both remaining replicas, no gap, nothing of the producer's
 # unacknowledged; the survivors' logs must be equal byte for byte. The
 # removal is idempotent, and a survivor restarted afterwards keeps the new
-# map (its topics.json) and serves in it. Heartbeats: before the kill no
+# map (its topics.json) and serves in it. Then the dead node is started
+# again on its old data and added back (`ternctl node add`): it learns
+# each chain from its tail and becomes its tail; a producer's records
+# then reach all three replicas, and the three logs are equal byte for
+# byte, the older records included. Heartbeats: before the kill no
 # node suspects another; after it both survivors suspect the dead node,
 # and after the removal they hold the same, newer map epoch; idle for
 # longer than the suspicion time, the survivors still suspect only it.
@@ -93,7 +97,30 @@ for victim in 0 1 2; do
 	sleep 1.5
 	lib_check "idle, only node $victim is suspected" \
 		"'$(cluster_view "$cluster" suspects)' == '$want'"
-	lib_cluster_down_compare_nodes "$cluster" "${survivors[@]}"
+
+	# The dead node back, on the data it had: node add empties its
+	# copies, the tails feed it, and it becomes their tail.
+	lib_cluster start-node "$cluster" "$victim" >/dev/null ||
+		lib_fail "node $victim did not restart: $(tail -5 "$cluster/n$victim/ternd.log")"
+	"$TERNCTL" --cluster "$cluster/cluster.ini" node add "$victim" \
+		>"$TERNIT_DIR/add$victim.out" 2>&1 || {
+		cat "$TERNIT_DIR/add$victim.out" >&2
+		lib_fail "node add $victim failed"
+	}
+	lib_log "$(cat "$TERNIT_DIR/add$victim.out")"
+	lib_bench_memif "back$victim" "$cluster" --records 5000 \
+		--timeout-ms 60000
+	lib_bench_check "back$victim" 5000 3
+	lib_check "back$victim: every earlier record is on all three replicas" \
+		"$(lib_jget "back$victim" foreign_records) == 3 * ($COUNT + 5000)"
+	for _ in $(seq 30); do
+		suspects=$(cluster_view "$cluster" suspects)
+		[ -z "$suspects" ] && break
+		sleep 0.1
+	done
+	lib_check "with node $victim back nobody is suspected ($suspects)" \
+		"'$suspects' == ''"
+	lib_cluster_down_compare "$cluster" 3
 done
 lib_log "RESULT $TERNIT_TEST: records=$COUNT rate=$RATE" \
 	"p99_us_with_failover=$(lib_jget load2 latency_us.p99)"

@@ -2,10 +2,11 @@
 """Checks that every replica of every partition holds the same log, byte for
 byte: same segments (base offset, end offset, batches, data bytes), as
 tern-logcheck reports them, and the same bytes in each segment up to its end
-of data. Usage: compare_replicas.py LOGCHECK NODE_DATA_DIR...
+of data. Usage: compare_replicas.py [--replicas R] LOGCHECK NODE_DATA_DIR...
 
 Every partition directory (<topic>-<n>) found under any node must be on
-every node given (the test runs with replication = nodes) and clean."""
+every node given (the test runs with replication = nodes), or with
+--replicas R on exactly R of them, and clean."""
 import json
 import os
 import subprocess
@@ -36,13 +37,21 @@ def same_bytes(paths, length):
 
 
 def main():
-    logcheck, nodes = sys.argv[1], sys.argv[2:]
+    args = sys.argv[1:]
+    replicas = None
+    if args[:1] == ["--replicas"]:
+        replicas, args = int(args[1]), args[2:]
+    logcheck, nodes = args[0], args[1:]
     # partition directories; topics.json is checked by the tests themselves
     parts = sorted({p for n in nodes for p in os.listdir(n)
                     if os.path.isdir(os.path.join(n, p))})
     total_batches = 0
     for part in parts:
         dirs = [os.path.join(n, part) for n in nodes]
+        if replicas is not None:
+            dirs = [d for d in dirs if os.path.isdir(d)]
+            if len(dirs) != replicas:
+                sys.exit(f"{part}: on {len(dirs)} nodes, not {replicas}")
         reports = [segments(logcheck, d) for d in dirs]
         if any(r != reports[0] for r in reports):
             sys.exit(f"{part}: replicas disagree: {reports}")
@@ -53,7 +62,7 @@ def main():
                 sys.exit(f"{part}: segment {seg}: {why}")
             total_batches += batches
     print(f"{len(parts)} partitions, {total_batches} batches: identical on "
-          f"{len(nodes)} replicas")
+          f"{replicas or len(nodes)} replicas")
 
 
 main()

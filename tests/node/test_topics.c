@@ -302,11 +302,6 @@ static void test_remap(void **state)
 				assert_int_equal(a[k++], b[i]);
 		assert_int_equal(len, (int)k);
 	}
-	/* a removed node given back: refused (adding is not supported) */
-	assert_int_equal(
-		remap(&t, "orders", o.epoch + 2, 0, 3, why, sizeof(why)),
-		-EINVAL);
-	assert_non_null(strstr(why, "removed node back"));
 	/* nodes 1 and 2 gone: some chain of 2 would have none */
 	assert_int_equal(tern_topic_can_remove(got, 3, 2, &partition), -ENOENT);
 	assert_true(partition >= 6 && partition < 11);
