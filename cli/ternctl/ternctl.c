@@ -27,7 +27,7 @@ static void usage(FILE *out)
 	      "Control plane (TCP to each node's control address):\n"
 	      "  cluster status   nodes, epoch, roles, lag, durability\n"
 	      "  topic list|describe|create|delete\n"
-	      "  node remove|drain   take a node out of its chains\n"
+	      "  node remove|drain|add   a node out of its chains, or back\n"
 	      "  stats     counters per node, lcore and partition; --watch\n"
 	      "  config list|get|set   ternd's settings\n"
 	      "Offline:\n"

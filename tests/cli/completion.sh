@@ -36,5 +36,5 @@ expect "ternctl consume --to" "--topic "
 expect "ternctl local up d --transport " "afpacket afxdp memif virtio "
 expect "ternctl stats --w" "--watch "
 expect "ternctl no" "node "
-expect "ternctl node " "--help drain remove "
+expect "ternctl node " "--help add drain remove "
 exit $((fails > 0))
