@@ -125,6 +125,7 @@ struct ternd_partition_view {
 	uint32_t role; /* enum tern_chain_role */
 	uint64_t log_end, durable, acked, commit;
 	uint64_t window_used;
+	uint32_t epoch; /* of the replica's map */
 	/* at a tail with a learner: how far it is, and whether in sync */
 	uint64_t learner_acked;
 	bool learner_synced;
@@ -245,6 +246,10 @@ struct ternd {
 	struct ternd_worker *workers;
 	unsigned worker_count;
 };
+
+/* Directories set aside to be removed (a deleted topic, a learner's old
+ * copy): removed by the control thread, or at the next start. */
+#define TERND_DELETED_PREFIX ".deleted-"
 
 /* ternd_chain.c */
 /* Open the worker's replicas of every topic (at start, on the main

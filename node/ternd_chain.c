@@ -473,6 +473,25 @@ static void log_recovery(uint32_t partition,
 		 rec->corrupt ? ", CORRUPT data found: serving below it" : "");
 }
 
+/* A learner starts empty, whatever its directory held (an old copy may
+ * hold batches no chain committed): the directory is renamed out of the
+ * way (a rename: the control thread removes it, ternd_topics.c). */
+static void set_aside_copy(const struct ternd *t,
+			   const struct tern_topic *topic, uint32_t g)
+{
+	char from[PATH_MAX], gone[PATH_MAX];
+
+	snprintf(from, sizeof(from), "%s/%s-%u", t->opts.data_dir, topic->name,
+		 g - topic->base);
+	snprintf(gone, sizeof(gone), "%s/" TERND_DELETED_PREFIX "%s-%u-e%u",
+		 t->opts.data_dir, topic->name, g - topic->base, topic->epoch);
+	if (rename(from, gone) == 0)
+		TERN_LOG(INFO, "partition %u: emptied, to learn its chain", g);
+	else if (errno != ENOENT)
+		TERN_LOG(ERR, "partition %u: cannot set %s aside: %s", g, from,
+			 strerror(errno));
+}
+
 static int replica_open(const struct ternd *t, struct ternd_worker *w,
 			const struct tern_topic *topic, uint32_t g,
 			struct ternd_replica *r)
@@ -486,6 +505,8 @@ static int replica_open(const struct ternd *t, struct ternd_worker *w,
 
 	chain_config(t, topic, g, &cfg);
 	log_config(t, topic, g, &conf);
+	if (cfg.has_learner && cfg.learner == t->self)
+		set_aside_copy(t, topic, g);
 	r->worker = w;
 	r->partition = g;
 	r->epoch = topic->epoch;

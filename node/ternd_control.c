@@ -399,10 +399,11 @@ static json_t *replica_json(const struct ternd *t, unsigned worker,
 		if (learner != TERN_CHAIN_NODE_NONE)
 			json_object_set_new(
 				o, "learner",
-				json_pack("{s:i, s:I, s:b}", "node",
+				json_pack("{s:i, s:I, s:b, s:I}", "node",
 					  (int)learner, "acked",
 					  (json_int_t)v->learner_acked,
-					  "synced", v->learner_synced));
+					  "synced", v->learner_synced, "epoch",
+					  (json_int_t)v->epoch));
 	}
 	return o;
 }

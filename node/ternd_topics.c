@@ -37,8 +37,6 @@
 #include "tern_log.h"
 #include "ternd.h"
 
-#define DELETED_PREFIX ".deleted-"
-
 static void topics_path(const struct ternd *t, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/topics.json", t->opts.data_dir);
@@ -82,13 +80,15 @@ static void remove_leftovers(const struct ternd *t)
 	while (d != NULL && (e = readdir(d)) != NULL) {
 		char path[PATH_MAX];
 
-		if (strncmp(e->d_name, DELETED_PREFIX,
-			    strlen(DELETED_PREFIX)) != 0)
+		if (strncmp(e->d_name, TERND_DELETED_PREFIX,
+			    strlen(TERND_DELETED_PREFIX)) != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", t->opts.data_dir,
 			 e->d_name);
 		if (remove_tree(path) == 0)
-			TERN_LOG(INFO, "removed %s, left by a topic delete",
+			TERN_LOG(INFO,
+				 "removed %s (set aside: a deleted topic or a "
+				 "learner's old copy)",
 				 path);
 	}
 	if (d != NULL)
@@ -355,27 +355,6 @@ static int map_of_request(const struct ternd *t, json_t *req,
 	return 0;
 }
 
-/* Empty this node's copies of the partitions it joins afresh: their
- * replicas were closed; the chain's tail sends it everything. */
-static void empty_joining(const struct ternd *t, const struct tern_topic *old,
-			  const struct tern_topic *next)
-{
-	for (uint32_t p = 0; p < next->partitions; p++) {
-		char from[PATH_MAX], gone[PATH_MAX];
-
-		if (!ternd_joins(t, old, next, next->base + p))
-			continue;
-		snprintf(from, sizeof(from), "%s/%s-%u", t->opts.data_dir,
-			 next->name, p);
-		snprintf(gone, sizeof(gone), "%s/" DELETED_PREFIX "%s-%u",
-			 t->opts.data_dir, next->name, p);
-		if (rename(from, gone) == 0)
-			(void)remove_tree(gone);
-		TERN_LOG(INFO, "partition %u: emptied, to join its chain",
-			 next->base + p);
-	}
-}
-
 static bool joins_any(const struct ternd *t, const struct tern_topic *old,
 		      const struct tern_topic *next)
 {
@@ -437,13 +416,14 @@ json_t *ternd_cmd_topic_remap(struct ternd *t, json_t *req,
 	if (save(t, &next, why, sizeof(why)) != 0)
 		return ternd_refuse(err, "not_saved", "%s", why);
 	rc = 0;
-	if (joins_any(t, old, topic)) {
+	/* Copies it learns afresh are closed, then opened empty (their
+	 * old directories set aside, removed here once the workers are
+	 * done). */
+	if (joins_any(t, old, topic))
 		rc = workers_topic(t, TERND_MSG_TOPIC_DROP, topic);
-		if (rc == 0)
-			empty_joining(t, old, topic);
-	}
 	if (rc == 0)
 		rc = workers_topic(t, TERND_MSG_TOPIC_REMAP, topic);
+	remove_leftovers(t);
 	if (rc != 0) /* t->topics stays: the same map again is sent again */
 		return ternd_refuse(err, "not_applied",
 				    "topic %s's map is saved but not every "
@@ -466,8 +446,9 @@ static void set_aside(const struct ternd *t, const struct tern_topic *topic,
 
 		snprintf(from, sizeof(from), "%s/%s-%u", t->opts.data_dir,
 			 topic->name, p);
-		snprintf(gone[*count], PATH_MAX, "%s/" DELETED_PREFIX "%s-%u",
-			 t->opts.data_dir, topic->name, p);
+		snprintf(gone[*count], PATH_MAX,
+			 "%s/" TERND_DELETED_PREFIX "%s-%u", t->opts.data_dir,
+			 topic->name, p);
 		if (rename(from, gone[*count]) == 0)
 			(*count)++;
 	}
@@ -515,7 +496,7 @@ json_t *ternd_cmd_topic_delete(struct ternd *t, json_t *req,
 		return ternd_refuse(
 			err, "not_saved",
 			"%s (topic %s is closed here; its data is set "
-			"aside as " DELETED_PREFIX "*)",
+			"aside as " TERND_DELETED_PREFIX "*)",
 			why, name);
 	}
 	t->topics = next;

@@ -172,7 +172,9 @@ static bool map_sets_ok(const struct tern_topic *topic)
 {
 	uint64_t seen = 0;
 
+	/* one node joins a topic's chains at a time */
 	if ((topic->learning & ~topic->removed) != 0 ||
+	    __builtin_popcountll(topic->learning) > 1 ||
 	    topic->rejoined_count > TERN_CLUSTER_NODES_MAX)
 		return false;
 	for (unsigned i = 0; i < topic->rejoined_count; i++) {
@@ -204,7 +206,8 @@ static int check_map(const struct tern_topic *topic, uint32_t node_count,
 	if ((topic->removed & ~all) != 0 || !map_sets_ok(topic)) {
 		snprintf(why, why_len,
 			 "topic %s's map names nodes outside 0..%u, a learner "
-			 "that is not removed, or a node rejoined twice",
+			 "that is not removed, two learners, or a node "
+			 "rejoined twice",
 			 topic->name, node_count - 1);
 		return -EINVAL;
 	}

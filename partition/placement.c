@@ -118,8 +118,10 @@ int tern_placement_map_chain(const struct tern_placement *pl,
 	}
 	for (unsigned i = 0; i < map->rejoined_count; i++)
 		if (in(here, map->rejoined[i]) &&
-		    !in(left_out, map->rejoined[i]))
+		    !in(left_out, map->rejoined[i])) {
+			here &= ~(1ull << map->rejoined[i]); /* once */
 			chain[live++] = map->rejoined[i];
+		}
 	return live > 0 ? (int)live : -ENOENT;
 }
 

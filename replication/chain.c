@@ -68,6 +68,7 @@ struct tern_chain {
 	uint64_t learner_acked;	   /* the tail's learner's durable end */
 	uint64_t learner_fed_ns;   /* when the log was last resent to it */
 	uint64_t successor_fed_ns; /* the same, to the successor */
+
 	/* Once the learner holds what the tail knows committed, the tail
 	 * counts it: its ack waits for the learner's, so everything
 	 * committed from then on is durable there too. */
@@ -689,6 +690,7 @@ void tern_chain_on_timer(struct tern_chain *c, uint64_t now_ns)
 		c->learner_fed_ns = now_ns;
 		resend_from_log(c, c->learner, c->learner_acked);
 	}
+
 	if (c->successor != TERN_CHAIN_NODE_NONE &&
 	    c->downstream < held_end(c) &&
 	    now_ns - c->successor_fed_ns >= c->cfg.retransmit_ns) {
@@ -810,19 +812,22 @@ static void leave_chain(struct tern_chain *c)
  * (its ack was the minimum of its own and the new successor's): downstream
  * stays, and whatever of the Sent list it lacks is resent. */
 static void successor_changed(struct tern_chain *c, uint16_t learner,
-			      uint64_t learner_acked, uint64_t now_ns)
+			      uint64_t now_ns)
 {
 	if (c->successor == TERN_CHAIN_NODE_NONE) {
 		c->sent_count = 0;
 		return;
 	}
-	/* A learner made tail: durable on it is what it acknowledged. */
+	/* A learner made tail: what it acknowledged may be from before a
+	 * restart of it that lost data; its acks in this epoch say. (What was
+	 * committed while it was counted is durable there: it was in sync.) */
 	if (c->successor == learner)
-		c->downstream = learner_acked;
+		c->downstream = 0;
 	c->downstream_commit = 0;
 	c->commit_sent = 0;
 	resend_beyond(c, c->downstream, now_ns);
-	resend_from_log(c, c->successor, c->downstream);
+	if (c->successor != learner) /* a learner asks for what it lacks */
+		resend_from_log(c, c->successor, c->downstream);
 }
 
 static void predecessor_changed(struct tern_chain *c, uint64_t now_ns)
@@ -848,7 +853,6 @@ int tern_chain_reconfigure_learner(struct tern_chain *c, uint32_t epoch,
 	struct tern_chain_config cfg = c->cfg;
 	uint16_t predecessor = c->predecessor, successor = c->successor;
 	uint16_t old_learner = c->learner;
-	uint64_t learner_acked = c->learner_acked;
 
 	if (epoch <= c->cfg.epoch)
 		return -ESTALE;
@@ -873,7 +877,7 @@ int tern_chain_reconfigure_learner(struct tern_chain *c, uint32_t epoch,
 		return 0;
 	}
 	if (c->successor != successor)
-		successor_changed(c, old_learner, learner_acked, now_ns);
+		successor_changed(c, old_learner, now_ns);
 	if (c->predecessor != predecessor)
 		predecessor_changed(c, now_ns);
 	update_ack(c);

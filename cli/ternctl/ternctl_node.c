@@ -165,9 +165,26 @@ static int plan_removal(const struct ternctl *t, uint32_t node,
 	return TERNCTL_OK;
 }
 
-/* The maps with node learning the chains it is placed in. */
-static void plan_learning(uint32_t node, uint32_t epoch_high, struct plan *plan)
+/* The maps with node learning the chains it is placed in: 0, or the exit
+ * code when another node is joining (reported). */
+static int plan_learning(uint32_t node, uint32_t epoch_high, struct plan *plan)
 {
+	for (uint32_t k = 0; k < plan->count; k++) {
+		uint64_t others = plan->topics[k].learning & ~(1ull << node);
+
+		if (others != 0) { /* one node joins at a time */
+			fprintf(stderr,
+				"ternctl: node %d is joining topic %s: wait "
+				"for "
+				"it (`node add %d`) or give it up (`node "
+				"remove "
+				"%d`); nothing changed\n",
+				__builtin_ctzll(others), plan->topics[k].name,
+				__builtin_ctzll(others),
+				__builtin_ctzll(others));
+			return TERNCTL_REFUSED;
+		}
+	}
 	for (uint32_t k = 0; k < plan->count; k++) {
 		struct tern_topic *topic = &plan->topics[k];
 
@@ -178,6 +195,7 @@ static void plan_learning(uint32_t node, uint32_t epoch_high, struct plan *plan)
 		topic->learning |= 1ull << node;
 		plan->partitions_changed++;
 	}
+	return TERNCTL_OK;
 }
 
 /* The maps with node, in sync now, made the tail of what it learned. */
@@ -394,14 +412,24 @@ static int node_remove(struct ternctl *t, uint32_t node, bool drain)
 
 /* The partitions node learns, and how many of their tails say it is in
  * sync, from every node's status; *acked and *end sum its progress. */
+static const struct tern_topic *find_planned(const struct plan *plan,
+					     const char *name)
+{
+	for (uint32_t k = 0; k < plan->count; k++)
+		if (strcmp(plan->topics[k].name, name) == 0)
+			return &plan->topics[k];
+	return NULL;
+}
+
 static int learning_state(const struct ternctl *t, struct maps *m,
 			  uint32_t node, unsigned *synced, uint64_t *acked,
-			  uint64_t *end)
+			  uint64_t *end, bool *learner_silent)
 {
 	unsigned learning = 0;
 
 	*synced = 0;
 	*acked = *end = 0;
+	*learner_silent = false;
 	for (uint32_t k = 0; k < m->plan.count; k++) {
 		const struct tern_topic *topic = &m->plan.topics[k];
 
@@ -418,11 +446,18 @@ static int learning_state(const struct ternctl *t, struct maps *m,
 		json_t *r;
 		size_t j;
 
+		if (s == NULL && m->tg[i].node == (int)node)
+			*learner_silent = true;
 		json_array_foreach(json_object_get(s, "replicas"), j, r)
 		{
 			json_t *l = json_object_get(r, "learner");
+			const struct tern_topic *topic = find_planned(
+				&m->plan, ternctl_str_of(r, "topic"));
 
-			if (l == NULL || ternctl_int_of(l, "node") != node)
+			/* a report of this very map only */
+			if (l == NULL || ternctl_int_of(l, "node") != node ||
+			    topic == NULL ||
+			    ternctl_int_of(l, "epoch") != topic->epoch)
 				continue;
 			*synced += json_is_true(json_object_get(l, "synced"));
 			*acked += (uint64_t)ternctl_int_of(l, "acked");
@@ -438,19 +473,32 @@ static int wait_in_sync(const struct ternctl *t, struct maps *m, uint32_t node,
 			unsigned wait_s)
 {
 	bool tty = !t->json && isatty(STDERR_FILENO);
+	unsigned silent = 0;
 
 	for (unsigned tick = 0; tick <= wait_s * 5; tick++) {
 		uint64_t acked, end;
 		unsigned synced;
-		int learning =
-			learning_state(t, m, node, &synced, &acked, &end);
+		bool learner_silent;
+		int learning = learning_state(t, m, node, &synced, &acked, &end,
+					      &learner_silent);
 
+		/* a learner that failed must not hold its chains' commits */
+		silent = learner_silent ? silent + 1 : 0;
+		if (silent >= 15) {
+			if (tty)
+				fputc('\n', stderr);
+			fprintf(stderr,
+				"ternctl: node %u stopped answering while it "
+				"learned: it is taken out again\n",
+				node);
+			return TERNCTL_UNREACHABLE;
+		}
 		if (tty)
 			fprintf(stderr,
 				"\rnode %u catching up: %u of %d partitions in "
 				"sync, %" PRIu64 " of %" PRIu64 " records  ",
 				node, synced, learning, acked, end);
-		if (learning > 0 && synced == (unsigned)learning) {
+		if (synced >= (unsigned)learning) {
 			if (tty)
 				fputc('\n', stderr);
 			return TERNCTL_OK;
@@ -478,6 +526,7 @@ static bool learns_any(const struct plan *plan, uint32_t node)
 static int node_add(struct ternctl *t, uint32_t node, unsigned wait_s)
 {
 	static struct maps m;
+	static struct plan learned;
 	unsigned reached = 0, missing = 0;
 	uint32_t changed = 0;
 	int code = read_maps(t, &m);
@@ -492,20 +541,41 @@ static int node_add(struct ternctl *t, uint32_t node, unsigned wait_s)
 			node);
 		return TERNCTL_UNREACHABLE;
 	}
-	plan_learning(node, m.epoch_high, &m.plan);
-	code = push_all(t, &m, node, &reached, &missing, &changed);
+	code = plan_learning(node, m.epoch_high, &m.plan);
+	if (code == TERNCTL_OK)
+		code = push_all(t, &m, node, &reached, &missing, &changed);
 	if (code != TERNCTL_OK)
 		return code;
 	if (!learns_any(&m.plan, node)) {
 		report(t, node, "add", &m.plan, reached, missing, changed);
 		return TERNCTL_OK;
 	}
+	learned = m.plan;
 	code = wait_in_sync(t, &m, node, wait_s);
+	if (code == TERNCTL_UNREACHABLE)
+		return node_remove(t, node, false) == TERNCTL_OK
+			       ? TERNCTL_REFUSED
+			       : TERNCTL_UNREACHABLE;
 	if (code != TERNCTL_OK)
 		return code;
 	code = read_maps(t, &m);
 	if (code != TERNCTL_OK)
 		return code;
+	/* In sync was said of the maps pushed: another change since (a
+	 * removal) may have made it untrue. */
+	for (uint32_t k = 0; k < m.plan.count; k++) {
+		const struct tern_topic *was =
+			find_planned(&learned, m.plan.topics[k].name);
+
+		if ((m.plan.topics[k].learning >> node & 1) &&
+		    (was == NULL || was->epoch != m.plan.topics[k].epoch)) {
+			fprintf(stderr,
+				"ternctl: topic %s's map changed while node %u "
+				"learned it; run `node add %u` again\n",
+				m.plan.topics[k].name, node, node);
+			return TERNCTL_REFUSED;
+		}
+	}
 	plan_joined(node, m.epoch_high, &m.plan);
 	reached = missing = 0;
 	code = push_all(t, &m, node, &reached, &missing, &changed);

@@ -124,11 +124,15 @@ class Probe:
         topic = body[20:20 + tlen].decode()
         ips = [socket.inet_ntoa(body[20 + tlen + 4 * i:24 + tlen + 4 * i])
                for i in range(n)]
-        if len(body) != 32 + tlen + 4 * n or reserved != 0:
+        at = 20 + tlen + 4 * n
+        if len(body) < at + 13 or reserved != 0:
             return "malformed"
-        removed, created = struct.unpack_from(">QI", body, 20 + tlen + 4 * n)
+        removed, created, k = struct.unpack_from(">QIB", body, at)
+        if len(body) != at + 13 + k:
+            return "malformed"
         return (epoch, parts, repl, workers, base, responder,
-                "memory" if dur else "disk", topic, ips, removed, created)
+                "memory" if dur else "disk", topic, ips, removed, created,
+                list(body[at + 13:]))
 
 
 def check(what, cond, detail=""):
@@ -148,7 +152,7 @@ def main():
     for node in (0, len(c.ips) - 1):
         r = p.metadata(node)
         want = (c.epoch, c.partitions, c.replication, 1, c.port, node,
-                c.durability, c.topic, c.ips, 0, c.epoch)
+                c.durability, c.topic, c.ips, 0, c.epoch, [])
         check(f"METADATA to node {node}: the map of the cluster file",
               r == want, (r, want))
     pid, values = 77, [b"alpha", b"beta", b"gamma"]

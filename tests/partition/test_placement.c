@@ -255,6 +255,41 @@ static void test_invalid(void **state)
 			 -EINVAL);
 }
 
+/* Reconfigured chains: removed and learning nodes left out, rejoined ones
+ * last in their order, each once even if a map names it twice. */
+static void test_map_chain(void **state)
+{
+	struct tern_placement pl;
+	struct tern_placement_map map = { 0 };
+	uint16_t chain[8], learner;
+
+	(void)state;
+	assert_int_equal(tern_placement_init(&pl, 4, 8, 3), 0);
+	/* partition 3: 3 > 0 > 1 */
+	assert_int_equal(
+		tern_placement_map_chain(&pl, 3, &map, chain, 8, &learner), 3);
+	assert_int_equal(learner, UINT16_MAX);
+	map.removed = 1u << 0;
+	map.learning = 1u << 0;
+	assert_int_equal(
+		tern_placement_map_chain(&pl, 3, &map, chain, 8, &learner), 2);
+	assert_int_equal(chain[0], 3);
+	assert_int_equal(chain[1], 1);
+	assert_int_equal(learner, 0);
+	map = (struct tern_placement_map){ .rejoined_count = 3,
+					   .rejoined = { 3, 2, 3 } };
+	assert_int_equal(
+		tern_placement_map_chain(&pl, 3, &map, chain, 8, &learner), 3);
+	assert_int_equal(chain[0], 0); /* 3 joined back: at the tail */
+	assert_int_equal(chain[1], 1);
+	assert_int_equal(chain[2], 3);
+	map.removed = (1u << 0) | (1u << 1) | (1u << 3);
+	assert_int_equal(tern_placement_map_chain(&pl, 3, &map, chain, 8, NULL),
+			 -ENOENT);
+	assert_int_equal(tern_placement_map_chain(&pl, 3, &map, chain, 2, NULL),
+			 -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_balance_small),
 		cmocka_unit_test(test_balance_large),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_map_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
