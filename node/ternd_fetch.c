@@ -130,16 +130,22 @@ static void read_done(struct tern_log_read *req)
 		respond(w, f, TERN_FETCH_ERROR, f->offset, 0);
 }
 
-static void start_read(struct ternd_worker *w, struct ternd_fetch *f)
+/* Read f's replica's log at f->offset into its buffer (tern_log_read). */
+static int read_log(struct ternd_worker *w, struct ternd_fetch *f,
+		    void (*done)(struct tern_log_read *req))
 {
-	int n;
-
 	f->read = (struct tern_log_read){ .offset = f->offset,
 					  .buf = f->buf,
 					  .cap = w->node->fetch_buf_bytes,
-					  .done = read_done,
+					  .done = done,
 					  .arg = f };
-	n = tern_log_read(f->replica->log, &f->read);
+	return tern_log_read(f->replica->log, &f->read);
+}
+
+static void start_read(struct ternd_worker *w, struct ternd_fetch *f)
+{
+	int n = read_log(w, f, read_done);
+
 	if (n > 0)
 		respond_batches(w, f, n);
 	else if (n == 0)
@@ -208,14 +214,8 @@ static void resend_done(struct tern_log_read *req)
 
 static void resend_read(struct ternd_worker *w, struct ternd_fetch *f)
 {
-	int n;
+	int n = read_log(w, f, resend_done);
 
-	f->read = (struct tern_log_read){ .offset = f->offset,
-					  .buf = f->buf,
-					  .cap = w->node->fetch_buf_bytes,
-					  .done = resend_done,
-					  .arg = f };
-	n = tern_log_read(f->replica->log, &f->read);
 	if (n > 0)
 		resend_forward(w, f, (uint32_t)n);
 	else if (n == 0)

@@ -386,12 +386,12 @@ int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
 
 /* ---- topics.json -------------------------------------------------------- */
 
-static json_t *removed_json(uint64_t removed)
+json_t *tern_node_ids_json(uint64_t nodes)
 {
 	json_t *a = json_array();
 
 	for (uint32_t n = 0; n < 64; n++)
-		if (removed >> n & 1)
+		if (nodes >> n & 1)
 			json_array_append_new(a, json_integer(n));
 	return a;
 }
@@ -404,8 +404,8 @@ static json_t *with_map(json_t *o, const struct tern_topic *topic)
 	for (unsigned i = 0; i < topic->rejoined_count; i++)
 		json_array_append_new(rejoined,
 				      json_integer(topic->rejoined[i]));
-	json_object_set_new(o, "removed", removed_json(topic->removed));
-	json_object_set_new(o, "learning", removed_json(topic->learning));
+	json_object_set_new(o, "removed", tern_node_ids_json(topic->removed));
+	json_object_set_new(o, "learning", tern_node_ids_json(topic->learning));
 	json_object_set_new(o, "rejoined", rejoined);
 	return o;
 }

@@ -129,6 +129,9 @@ int tern_topics_remap(struct tern_topic_table *t, const struct tern_topic *map,
 int tern_topic_workers(const struct tern_topic *topic, uint32_t node_count,
 		       uint32_t workers, uint32_t node, uint16_t *worker_of);
 
+/* [n, ...] for each node n in the set nodes (bit n). */
+json_t *tern_node_ids_json(uint64_t nodes);
+
 /* {"name", "base", "partitions", "replication", "durability", "epoch",
  *  "removed": [node ids]} */
 json_t *tern_topic_json(const struct tern_topic *topic);

@@ -225,16 +225,6 @@ static bool removed_everywhere(const struct plan *plan, uint32_t node)
 	return true;
 }
 
-static json_t *ids_json(uint64_t set)
-{
-	json_t *a = json_array();
-
-	for (uint32_t n = 0; n < 64; n++)
-		if (set >> n & 1)
-			json_array_append_new(a, json_integer(n));
-	return a;
-}
-
 static json_t *remap_request(const struct tern_topic *topic)
 {
 	json_t *rejoined = json_array();
@@ -244,8 +234,9 @@ static json_t *remap_request(const struct tern_topic *topic)
 				      json_integer(topic->rejoined[i]));
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}", "cmd", "topic remap",
 			 "name", topic->name, "epoch", (json_int_t)topic->epoch,
-			 "removed", ids_json(topic->removed), "learning",
-			 ids_json(topic->learning), "rejoined", rejoined);
+			 "removed", tern_node_ids_json(topic->removed),
+			 "learning", tern_node_ids_json(topic->learning),
+			 "rejoined", rejoined);
 }
 
 /* Push every topic's map to one node (each even if one fails): 0 or the
