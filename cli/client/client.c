@@ -729,12 +729,22 @@ static bool same_topic(const struct tern_client *c,
 		m->created == c->cfg.topic_created);
 }
 
+static bool same_map(const struct tern_placement_map *a,
+		     const struct tern_placement_map *b)
+{
+	return a->removed == b->removed && a->learning == b->learning &&
+	       a->rejoined_count == b->rejoined_count &&
+	       memcmp(a->rejoined, b->rejoined, a->rejoined_count) == 0;
+}
+
 int tern_client_remap(struct tern_client *c, uint32_t epoch,
 		      const struct tern_placement_map *map)
 {
 	struct tern_placement_map was = c->map;
 
-	if (epoch <= c->epoch)
+	/* The same epoch is the same map: a client that started from an
+	 * incomplete one (only the epoch, --bootstrap) takes it whole. */
+	if (epoch < c->epoch || (epoch == c->epoch && same_map(&was, map)))
 		return -EINVAL;
 	c->map = *map;
 	if (place_heads(c) != 0) {
@@ -787,7 +797,7 @@ static void on_metadata_resp(struct tern_client *c, const struct tern_hdr *hdr,
 	map = (struct tern_placement_map){ .removed = m.removed,
 					   .rejoined_count = m.rejoined_count };
 	memcpy(map.rejoined, m.rejoined, m.rejoined_count);
-	if (m.epoch == c->epoch || tern_client_remap(c, m.epoch, &map) != 0)
+	if (tern_client_remap(c, m.epoch, &map) != 0)
 		return;
 	for (uint32_t p = 0; p < c->partitions; p++)
 		for (uint32_t i = 0; i < c->cfg.in_flight; i++)

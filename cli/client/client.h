@@ -132,9 +132,10 @@ struct tern_client *tern_client_create(const struct tern_client_config *cfg,
 				       int *err);
 void tern_client_destroy(struct tern_client *c);
 
-/* Follow a new map of the topic: its epoch (above the client's) and what
- * changed in its chains. 0, or -EINVAL (nothing changes) when it would
- * leave a partition no replica. */
+/* Follow a new map of the topic: its epoch (above the client's, or the
+ * same with another map: the client started from an incomplete one) and
+ * what changed in its chains. 0, or -EINVAL (nothing changes) when it is
+ * not newer or would leave a partition no replica. */
 int tern_client_remap(struct tern_client *c, uint32_t epoch,
 		      const struct tern_placement_map *map);
 /* The chain of the topic's partition p, head first, without the removed

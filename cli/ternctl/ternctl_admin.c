@@ -258,9 +258,8 @@ static json_t *partition_json(const struct ternctl *t,
 {
 	uint16_t chain[TERN_CLUSTER_REPLICATION_MAX];
 	json_t *replicas = json_array(), *chain_j = json_array();
-	json_t *head = NULL, *tail = NULL;
+	json_t *head = NULL, *tail = NULL, *learner = NULL;
 	bool missing = false;
-
 	int length = tern_topic_chain(topic, t->cluster.node_count, g, chain,
 				      DIM(chain));
 
@@ -280,9 +279,11 @@ static json_t *partition_json(const struct ternctl *t,
 		json_array_append_new(replicas,
 				      replica_json(r, chain[k], head));
 	}
+	if (tail != NULL && json_object_get(tail, "learner") != NULL)
+		learner = json_incref(json_object_get(tail, "learner"));
 	return json_pack(
-		"{s:i, s:s, s:i, s:o, s:s, s:o, s:o, s:b, s:o}", "partition",
-		(int)g, "topic", topic->name, "topic_partition",
+		"{s:i, s:s, s:i, s:o, s:s, s:o, s:o, s:b, s:o, s:o*}",
+		"partition", (int)g, "topic", topic->name, "topic_partition",
 		(int)(g - topic->base), "chain", chain_j, "durability",
 		tern_cluster_durability_name(topic->durability), "head_log_end",
 		head != NULL ? json_integer(ternctl_int_of(head, "log_end"))
@@ -290,7 +291,8 @@ static json_t *partition_json(const struct ternctl *t,
 		"commit",
 		tail != NULL ? json_integer(ternctl_int_of(tail, "commit"))
 			     : json_null(),
-		"under_replicated", missing, "replicas", replicas);
+		"under_replicated", missing, "replicas", replicas, "learner",
+		learner);
 }
 
 /* The peers a node suspects: [{"node", "heard_ms"}] (null: never). */
@@ -439,12 +441,23 @@ void ternctl_print_partitions(json_t *partitions)
 	       "LAG (NODE:RECORDS)");
 	json_array_foreach(partitions, i, p)
 	{
-		char chain[64], lags[256], end[24], commit[24];
+		char chain[64], lags[256], end[24], commit[24],
+			joining[64] = "";
+		json_t *l = json_object_get(p, "learner");
 
 		chain_text(json_object_get(p, "replicas"), chain, sizeof(chain),
 			   lags, sizeof(lags));
+		if (l != NULL)
+			snprintf(joining, sizeof(joining),
+				 "  JOINING %" JSON_INTEGER_FORMAT
+				 " (at %" JSON_INTEGER_FORMAT "%s)",
+				 ternctl_int_of(l, "node"),
+				 ternctl_int_of(l, "acked"),
+				 json_is_true(json_object_get(l, "synced"))
+					 ? ", in sync"
+					 : "");
 		printf("%-16s %-9" JSON_INTEGER_FORMAT " %-12s %-10s %-10s "
-		       "%-10s %s%s\n",
+		       "%-10s %s%s%s\n",
 		       ternctl_str_of(p, "topic"),
 		       ternctl_int_of(p, "topic_partition"), chain,
 		       ternctl_num_or_dash(json_object_get(p, "head_log_end"),
@@ -454,7 +467,8 @@ void ternctl_print_partitions(json_t *partitions)
 		       ternctl_str_of(p, "durability"), lags,
 		       json_is_true(json_object_get(p, "under_replicated"))
 			       ? "  UNDER-REPLICATED"
-			       : "");
+			       : "",
+		       joining);
 	}
 }
 
