@@ -87,6 +87,14 @@ const struct tern_setting tern_settings[TERN_SETTING_COUNT] = {
 					 "adaptive: the longest sleep after "
 					 "100 ms without work; 0 keeps "
 					 "sleep_us_max" },
+	[TERN_SETTING_CATCHUP_MB_S] = { "catchup_mb_s", TERN_SETTING_INTEGER, 0,
+					100000, 100, "MB/s", NULL, true,
+					"log a node reads back and sends to "
+					"nodes joining its chains (and to a "
+					"new tail that lacks some), in all: "
+					"keeps the chains' own traffic "
+					"going while a node catches up; 0: "
+					"as fast as the log reads" },
 };
 
 void tern_settings_defaults(struct tern_setting_values *values)

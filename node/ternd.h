@@ -79,6 +79,7 @@ struct ternd_options {
 	uint64_t retransmit_ns;
 	uint64_t commit_idle_ns;
 	uint64_t segment_bytes;
+	uint64_t catchup_bytes_s; /* 0: no limit */
 };
 
 struct ternd_client {
@@ -221,6 +222,10 @@ struct ternd_worker {
 	uint64_t fetch_slots_full;
 	struct ternd_peer_view peers_heard[TERN_CLUSTER_NODES_MAX];
 	uint64_t next_heartbeat_ns;
+	/* catch-up sends (ternd_resend_held): a token bucket of bytes */
+	uint64_t catchup_bytes_s; /* this worker's share; 0: no limit */
+	int64_t catchup_tokens;
+	uint64_t catchup_refilled_ns;
 	/* From the control thread: changes to make (single producer and
 	 * consumer each way). */
 	struct rte_ring *msg_in, *msg_out;

@@ -60,6 +60,7 @@ void ternd_options_from_settings(struct ternd_options *o,
 	o->retransmit_ns = v->v[TERN_SETTING_RETRANSMIT_US] * 1000;
 	o->commit_idle_ns = v->v[TERN_SETTING_COMMIT_IDLE_US] * 1000;
 	o->segment_bytes = v->v[TERN_SETTING_SEGMENT_BYTES];
+	o->catchup_bytes_s = v->v[TERN_SETTING_CATCHUP_MB_S] * 1000000;
 }
 
 void ternd_idle_from_settings(const struct tern_setting_values *v,
@@ -92,6 +93,7 @@ static int apply_settings(struct ternd_worker *w,
 					  o.commit_idle_ns) != 0)
 			result = -EINVAL;
 	tern_dp_worker_set_idle(w->dp_worker, &idle);
+	w->catchup_bytes_s = o.catchup_bytes_s / w->node->worker_count;
 	return result;
 }
 

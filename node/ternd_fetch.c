@@ -161,7 +161,26 @@ static void start_read(struct ternd_worker *w, struct ternd_fetch *f)
 
 /* ---- reads for the chain (a learner or a new tail catching up) -------- */
 
-#define RESEND_BATCHES_MAX 64u /* per request: the chain asks again */
+#define RESEND_BATCHES_MAX 64u	    /* per request: the chain asks again */
+#define CATCHUP_BURST_NS 100000000u /* the bucket holds 100 ms of sends */
+
+/* Whether the worker's catch-up budget allows sending now (refilled at
+ * catchup_mb_s, split among the workers). */
+static bool catchup_allowed(struct ternd_worker *w)
+{
+	uint64_t rate = w->catchup_bytes_s;
+	int64_t cap = (int64_t)(rate / (1000000000u / CATCHUP_BURST_NS));
+
+	if (rate == 0)
+		return true;
+	w->catchup_tokens +=
+		(int64_t)((double)rate *
+			  (double)(w->now_ns - w->catchup_refilled_ns) / 1e9);
+	w->catchup_refilled_ns = w->now_ns;
+	if (w->catchup_tokens > cap)
+		w->catchup_tokens = cap;
+	return w->catchup_tokens > 0;
+}
 
 static void resend_read(struct ternd_worker *w, struct ternd_fetch *f);
 static struct ternd_fetch *slot_take(struct ternd_worker *w);
@@ -190,12 +209,13 @@ static void resend_forward(struct ternd_worker *w, struct ternd_fetch *f,
 		tern_chain_forward_held(f->replica->chain, f->resend_to,
 					h.base_offset, h.record_count,
 					f->buf + used, h.length);
+		w->catchup_tokens -= h.length;
 		used += h.length;
 		f->offset = h.base_offset + h.record_count;
 		f->resend_batches++;
 	}
 	if (used == 0 || f->offset >= f->resend_end ||
-	    f->resend_batches >= RESEND_BATCHES_MAX)
+	    f->resend_batches >= RESEND_BATCHES_MAX || !catchup_allowed(w))
 		resend_finish(w, f);
 	else
 		resend_read(w, f);
@@ -230,7 +250,8 @@ void ternd_resend_held(struct ternd_replica *r, uint16_t to, uint64_t from,
 	struct ternd_worker *w = r->worker;
 	struct ternd_fetch *f;
 
-	if (r->resending || r->log == NULL || (f = slot_take(w)) == NULL)
+	if (r->resending || r->log == NULL || !catchup_allowed(w) ||
+	    (f = slot_take(w)) == NULL)
 		return; /* the chain asks again */
 	*f = (struct ternd_fetch){ .state = TERND_FETCH_READING,
 				   .replica = r,

@@ -481,6 +481,7 @@ static int workers_init(struct ternd *t)
 		w->node = t;
 		w->index = i;
 		w->topics = t->topics;
+		w->catchup_bytes_s = t->opts.catchup_bytes_s / t->worker_count;
 		/* Driven by the worker's thread once it starts. */
 		/* Files and buffers for as many logs as a worker may
 		 * serve: topics created later open theirs here too. */
