@@ -12,7 +12,7 @@
 # records/s for 14 s, and 5 s in node 2 is added back. Prints the add's
 # duration, the producer's per-second batch latency (p50, p99 in us), and
 # checks that the three logs end equal. Everything goes in a temporary
-# directory, removed at the end.
+# directory, removed at the end with the benches' EAL runtime dirs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$here/build}" && pwd)
@@ -22,25 +22,33 @@ dir=$(mktemp -d /tmp/tern-catchup.XXXXXX)
 cluster="$here/scripts/local-cluster.sh"
 ternctl="$build/cli/ternctl/ternctl"
 bench="$build/bench/tern-bench/tern-bench"
-trap 'bash "$cluster" down "$dir/c" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+prefix=tern-catchup-$$
+load=""
+cleanup() {
+	[ -n "$load" ] && kill "$load" 2>/dev/null && wait "$load"
+	bash "$cluster" down "$dir/c" >/dev/null 2>&1 || true
+	rm -rf "$dir" "/var/run/dpdk/$prefix-fill" "/var/run/dpdk/$prefix-load"
+}
+trap cleanup EXIT
 
 bash "$cluster" up "$dir/c" --build "$build" >/dev/null
 mapfile -t ports < <(bash "$cluster" client-ports "$dir/c" | tr " " "\n")
 "$bench" --cluster "$dir/c/cluster.ini" "${ports[@]}" --records "$records" \
-	--producer-id 11 --file-prefix catchup-fill --json 2>/dev/null >"$dir/fill.json"
+	--producer-id 11 --file-prefix "$prefix-fill" --json 2>/dev/null >"$dir/fill.json"
 bash "$cluster" kill-node "$dir/c" 2
 "$ternctl" --cluster "$dir/c/cluster.ini" node remove 2 >/dev/null
 bash "$cluster" start-node "$dir/c" 2 >/dev/null
 "$ternctl" --cluster "$dir/c/cluster.ini" config set catchup_mb_s "$mb_s" >/dev/null
 "$bench" --cluster "$dir/c/cluster.ini" "${ports[@]}" --records 100000000 \
 	--rate 5000 --duration-ms 14000 --producer-id 12 \
-	--file-prefix catchup-load --json 2>/dev/null >"$dir/load.json" &
+	--file-prefix "$prefix-load" --json 2>/dev/null >"$dir/load.json" &
 load=$!
 sleep 5
 start=$(date +%s%N)
 "$ternctl" --cluster "$dir/c/cluster.ini" node add 2 >/dev/null
 end=$(date +%s%N)
 wait "$load"
+load=""
 echo "node add with $records records in the log, catchup_mb_s $mb_s:" \
 	"$(((end - start) / 1000000)) ms"
 python3 -c '

@@ -46,5 +46,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# A fresh machine may be running its own apt (unattended upgrades) and its
+# mirror may drop a download: wait for the lock, retry fetches.
+apt_options=(-q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+apt-get "${apt_options[@]}" update
+apt-get "${apt_options[@]}" install -y --no-install-recommends "${missing[@]}"

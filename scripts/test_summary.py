@@ -2,11 +2,11 @@
 """Sum meson's test logs of several build directories. The last line printed
 is "N passed, N failed", the line CI reads; skipped tests are counted on the
 line before it. A build that failed counts as one failed test, and so does a
-build whose tests were stopped for overrunning their time budget (the tests
+step stopped before it finished (out of time, or by a signal; the tests
 that ran are counted too). Exits 1 when anything failed, so CI fails with
 it.
 
-  test_summary.py DIR... --failed-builds [DIR...] --overran [DIR...]"""
+  test_summary.py DIR... --failed-builds [DIR...] --stopped [NAME...]"""
 import json
 import os
 import sys
@@ -44,23 +44,22 @@ def count(build_dir):
 
 def lists(argv):
     """The build dirs, then the names after each flag."""
-    groups, key = {"dirs": [], "--failed-builds": [], "--overran": []}, "dirs"
+    groups, key = {"dirs": [], "--failed-builds": [], "--stopped": []}, "dirs"
     for arg in argv:
         if arg in groups:
             key = arg
         else:
             groups[key].append(arg)
-    return groups["dirs"], groups["--failed-builds"], groups["--overran"]
+    return groups["dirs"], groups["--failed-builds"], groups["--stopped"]
 
 
 def main(argv):
-    dirs, failed_builds, overran = lists(argv)
-    totals = [0, len(failed_builds) + len(overran), 0]
+    dirs, failed_builds, stopped = lists(argv)
+    totals = [0, len(failed_builds) + len(stopped), 0]
     for name in failed_builds:
         print(f"{name}: build FAILED, counted as one failure")
-    for name in overran:
-        print(f"{name}: tests stopped after their time budget, counted as "
-              "one failure")
+    for name in stopped:
+        print(f"{name}: stopped before it finished, counted as one failure")
     for d in dirs:
         for i, n in enumerate(count(d)):
             totals[i] += n

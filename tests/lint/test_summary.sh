@@ -1,7 +1,7 @@
 #!/bin/bash
 # scripts/test_summary.py, whose last line CI reads: it must end with
 # "N passed, N failed" summing every build's tests, a failed build and a
-# build whose tests overran their budget as one failure each, a missing
+# step stopped before it finished as one failure each, a missing
 # or damaged log too.
 set -u
 summary=${1:?usage: test_summary.sh SOURCE_ROOT}/scripts/test_summary.py
@@ -30,11 +30,11 @@ log() { # DIR RESULT...
 }
 log a OK OK SKIP EXPECTEDFAIL
 log b OK FAIL TIMEOUT
-expect "two builds summed" "4 passed, 2 failed" 1 "$tmp/a" "$tmp/b" --failed-builds --overran
-expect "all passed" "3 passed, 0 failed" 0 "$tmp/a" --failed-builds --overran
-expect "a failed build" "3 passed, 1 failed" 1 "$tmp/a" --failed-builds x --overran
-expect "an overrun" "3 passed, 1 failed" 1 "$tmp/a" --failed-builds --overran "$tmp/a"
-expect "no log" "0 passed, 1 failed" 1 "$tmp/none" --failed-builds --overran
+expect "two builds summed" "4 passed, 2 failed" 1 "$tmp/a" "$tmp/b" --failed-builds --stopped
+expect "all passed" "3 passed, 0 failed" 0 "$tmp/a" --failed-builds --stopped
+expect "a failed build" "3 passed, 1 failed" 1 "$tmp/a" --failed-builds x --stopped
+expect "a stopped step" "3 passed, 1 failed" 1 "$tmp/a" --failed-builds --stopped "$tmp/a"
+expect "no log" "0 passed, 1 failed" 1 "$tmp/none" --failed-builds --stopped
 printf 'not json\n{"result": "OK"}\n' >"$tmp/a/meson-logs/testlog.json"
-expect "a damaged line" "1 passed, 1 failed" 1 "$tmp/a" --failed-builds --overran
+expect "a damaged line" "1 passed, 1 failed" 1 "$tmp/a" --failed-builds --stopped
 exit $((fails > 0))
