@@ -68,6 +68,23 @@ static void respond(struct ternd_worker *w, struct ternd_fetch *f,
 }
 
 /*
+ * True when the buffer holds, from byte used of len, a whole readable batch
+ * that ends at or below end_offset; its header is then in *h.
+ */
+static bool whole_batch_at(const struct ternd_worker *w,
+			   const struct ternd_fetch *f, uint32_t used,
+			   uint32_t len, uint64_t end_offset,
+			   struct tern_batch_header *h)
+{
+	enum tern_batch_error why;
+
+	return used < len &&
+	       tern_batch_peek(f->buf + used, len - used, &w->node->limits, h,
+			       &why) == 0 &&
+	       h->base_offset + h->record_count <= end_offset;
+}
+
+/*
  * Keep the whole batches at the front of the buffer that are committed and
  * fit the reader's budget and the reply frame (the first one always, when
  * it fits the frame). Returns their length; *next is the offset after them.
@@ -78,18 +95,12 @@ static uint32_t trim(struct ternd_worker *w, struct ternd_fetch *f,
 	uint32_t frame_cap = ternd_body_cap(w, f->port_index) -
 			     TERN_WIRE_FETCH_RESP_BATCH_OFF;
 	uint32_t budget = f->max_bytes < frame_cap ? f->max_bytes : frame_cap;
+	struct tern_batch_header h;
 	uint32_t used = 0;
 
 	*next = f->offset;
-	while (used < len) {
-		struct tern_batch_header h;
-		enum tern_batch_error why;
-
-		if (tern_batch_peek(f->buf + used, len - used, &w->node->limits,
-				    &h, &why) != 0 ||
-		    h.base_offset + h.record_count > commit ||
-		    used + h.length > (used == 0 ? frame_cap : budget))
-			break;
+	while (whole_batch_at(w, f, used, len, commit, &h) &&
+	       used + h.length <= (used == 0 ? frame_cap : budget)) {
 		used += h.length;
 		*next = h.base_offset + h.record_count;
 	}
@@ -196,16 +207,10 @@ static void resend_finish(struct ternd_worker *w, struct ternd_fetch *f)
 static void resend_forward(struct ternd_worker *w, struct ternd_fetch *f,
 			   uint32_t len)
 {
+	struct tern_batch_header h;
 	uint32_t used = 0;
 
-	while (used < len) {
-		struct tern_batch_header h;
-		enum tern_batch_error why;
-
-		if (tern_batch_peek(f->buf + used, len - used, &w->node->limits,
-				    &h, &why) != 0 ||
-		    h.base_offset + h.record_count > f->resend_end)
-			break;
+	while (whole_batch_at(w, f, used, len, f->resend_end, &h)) {
 		tern_chain_forward_held(f->replica->chain, f->resend_to,
 					h.base_offset, h.record_count,
 					f->buf + used, h.length);

@@ -365,31 +365,30 @@ cmd_down() {
 		"$dir/build" "$dir/transport"
 }
 
-# Stops one node (SIGTERM, as down does) and leaves the rest running.
-cmd_stop_node() {
+# signal_node I SIGNAL: sends SIGNAL to node I's ternd; true once it has
+# gone, false when it still runs 10 s later.
+signal_node() {
 	local i=$1 pid start
 	alive "$i" || die "node $i is not running"
 	read -r pid start <"$dir/n$i/ternd.pid"
-	kill -TERM "$pid"
+	kill "-$2" "$pid"
 	for _ in $(seq 100); do
 		alive "$i" || return 0
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null || true
-	die "node $i ignored SIGTERM for 10 s: killed"
+	return 1
+}
+
+# Stops one node (SIGTERM, as down does) and leaves the rest running.
+cmd_stop_node() {
+	signal_node "$1" TERM && return 0
+	signal_node "$1" KILL || true
+	die "node $1 ignored SIGTERM for 10 s: killed"
 }
 
 # A crash: SIGKILL, nothing flushed or closed.
 cmd_kill_node() {
-	local i=$1 pid start
-	alive "$i" || die "node $i is not running"
-	read -r pid start <"$dir/n$i/ternd.pid"
-	kill -KILL "$pid"
-	for _ in $(seq 100); do
-		alive "$i" || return 0
-		sleep 0.1
-	done
-	die "node $i outlived SIGKILL for 10 s"
+	signal_node "$1" KILL || die "node $1 outlived SIGKILL for 10 s"
 }
 
 cmd_start_node() {
