@@ -13,11 +13,4 @@ CLUSTER=$TERNIT_DIR/c
 lib_cluster_up "$CLUSTER" --transport afpacket --workers 2
 grep -q '^port = net_af_packet0,iface=.*,qpairs=2$' "$CLUSTER/cluster.ini" ||
 	lib_fail "the cluster file has no AF_PACKET ports with 2 queue pairs"
-lib_spawn bench bash "$TERNIT_CLUSTER_SH" client-exec "$CLUSTER" \
-	"$TERNIT_BENCH" --transport udp --bootstrap 10.77.0.3:7000 \
-	--records "$COUNT" --verify --json --timeout-ms 240000
-lib_bench_check bench "$COUNT" 3
-lib_cluster_down_compare "$CLUSTER" 3
-lib_log "RESULT $TERNIT_TEST: records=$COUNT" \
-	"records_per_s=$(lib_jget bench records_per_s)" \
-	"p50_us=$(lib_jget bench latency_us.p50)"
+lib_chain_udp_verify "$CLUSTER" 10.77.0.3:7000 "$COUNT"

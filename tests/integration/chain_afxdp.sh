@@ -13,12 +13,4 @@ COUNT=${TERN_IT_COUNT:-100000}
 CLUSTER=$TERNIT_DIR/c
 lib_require_af_xdp
 lib_cluster_up "$CLUSTER" --transport afxdp
-lib_spawn bench bash "$TERNIT_CLUSTER_SH" client-exec "$CLUSTER" \
-	"$TERNIT_BENCH" --transport udp --bootstrap 10.77.0.2:7000 \
-	--records "$COUNT" --verify --json --timeout-ms 240000
-lib_bench_check bench "$COUNT" 3
-lib_cluster_down_compare "$CLUSTER" 3
-lib_log "RESULT $TERNIT_TEST: records=$COUNT" \
-	"records_per_s=$(lib_jget bench records_per_s)" \
-	"p50_us=$(lib_jget bench latency_us.p50)" \
-	"p99_us=$(lib_jget bench latency_us.p99)"
+lib_chain_udp_verify "$CLUSTER" 10.77.0.2:7000 "$COUNT"

@@ -598,6 +598,24 @@ lib_bench_check() {
 		"$(lib_jget "$tag" verify_errors) == 0"
 }
 
+# lib_chain_udp_verify DIR BOOTSTRAP COUNT: tern-bench over a kernel UDP
+# socket in the client namespace of the cluster in DIR (afxdp, afpacket),
+# asking BOOTSTRAP for the partition map, writes COUNT records and reads
+# each back from its 3 replicas; after `down`, every partition's log must
+# be the same on the three nodes. Ends with the test's RESULT line.
+lib_chain_udp_verify() {
+	local dir=$1 bootstrap=$2 count=$3
+	lib_spawn bench bash "$TERNIT_CLUSTER_SH" client-exec "$dir" \
+		"$TERNIT_BENCH" --transport udp --bootstrap "$bootstrap" \
+		--records "$count" --verify --json --timeout-ms 240000
+	lib_bench_check bench "$count" 3
+	lib_cluster_down_compare "$dir" 3
+	lib_log "RESULT $TERNIT_TEST: records=$count" \
+		"records_per_s=$(lib_jget bench records_per_s)" \
+		"p50_us=$(lib_jget bench latency_us.p50)" \
+		"p99_us=$(lib_jget bench latency_us.p99)"
+}
+
 # lib_cluster_down_compare DIR NODES: stops the cluster cleanly (every
 # ternd prints its exit summary) and checks that each partition's log is
 # the same, byte for byte, on nodes 0 .. NODES-1.
